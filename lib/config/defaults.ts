@@ -1,0 +1,102 @@
+import { AlbatrossConfig, HealthCheckConfig, TargetGroupConfig } from './schema';
+
+/** Health check every target group starts from. */
+export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = {
+  path: '/health',
+  intervalSeconds: 30,
+  timeoutSeconds: 5,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+  matcher: '200',
+};
+
+/** Settings every target group starts from; a named group in the config overrides any of them. */
+export const DEFAULT_TARGET_GROUP: TargetGroupConfig = {
+  healthCheck: DEFAULT_HEALTH_CHECK,
+  deregistrationDelaySeconds: 30,
+  slowStartSeconds: 0,
+  algorithm: 'round_robin',
+  anomalyMitigation: false,
+};
+
+/**
+ * The defaults of a deployment. The certificate ARN here is a placeholder in the documentation
+ * account so that `cdk synth` works out of the box; `cdk deploy` needs your own.
+ */
+export const DEFAULT_CONFIG: AlbatrossConfig = {
+  stackName: 'Albatross',
+  env: {
+    account: '123456789012',
+    region: 'eu-west-1',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+  },
+  certificateArn: '',
+  loadBalancer: {
+    deletionProtection: true,
+    idleTimeoutSeconds: 60,
+    tlsPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+    desyncMitigationMode: 'defensive',
+    httpsPort: 443,
+    httpPort: 80,
+    accessLogRetentionDays: 90,
+    securityHeaders: {
+      strictTransportSecurity: 'max-age=31536000; includeSubDomains; preload',
+      contentTypeOptions: 'nosniff',
+      frameOptions: 'DENY',
+      contentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'",
+      removeServerHeader: true,
+    },
+  },
+  targetGroups: {
+    app: DEFAULT_TARGET_GROUP,
+    api: { ...DEFAULT_TARGET_GROUP, algorithm: 'least_outstanding_requests' },
+    static: { ...DEFAULT_TARGET_GROUP, stickinessSeconds: 86400 },
+  },
+  rules: [
+    { priority: 10, pathPatterns: ['/api/*'], action: { forward: 'api' } },
+    { priority: 20, pathPatterns: ['/static/*'], action: { forward: 'static' } },
+    {
+      priority: 30,
+      pathPatterns: ['/maintenance'],
+      action: {
+        fixedResponse: {
+          statusCode: 503,
+          contentType: 'application/json',
+          body: '{"status":"maintenance"}',
+        },
+      },
+    },
+  ],
+  service: {
+    image: 'public.ecr.aws/nginx/nginx:stable-alpine',
+    containerPort: 8080,
+    memoryReservationMiB: 256,
+    cpu: 256,
+    desiredCount: 2,
+    defaultTargetGroup: 'app',
+  },
+  capacity: {
+    instanceType: 't3.small',
+    minCapacity: 2,
+    maxCapacity: 10,
+    desiredCapacity: 2,
+    healthCheckGracePeriodSeconds: 300,
+    lifecycleHeartbeatSeconds: 300,
+  },
+  scaling: {
+    cpuTargetPercent: 70,
+    requestsPerTarget: 1000,
+    scaleInCooldownSeconds: 300,
+    scaleOutCooldownSeconds: 60,
+  },
+  waf: {
+    rateLimitPer5Minutes: 2000,
+    authPathPrefix: '/auth/',
+    authRateLimitPer5Minutes: 100,
+  },
+  alarms: {
+    target5xxRatePercent: 1,
+    p95LatencyMs: 500,
+    periodSeconds: 60,
+  },
+};

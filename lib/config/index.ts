@@ -1,0 +1,4 @@
+export * from './schema';
+export * from './defaults';
+export * from './validate';
+export * from './load';

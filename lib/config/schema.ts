@@ -1,0 +1,218 @@
+/**
+ * The one typed configuration of an Albatross deployment.
+ *
+ * Every setting the cloud stack and the local proxy share is defined here once. The stack turns it
+ * into CloudFormation; the local proxy reads that CloudFormation back, so no value is copied twice.
+ */
+
+/** Routing algorithms an Application Load Balancer target group supports. */
+export type RoutingAlgorithm = 'round_robin' | 'least_outstanding_requests' | 'weighted_random';
+
+/** Desync mitigation modes we allow: `monitor` is left out on purpose (it blocks nothing). */
+export type DesyncMitigationMode = 'defensive' | 'strictest';
+
+/** Content types an ALB fixed-response action accepts. */
+export type FixedResponseContentType =
+  | 'text/plain'
+  | 'text/css'
+  | 'text/html'
+  | 'application/javascript'
+  | 'application/json';
+
+/** Where the stack deploys. Fixed values keep `cdk synth` free of lookups and credentials. */
+export interface EnvironmentConfig {
+  /** AWS account id (12 digits). @default '123456789012' (a placeholder: set yours to deploy) */
+  readonly account: string;
+  /** AWS region. @default 'eu-west-1' */
+  readonly region: string;
+  /**
+   * Availability zones to spread the VPC and the load balancer over, given explicitly so that synth
+   * never asks EC2 for them. At least two.
+   * @default ['eu-west-1a', 'eu-west-1b']
+   */
+  readonly availabilityZones: string[];
+}
+
+/** Response headers the HTTPS listener injects (ALB listener attributes). */
+export interface SecurityHeadersConfig {
+  /** `Strict-Transport-Security` value. @default 'max-age=31536000; includeSubDomains; preload' */
+  readonly strictTransportSecurity: string;
+  /** `X-Content-Type-Options` value (only `nosniff` is valid). @default 'nosniff' */
+  readonly contentTypeOptions: 'nosniff';
+  /** `X-Frame-Options` value. @default 'DENY' */
+  readonly frameOptions: 'DENY' | 'SAMEORIGIN';
+  /** `Content-Security-Policy` value. @default "default-src 'self'; frame-ancestors 'none'" */
+  readonly contentSecurityPolicy: string;
+  /** Remove the `Server: awselb/2.0` header. @default true */
+  readonly removeServerHeader: boolean;
+}
+
+/** The Application Load Balancer and its listeners. */
+export interface LoadBalancerConfig {
+  /** Protect the load balancer from deletion. @default true */
+  readonly deletionProtection: boolean;
+  /** Connection idle timeout in seconds, 1–4000. @default 60 */
+  readonly idleTimeoutSeconds: number;
+  /** TLS policy of the HTTPS listener. @default 'ELBSecurityPolicy-TLS13-1-2-2021-06' */
+  readonly tlsPolicy: string;
+  /** How the load balancer treats requests that may cause HTTP desync. @default 'defensive' */
+  readonly desyncMitigationMode: DesyncMitigationMode;
+  /** HTTPS listener port. @default 443 */
+  readonly httpsPort: number;
+  /** HTTP listener port (it only redirects to HTTPS). @default 80 */
+  readonly httpPort: number;
+  /** Days to keep access logs in S3. @default 90 */
+  readonly accessLogRetentionDays: number;
+  /** Response headers injected by the HTTPS listener. */
+  readonly securityHeaders: SecurityHeadersConfig;
+}
+
+/** Health check of a target group (ALB semantics). */
+export interface HealthCheckConfig {
+  /** Path requested by the health check. @default '/health' */
+  readonly path: string;
+  /** Seconds between checks, 5–300. @default 30 */
+  readonly intervalSeconds: number;
+  /** Seconds before a check fails, 2–120 and below the interval. @default 5 */
+  readonly timeoutSeconds: number;
+  /** Consecutive successes before a target is healthy, 2–10. @default 2 */
+  readonly healthyThreshold: number;
+  /** Consecutive failures before a target is unhealthy, 2–10. @default 2 */
+  readonly unhealthyThreshold: number;
+  /** HTTP codes counted as success: `200`, `200,204` or `200-299`. @default '200' */
+  readonly matcher: string;
+}
+
+/** A target group of the service. */
+export interface TargetGroupConfig {
+  /** Health check settings. */
+  readonly healthCheck: HealthCheckConfig;
+  /** Seconds a deregistering target drains, 0–3600. Keep it near your longest request. @default 30 */
+  readonly deregistrationDelaySeconds: number;
+  /** Linear ramp-up of a new target's share, 0 (off) or 30–900 seconds. @default 0 */
+  readonly slowStartSeconds: number;
+  /** How requests are spread over targets. @default 'round_robin' */
+  readonly algorithm: RoutingAlgorithm;
+  /** Lower the weight of anomalous targets (weighted_random only). @default false */
+  readonly anomalyMitigation: boolean;
+  /** lb_cookie stickiness duration in seconds (1–604800); absent means no stickiness. @default - none */
+  readonly stickinessSeconds?: number;
+}
+
+/** The action of a listener rule: forward to a named target group, or answer directly. */
+export type RuleAction =
+  | { readonly forward: string }
+  | {
+      readonly fixedResponse: {
+        readonly statusCode: number;
+        readonly contentType: FixedResponseContentType;
+        readonly body: string;
+      };
+    };
+
+/** A path-based listener rule of the HTTPS listener. */
+export interface ListenerRuleConfig {
+  /** Rule priority, 1–50000, unique. Lower is evaluated first. */
+  readonly priority: number;
+  /** Path patterns (case-sensitive, `*` and `?` wildcards), ORed. At least one. */
+  readonly pathPatterns: string[];
+  /** What the rule does when it matches. */
+  readonly action: RuleAction;
+}
+
+/** The container service on ECS-on-EC2. */
+export interface ServiceConfig {
+  /** Container image of the application. @default 'public.ecr.aws/nginx/nginx:stable-alpine' */
+  readonly image: string;
+  /** Port the container listens on (mapped to a dynamic host port). @default 8080 */
+  readonly containerPort: number;
+  /** Memory reservation of the container in MiB. @default 256 */
+  readonly memoryReservationMiB: number;
+  /** CPU units of the container (1024 = one vCPU). @default 256 */
+  readonly cpu: number;
+  /** Tasks to run, at least 1. @default 2 */
+  readonly desiredCount: number;
+  /** Name of the target group the listener forwards to when no rule matches. @default 'app' */
+  readonly defaultTargetGroup: string;
+}
+
+/** The EC2 Auto Scaling group that gives ECS its capacity. */
+export interface CapacityConfig {
+  /** EC2 instance type. @default 't3.small' */
+  readonly instanceType: string;
+  /** Minimum instances, at least 2 (one per AZ). @default 2 */
+  readonly minCapacity: number;
+  /** Maximum instances. @default 10 */
+  readonly maxCapacity: number;
+  /** Desired instances, between min and max. @default 2 */
+  readonly desiredCapacity: number;
+  /** Seconds before ELB health checks count on a new instance, 0–7200. @default 300 */
+  readonly healthCheckGracePeriodSeconds: number;
+  /** Heartbeat timeout of the terminate lifecycle hook, 30–7200 seconds. @default 300 */
+  readonly lifecycleHeartbeatSeconds: number;
+}
+
+/** Scaling policies of the service. */
+export interface ScalingConfig {
+  /** Target average CPU utilisation in percent, 1–100. @default 70 */
+  readonly cpuTargetPercent: number;
+  /** Target ALB requests per target per minute, at least 1. @default 1000 */
+  readonly requestsPerTarget: number;
+  /** Seconds to wait after scaling in. @default 300 */
+  readonly scaleInCooldownSeconds: number;
+  /** Seconds to wait after scaling out. @default 60 */
+  readonly scaleOutCooldownSeconds: number;
+}
+
+/** The WAF web ACL in front of the load balancer. */
+export interface WafConfig {
+  /** Requests per client IP in any 5-minute window, 10–2000000000. @default 2000 */
+  readonly rateLimitPer5Minutes: number;
+  /** Path prefix of the authentication endpoints with a stricter limit. @default '/auth/' */
+  readonly authPathPrefix: string;
+  /** Requests per client IP to the auth path in any 5-minute window, 10–2000000000. @default 100 */
+  readonly authRateLimitPer5Minutes: number;
+}
+
+/** CloudWatch alarm thresholds. */
+export interface AlarmsConfig {
+  /** Target 5xx responses as a percentage of requests, 0–100. @default 1 */
+  readonly target5xxRatePercent: number;
+  /** p95 target response time in milliseconds. @default 500 */
+  readonly p95LatencyMs: number;
+  /** Evaluation period in seconds (60 or a multiple of 60). @default 60 */
+  readonly periodSeconds: number;
+}
+
+/** Everything that describes one deployment. */
+export interface AlbatrossConfig {
+  /** CloudFormation stack name. @default 'Albatross' */
+  readonly stackName: string;
+  /** Account, region and AZs. */
+  readonly env: EnvironmentConfig;
+  /** ARN of the ACM certificate for the HTTPS listener. Required. */
+  readonly certificateArn: string;
+  /** Load balancer and listeners. */
+  readonly loadBalancer: LoadBalancerConfig;
+  /** Target groups by name; the name is used in rules and in the local proxy's `--targets`. */
+  readonly targetGroups: Record<string, TargetGroupConfig>;
+  /** Path-based rules of the HTTPS listener. */
+  readonly rules: ListenerRuleConfig[];
+  /** The ECS service. */
+  readonly service: ServiceConfig;
+  /** The Auto Scaling group. */
+  readonly capacity: CapacityConfig;
+  /** Scaling policies. */
+  readonly scaling: ScalingConfig;
+  /** WAF rate limits. */
+  readonly waf: WafConfig;
+  /** Alarm thresholds. */
+  readonly alarms: AlarmsConfig;
+}
+
+/** A partial config as written in cdk.json context or a config file: any field may be left out. */
+export type DeepPartial<T> = T extends (infer U)[]
+  ? U[]
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;

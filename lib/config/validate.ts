@@ -1,0 +1,239 @@
+import {
+  AlbatrossConfig,
+  HealthCheckConfig,
+  ListenerRuleConfig,
+  RoutingAlgorithm,
+  TargetGroupConfig,
+} from './schema';
+
+/** Thrown when the configuration is invalid; the message lists every problem, one per line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid Albatross configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ROUTING_ALGORITHMS: RoutingAlgorithm[] = ['round_robin', 'least_outstanding_requests', 'weighted_random'];
+const TLS_POLICY = /^ELBSecurityPolicy-[A-Za-z0-9-]+$/;
+const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
+const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
+const PATH_PATTERN = /^[A-Za-z0-9_\-.$/~"'@:+?*&(),!=;%]+$/;
+const FIXED_RESPONSE_BODY_MAX_BYTES = 1024;
+const TARGET_GROUP_NAME = /^[a-z][a-z0-9-]{0,20}$/;
+
+/** Collects problems as the validators walk the config, so one synth reports all of them. */
+class Problems {
+  readonly list: string[] = [];
+
+  add(field: string, message: string): void {
+    this.list.push(`${field} ${message}`);
+  }
+
+  integerInRange(field: string, value: unknown, min: number, max: number): void {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.add(field, `must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    }
+  }
+
+  oneOf<T>(field: string, value: unknown, allowed: readonly T[]): void {
+    if (!allowed.includes(value as T)) {
+      this.add(field, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')} (got ${JSON.stringify(value)})`);
+    }
+  }
+
+  matches(field: string, value: unknown, pattern: RegExp, expected: string): void {
+    if (typeof value !== 'string' || !pattern.test(value)) {
+      this.add(field, `must be ${expected} (got ${JSON.stringify(value)})`);
+    }
+  }
+
+  boolean(field: string, value: unknown): void {
+    if (typeof value !== 'boolean') this.add(field, `must be true or false (got ${JSON.stringify(value)})`);
+  }
+}
+
+/**
+ * Checks a complete configuration against the ranges AWS accepts and the rules of this project.
+ * Throws a {@link ConfigError} naming each bad field and its allowed range.
+ */
+export function validateConfig(config: AlbatrossConfig): AlbatrossConfig {
+  const p = new Problems();
+  validateEnvironment(p, config);
+  validateLoadBalancer(p, config);
+  for (const [name, group] of Object.entries(config.targetGroups)) {
+    validateTargetGroup(p, `targetGroups.${name}`, name, group);
+  }
+  validateRules(p, config);
+  validateServiceAndCapacity(p, config);
+  validateScalingWafAlarms(p, config);
+  if (p.list.length > 0) throw new ConfigError(p.list);
+  return config;
+}
+
+function validateEnvironment(p: Problems, config: AlbatrossConfig): void {
+  p.matches('stackName', config.stackName, /^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name');
+  p.matches('env.account', config.env.account, /^\d{12}$/, 'a 12-digit AWS account id');
+  p.matches('env.region', config.env.region, /^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
+  const azs = config.env.availabilityZones;
+  if (!Array.isArray(azs) || azs.length < 2) {
+    p.add('env.availabilityZones', `must list at least 2 availability zones (got ${JSON.stringify(azs)})`);
+  } else {
+    azs.forEach((az, i) => {
+      if (typeof az !== 'string' || !az.startsWith(config.env.region)) {
+        p.add(`env.availabilityZones[${i}]`, `must be a zone of ${config.env.region} (got ${JSON.stringify(az)})`);
+      }
+    });
+  }
+  if (!config.certificateArn) {
+    p.add(
+      'certificateArn',
+      'is required: pass the ARN of an ACM certificate, e.g. `cdk deploy -c albatross.certificateArn=arn:aws:acm:REGION:ACCOUNT:certificate/ID`',
+    );
+  } else {
+    p.matches('certificateArn', config.certificateArn, CERTIFICATE_ARN, 'an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/UUID)');
+  }
+}
+
+function validateLoadBalancer(p: Problems, config: AlbatrossConfig): void {
+  const lb = config.loadBalancer;
+  p.boolean('loadBalancer.deletionProtection', lb.deletionProtection);
+  p.integerInRange('loadBalancer.idleTimeoutSeconds', lb.idleTimeoutSeconds, 1, 4000);
+  p.matches('loadBalancer.tlsPolicy', lb.tlsPolicy, TLS_POLICY, 'an ELB security policy name such as ELBSecurityPolicy-TLS13-1-2-2021-06');
+  p.oneOf('loadBalancer.desyncMitigationMode', lb.desyncMitigationMode, ['defensive', 'strictest']);
+  p.integerInRange('loadBalancer.httpsPort', lb.httpsPort, 1, 65535);
+  p.integerInRange('loadBalancer.httpPort', lb.httpPort, 1, 65535);
+  if (lb.httpPort === lb.httpsPort) p.add('loadBalancer.httpPort', `must differ from loadBalancer.httpsPort (${lb.httpsPort})`);
+  p.integerInRange('loadBalancer.accessLogRetentionDays', lb.accessLogRetentionDays, 1, 3650);
+  const h = lb.securityHeaders;
+  p.matches('loadBalancer.securityHeaders.strictTransportSecurity', h.strictTransportSecurity, /^max-age=\d+/, 'an HSTS value starting with max-age=SECONDS');
+  p.oneOf('loadBalancer.securityHeaders.contentTypeOptions', h.contentTypeOptions, ['nosniff']);
+  p.oneOf('loadBalancer.securityHeaders.frameOptions', h.frameOptions, ['DENY', 'SAMEORIGIN']);
+  p.matches('loadBalancer.securityHeaders.contentSecurityPolicy', h.contentSecurityPolicy, /^[^\r\n]{1,1000}$/, 'a non-empty single-line policy of at most 1000 characters');
+  p.boolean('loadBalancer.securityHeaders.removeServerHeader', h.removeServerHeader);
+}
+
+function validateHealthCheck(p: Problems, field: string, hc: HealthCheckConfig): void {
+  p.matches(`${field}.path`, hc.path, /^\/[\x21-\x7e]{0,1023}$/, 'a path starting with / of at most 1024 printable characters');
+  p.integerInRange(`${field}.intervalSeconds`, hc.intervalSeconds, 5, 300);
+  p.integerInRange(`${field}.timeoutSeconds`, hc.timeoutSeconds, 2, 120);
+  if (hc.timeoutSeconds >= hc.intervalSeconds) {
+    p.add(`${field}.timeoutSeconds`, `must be less than ${field}.intervalSeconds (${hc.timeoutSeconds} >= ${hc.intervalSeconds})`);
+  }
+  p.integerInRange(`${field}.healthyThreshold`, hc.healthyThreshold, 2, 10);
+  p.integerInRange(`${field}.unhealthyThreshold`, hc.unhealthyThreshold, 2, 10);
+  p.matches(`${field}.matcher`, hc.matcher, MATCHER, 'HTTP codes like 200, 200,204 or 200-299');
+  if (typeof hc.matcher === 'string' && MATCHER.test(hc.matcher)) {
+    for (const code of hc.matcher.split(/[,-]/).map(Number)) {
+      if (code < 200 || code > 499) p.add(`${field}.matcher`, `codes must be from 200 to 499 (got ${code})`);
+    }
+  }
+}
+
+function validateTargetGroup(p: Problems, field: string, name: string, group: TargetGroupConfig): void {
+  if (!TARGET_GROUP_NAME.test(name)) {
+    p.add(field, 'name must be lower-case letters, digits and dashes, start with a letter, at most 21 characters');
+  }
+  validateHealthCheck(p, `${field}.healthCheck`, group.healthCheck);
+  p.integerInRange(`${field}.deregistrationDelaySeconds`, group.deregistrationDelaySeconds, 0, 3600);
+  const slow = group.slowStartSeconds;
+  if (typeof slow !== 'number' || !Number.isInteger(slow) || (slow !== 0 && (slow < 30 || slow > 900))) {
+    p.add(`${field}.slowStartSeconds`, `must be 0 (off) or an integer from 30 to 900 (got ${JSON.stringify(slow)})`);
+  }
+  p.oneOf(`${field}.algorithm`, group.algorithm, ROUTING_ALGORITHMS);
+  // The ELB guide allows slow start only with round robin; CDK itself rejects weighted_random.
+  if (slow > 0 && group.algorithm !== 'round_robin') {
+    p.add(`${field}.slowStartSeconds`, `can only be used with algorithm "round_robin" (algorithm is ${JSON.stringify(group.algorithm)})`);
+  }
+  p.boolean(`${field}.anomalyMitigation`, group.anomalyMitigation);
+  if (group.anomalyMitigation && group.algorithm !== 'weighted_random') {
+    p.add(`${field}.anomalyMitigation`, `requires algorithm "weighted_random" (algorithm is ${JSON.stringify(group.algorithm)})`);
+  }
+  if (group.stickinessSeconds !== undefined) {
+    p.integerInRange(`${field}.stickinessSeconds`, group.stickinessSeconds, 1, 604800);
+  }
+}
+
+function validateRules(p: Problems, config: AlbatrossConfig): void {
+  const seen = new Set<number>();
+  config.rules.forEach((rule: ListenerRuleConfig, i) => {
+    const field = `rules[${i}]`;
+    p.integerInRange(`${field}.priority`, rule.priority, 1, 50000);
+    if (seen.has(rule.priority)) p.add(`${field}.priority`, `must be unique (${rule.priority} is used twice)`);
+    seen.add(rule.priority);
+    if (!Array.isArray(rule.pathPatterns) || rule.pathPatterns.length < 1 || rule.pathPatterns.length > 5) {
+      p.add(`${field}.pathPatterns`, `must list 1 to 5 patterns (got ${JSON.stringify(rule.pathPatterns)})`);
+    } else {
+      rule.pathPatterns.forEach((pattern, j) =>
+        p.matches(`${field}.pathPatterns[${j}]`, pattern, PATH_PATTERN, 'a path pattern of URL characters with * and ? wildcards'),
+      );
+    }
+    validateRuleAction(p, `${field}.action`, rule, config);
+  });
+}
+
+function validateRuleAction(p: Problems, field: string, rule: ListenerRuleConfig, config: AlbatrossConfig): void {
+  const action = rule.action;
+  if ('forward' in action) {
+    if (!(action.forward in config.targetGroups)) {
+      p.add(`${field}.forward`, `must name a target group (${Object.keys(config.targetGroups).join(', ')}; got ${JSON.stringify(action.forward)})`);
+    }
+    return;
+  }
+  if ('fixedResponse' in action) {
+    const fixed = action.fixedResponse;
+    if (!/^[245]\d\d$/.test(String(fixed.statusCode))) {
+      p.add(`${field}.fixedResponse.statusCode`, `must be a 2XX, 4XX or 5XX code (got ${JSON.stringify(fixed.statusCode)})`);
+    }
+    p.oneOf(`${field}.fixedResponse.contentType`, fixed.contentType, [
+      'text/plain', 'text/css', 'text/html', 'application/javascript', 'application/json',
+    ]);
+    if (typeof fixed.body !== 'string' || Buffer.byteLength(fixed.body) > FIXED_RESPONSE_BODY_MAX_BYTES) {
+      p.add(`${field}.fixedResponse.body`, `must be a string of at most ${FIXED_RESPONSE_BODY_MAX_BYTES} bytes`);
+    }
+    return;
+  }
+  p.add(field, 'must be { "forward": "<target group>" } or { "fixedResponse": { statusCode, contentType, body } }');
+}
+
+function validateServiceAndCapacity(p: Problems, config: AlbatrossConfig): void {
+  const s = config.service;
+  p.matches('service.image', s.image, /^[\w.\-/:@]+$/, 'a container image reference');
+  p.integerInRange('service.containerPort', s.containerPort, 1, 65535);
+  p.integerInRange('service.memoryReservationMiB', s.memoryReservationMiB, 6, 122880);
+  p.integerInRange('service.cpu', s.cpu, 0, 10240);
+  p.integerInRange('service.desiredCount', s.desiredCount, 1, 1000);
+  if (!(s.defaultTargetGroup in config.targetGroups)) {
+    p.add('service.defaultTargetGroup', `must name a target group (${Object.keys(config.targetGroups).join(', ')}; got ${JSON.stringify(s.defaultTargetGroup)})`);
+  }
+  const c = config.capacity;
+  p.matches('capacity.instanceType', c.instanceType, /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an EC2 instance type such as t3.small');
+  p.integerInRange('capacity.minCapacity', c.minCapacity, 2, 1000);
+  p.integerInRange('capacity.maxCapacity', c.maxCapacity, Math.max(2, c.minCapacity), 1000);
+  p.integerInRange('capacity.desiredCapacity', c.desiredCapacity, c.minCapacity, c.maxCapacity);
+  p.integerInRange('capacity.healthCheckGracePeriodSeconds', c.healthCheckGracePeriodSeconds, 0, 7200);
+  p.integerInRange('capacity.lifecycleHeartbeatSeconds', c.lifecycleHeartbeatSeconds, 30, 7200);
+}
+
+function validateScalingWafAlarms(p: Problems, config: AlbatrossConfig): void {
+  const s = config.scaling;
+  p.integerInRange('scaling.cpuTargetPercent', s.cpuTargetPercent, 1, 100);
+  p.integerInRange('scaling.requestsPerTarget', s.requestsPerTarget, 1, 1_000_000);
+  p.integerInRange('scaling.scaleInCooldownSeconds', s.scaleInCooldownSeconds, 0, 86400);
+  p.integerInRange('scaling.scaleOutCooldownSeconds', s.scaleOutCooldownSeconds, 0, 86400);
+  const w = config.waf;
+  p.integerInRange('waf.rateLimitPer5Minutes', w.rateLimitPer5Minutes, 10, 2_000_000_000);
+  p.integerInRange('waf.authRateLimitPer5Minutes', w.authRateLimitPer5Minutes, 10, 2_000_000_000);
+  if (w.authRateLimitPer5Minutes > w.rateLimitPer5Minutes) {
+    p.add('waf.authRateLimitPer5Minutes', `must not exceed waf.rateLimitPer5Minutes (${w.rateLimitPer5Minutes})`);
+  }
+  p.matches('waf.authPathPrefix', w.authPathPrefix, /^\/[\x21-\x7e]{0,200}$/, 'a path prefix starting with /');
+  const a = config.alarms;
+  if (typeof a.target5xxRatePercent !== 'number' || a.target5xxRatePercent <= 0 || a.target5xxRatePercent > 100) {
+    p.add('alarms.target5xxRatePercent', `must be a number above 0 and at most 100 (got ${JSON.stringify(a.target5xxRatePercent)})`);
+  }
+  p.integerInRange('alarms.p95LatencyMs', a.p95LatencyMs, 1, 60_000);
+  if (typeof a.periodSeconds !== 'number' || a.periodSeconds < 60 || a.periodSeconds % 60 !== 0) {
+    p.add('alarms.periodSeconds', `must be 60 or a multiple of 60 (got ${JSON.stringify(a.periodSeconds)})`);
+  }
+}
