@@ -1,0 +1,154 @@
+/**
+ * The load balancer as the local proxy understands it: read from the synthesized CloudFormation
+ * template (never written by hand), so what runs locally is what deploys.
+ *
+ * This file is the contract between the proxy's data plane (template reading, rules, target
+ * groups, health checks, algorithms) and its network layer (listeners, forwarding, admin API).
+ */
+
+/** Target states, as DescribeTargetHealth names them. */
+export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused' | 'unavailable';
+
+/** Reason codes, as DescribeTargetHealth names them. */
+export type TargetReason =
+  | 'Elb.RegistrationInProgress'
+  | 'Elb.InitialHealthChecking'
+  | 'Target.ResponseCodeMismatch'
+  | 'Target.Timeout'
+  | 'Target.FailedHealthChecks'
+  | 'Target.NotRegistered'
+  | 'Target.DeregistrationInProgress'
+  | 'Target.HealthCheckDisabled';
+
+export type RoutingAlgorithmType = 'round_robin' | 'least_outstanding_requests' | 'weighted_random';
+
+export interface HealthCheckModel {
+  readonly enabled: boolean;
+  readonly path: string;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+  /** Matcher as in the template: `200`, `200,204`, `200-299`. */
+  readonly matcher: string;
+}
+
+export interface StickinessModel {
+  readonly enabled: boolean;
+  readonly type: 'lb_cookie' | 'app_cookie';
+  readonly durationSeconds: number;
+  /** For app_cookie only. */
+  readonly appCookieName?: string;
+}
+
+export interface TargetGroupModel {
+  /** CloudFormation logical id. */
+  readonly logicalId: string;
+  /** Short name: the `albatross:target-group` tag, else the logical id. Used by `--targets`. */
+  readonly name: string;
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly port: number;
+  readonly healthCheck: HealthCheckModel;
+  readonly deregistrationDelaySeconds: number;
+  readonly slowStartSeconds: number;
+  readonly algorithm: RoutingAlgorithmType;
+  readonly anomalyMitigation: boolean;
+  readonly stickiness: StickinessModel;
+}
+
+export type ConditionModel =
+  | { readonly field: 'path-pattern'; readonly values: string[] }
+  | { readonly field: 'host-header'; readonly values: string[] }
+  | { readonly field: 'http-header'; readonly headerName: string; readonly values: string[] }
+  | { readonly field: 'http-request-method'; readonly values: string[] }
+  | { readonly field: 'query-string'; readonly values: { readonly key?: string; readonly value: string }[] }
+  | { readonly field: 'source-ip'; readonly values: string[] };
+
+export interface WeightedTargetGroup {
+  /** Logical id of the target group. */
+  readonly targetGroup: string;
+  readonly weight: number;
+}
+
+export type ActionModel =
+  | {
+      readonly type: 'forward';
+      readonly targetGroups: WeightedTargetGroup[];
+      /** Target-group-level stickiness of a weighted forward, in seconds; absent when off. */
+      readonly groupStickinessSeconds?: number;
+    }
+  | {
+      readonly type: 'redirect';
+      /** Each may hold #{protocol} #{host} #{port} #{path} #{query} placeholders. */
+      readonly protocol: string;
+      readonly host: string;
+      readonly port: string;
+      readonly path: string;
+      readonly query: string;
+      readonly statusCode: 301 | 302;
+    }
+  | {
+      readonly type: 'fixed-response';
+      readonly statusCode: number;
+      readonly contentType?: string;
+      readonly body?: string;
+    };
+
+export interface RuleModel {
+  readonly logicalId: string;
+  readonly priority: number;
+  /** All must match (AND); values within one condition are ORed. */
+  readonly conditions: ConditionModel[];
+  readonly action: ActionModel;
+}
+
+export interface ListenerModel {
+  readonly logicalId: string;
+  /** Port in the template (80, 443); the proxy maps it to a local port. */
+  readonly port: number;
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly defaultAction: ActionModel;
+  /** Sorted by ascending priority. */
+  readonly rules: RuleModel[];
+  /** Headers to add to every response, from the listener attributes (HSTS, CSP, …). */
+  readonly responseHeaders: Record<string, string>;
+  /** `routing.http.response.server.enabled` is false: strip `Server`. */
+  readonly removeServerHeader: boolean;
+}
+
+export interface LoadBalancerModel {
+  readonly logicalId: string;
+  readonly idleTimeoutSeconds: number;
+  readonly dropInvalidHeaderFields: boolean;
+  readonly desyncMitigationMode: 'monitor' | 'defensive' | 'strictest';
+  readonly http2Enabled: boolean;
+  readonly listeners: ListenerModel[];
+  /** By logical id. */
+  readonly targetGroups: Record<string, TargetGroupModel>;
+}
+
+/** A local backend: `host:port`. Its id in the admin API and metrics is `host:port`. */
+export interface TargetAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One target as the admin API reports it. */
+export interface TargetStatus {
+  /** `host:port` */
+  readonly id: string;
+  readonly state: TargetState;
+  readonly reason?: TargetReason;
+  /** Requests forwarded to the target and not yet finished: the early-finish signal for drains. */
+  readonly inFlight: number;
+}
+
+/** What `GET /targets` on the admin port returns. */
+export interface TargetsReport {
+  readonly targetGroups: {
+    readonly name: string;
+    readonly logicalId: string;
+    readonly deregistrationDelaySeconds: number;
+    readonly targets: TargetStatus[];
+  }[];
+}
