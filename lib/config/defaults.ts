@@ -73,6 +73,7 @@ export const DEFAULT_CONFIG: AlbatrossConfig = {
     memoryReservationMiB: 256,
     cpu: 256,
     desiredCount: 2,
+    maxCount: 20,
     defaultTargetGroup: 'app',
   },
   capacity: {

@@ -53,7 +53,7 @@ export interface LoadBalancerConfig {
   readonly deletionProtection: boolean;
   /** Connection idle timeout in seconds, 1–4000. @default 60 */
   readonly idleTimeoutSeconds: number;
-  /** TLS policy of the HTTPS listener. @default 'ELBSecurityPolicy-TLS13-1-2-2021-06' */
+  /** TLS policy of the HTTPS listener: one of the `ELBSecurityPolicy-TLS13-1-*` policies. @default 'ELBSecurityPolicy-TLS13-1-2-2021-06' */
   readonly tlsPolicy: string;
   /** How the load balancer treats requests that may cause HTTP desync. @default 'defensive' */
   readonly desyncMitigationMode: DesyncMitigationMode;
@@ -130,8 +130,10 @@ export interface ServiceConfig {
   readonly memoryReservationMiB: number;
   /** CPU units of the container (1024 = one vCPU). @default 256 */
   readonly cpu: number;
-  /** Tasks to run, at least 1. @default 2 */
+  /** Tasks to run at deploy time and the floor of task scaling, at least 1. @default 2 */
   readonly desiredCount: number;
+  /** Ceiling of task scaling, at least desiredCount. @default 20 */
+  readonly maxCount: number;
   /** Name of the target group the listener forwards to when no rule matches. @default 'app' */
   readonly defaultTargetGroup: string;
 }

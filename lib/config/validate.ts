@@ -1,3 +1,4 @@
+import { SslPolicy } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import {
   AlbatrossConfig,
   HealthCheckConfig,
@@ -15,7 +16,8 @@ export class ConfigError extends Error {
 }
 
 const ROUTING_ALGORITHMS: RoutingAlgorithm[] = ['round_robin', 'least_outstanding_requests', 'weighted_random'];
-const TLS_POLICY = /^ELBSecurityPolicy-[A-Za-z0-9-]+$/;
+/** Modern policies only: TLS 1.3 with TLS 1.2 as the floor. */
+const MODERN_TLS_POLICIES: string[] = Object.values(SslPolicy).filter((policy) => policy.startsWith('ELBSecurityPolicy-TLS13-1-'));
 const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
 const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
 const PATH_PATTERN = /^[A-Za-z0-9_\-.$/~"'@:+?*&(),!=;%]+$/;
@@ -99,7 +101,7 @@ function validateLoadBalancer(p: Problems, config: AlbatrossConfig): void {
   const lb = config.loadBalancer;
   p.boolean('loadBalancer.deletionProtection', lb.deletionProtection);
   p.integerInRange('loadBalancer.idleTimeoutSeconds', lb.idleTimeoutSeconds, 1, 4000);
-  p.matches('loadBalancer.tlsPolicy', lb.tlsPolicy, TLS_POLICY, 'an ELB security policy name such as ELBSecurityPolicy-TLS13-1-2-2021-06');
+  p.oneOf('loadBalancer.tlsPolicy', lb.tlsPolicy, MODERN_TLS_POLICIES);
   p.oneOf('loadBalancer.desyncMitigationMode', lb.desyncMitigationMode, ['defensive', 'strictest']);
   p.integerInRange('loadBalancer.httpsPort', lb.httpsPort, 1, 65535);
   p.integerInRange('loadBalancer.httpPort', lb.httpPort, 1, 65535);
@@ -203,6 +205,7 @@ function validateServiceAndCapacity(p: Problems, config: AlbatrossConfig): void 
   p.integerInRange('service.memoryReservationMiB', s.memoryReservationMiB, 6, 122880);
   p.integerInRange('service.cpu', s.cpu, 0, 10240);
   p.integerInRange('service.desiredCount', s.desiredCount, 1, 1000);
+  p.integerInRange('service.maxCount', s.maxCount, Math.max(1, s.desiredCount), 1000);
   if (!(s.defaultTargetGroup in config.targetGroups)) {
     p.add('service.defaultTargetGroup', `must name a target group (${Object.keys(config.targetGroups).join(', ')}; got ${JSON.stringify(s.defaultTargetGroup)})`);
   }

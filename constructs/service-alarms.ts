@@ -1,0 +1,78 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { AlarmsConfig } from '../lib/config';
+
+/** Properties of {@link ServiceAlarms}. */
+export interface ServiceAlarmsProps {
+  /** The load balancer to watch. */
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** Target groups by short name; each gets an unhealthy-host alarm. */
+  readonly targetGroups: Record<string, elbv2.ApplicationTargetGroup>;
+  /** Thresholds and period. */
+  readonly settings: AlarmsConfig;
+  /** Where alarm and OK notifications go. */
+  readonly topic: sns.ITopic;
+}
+
+/**
+ * The alarms an on-call engineer needs for a load-balanced service: target 5xx rate, unhealthy
+ * hosts per target group, p95 target response time, and rejected connections. Missing data is
+ * not breaching: a quiet service is not an incident.
+ */
+export class ServiceAlarms extends Construct {
+  /** Every alarm created, for dashboards and composite alarms. */
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
+    super(scope, id);
+    const s = props.settings;
+    const period = Duration.seconds(s.periodSeconds);
+    const lbMetrics = props.loadBalancer.metrics;
+    const target5xxRate = new cloudwatch.MathExpression({
+      expression: 'IF(requests > 0, 100 * errors / requests, 0)',
+      usingMetrics: {
+        errors: lbMetrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: 'Sum' }),
+        requests: lbMetrics.requestCount({ period, statistic: 'Sum' }),
+      },
+      period,
+      label: 'Target 5xx rate (%)',
+    });
+    this.add('Target5xxRate', target5xxRate, s.target5xxRatePercent, `Target 5xx responses above ${s.target5xxRatePercent}% of requests`, props.topic);
+    this.add(
+      'TargetResponseTimeP95',
+      lbMetrics.targetResponseTime({ period, statistic: 'p95' }),
+      s.p95LatencyMs / 1000,
+      `p95 target response time above ${s.p95LatencyMs} ms`,
+      props.topic,
+    );
+    this.add('RejectedConnections', lbMetrics.rejectedConnectionCount({ period, statistic: 'Sum' }), 0, 'The load balancer rejected connections (max connections reached)', props.topic);
+    for (const [name, group] of Object.entries(props.targetGroups)) {
+      this.add(
+        `UnhealthyHosts-${name}`,
+        group.metrics.unhealthyHostCount({ period, statistic: 'Maximum' }),
+        0,
+        `Target group ${name} has an unhealthy host`,
+        props.topic,
+      );
+    }
+  }
+
+  private add(id: string, metric: cloudwatch.IMetric, threshold: number, description: string, topic: sns.ITopic): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(topic));
+    alarm.addOkAction(new actions.SnsAction(topic));
+    this.alarms.push(alarm);
+  }
+}

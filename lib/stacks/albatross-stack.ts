@@ -1,0 +1,143 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { AccessLogBucket } from '../../constructs/access-log-bucket';
+import { AlarmTopic } from '../../constructs/alarm-topic';
+import { EcsCapacity } from '../../constructs/ecs-capacity';
+import { LoadBalancedService } from '../../constructs/load-balanced-service';
+import { RateLimitedWebAcl } from '../../constructs/rate-limited-web-acl';
+import { SecureLoadBalancer } from '../../constructs/secure-load-balancer';
+import { ServiceAlarms } from '../../constructs/service-alarms';
+import { ServiceDashboard } from '../../constructs/service-dashboard';
+import { ServiceTargetGroup } from '../../constructs/service-target-group';
+import { AlbatrossConfig, ListenerRuleConfig } from '../config';
+
+/** Host ports ECS assigns to bridge-mode containers with hostPort 0. */
+export const EPHEMERAL_PORTS = { from: 32768, to: 65535 } as const;
+
+/** Properties of the {@link AlbatrossStack}. */
+export interface AlbatrossStackProps extends StackProps {
+  /** The validated configuration (see `loadConfig` / `buildConfig`). */
+  readonly config: AlbatrossConfig;
+}
+
+/**
+ * A production-grade load-balanced service: dual-stack VPC over the configured AZs, an
+ * internet-facing ALB behind WAF, ECS-on-EC2 capacity with a terminate lifecycle hook, alarms and
+ * a dashboard — all from one {@link AlbatrossConfig}.
+ */
+export class AlbatrossStack extends Stack {
+  readonly vpc: ec2.Vpc;
+  readonly loadBalancer: SecureLoadBalancer;
+  /** Target groups by short name. */
+  readonly targetGroups: Record<string, elbv2.ApplicationTargetGroup>;
+  readonly capacity: EcsCapacity;
+  readonly service: LoadBalancedService;
+  readonly alarms: ServiceAlarms;
+  readonly alarmTopic: AlarmTopic;
+
+  constructor(scope: Construct, id: string, props: AlbatrossStackProps) {
+    super(scope, id, props);
+    const config = props.config;
+    this.vpc = this.createVpc(config);
+    this.targetGroups = this.createTargetGroups(config);
+    const accessLogs = new AccessLogBucket(this, 'AccessLogs', { retentionDays: config.loadBalancer.accessLogRetentionDays });
+    this.loadBalancer = new SecureLoadBalancer(this, 'Edge', {
+      vpc: this.vpc,
+      settings: config.loadBalancer,
+      certificateArn: config.certificateArn,
+      accessLogBucket: accessLogs.bucket,
+      defaultTargetGroup: this.targetGroups[config.service.defaultTargetGroup],
+    });
+    this.addListenerRules(config.rules);
+    new RateLimitedWebAcl(this, 'Waf', { loadBalancerArn: this.loadBalancer.loadBalancer.loadBalancerArn, settings: config.waf });
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic');
+    this.capacity = new EcsCapacity(this, 'Capacity', { vpc: this.vpc, settings: config.capacity, notificationTopic: this.alarmTopic.topic });
+    this.allowLoadBalancerToReachInstances();
+    this.service = new LoadBalancedService(this, 'App', {
+      cluster: this.capacity.cluster,
+      capacityProvider: this.capacity.capacityProvider,
+      service: config.service,
+      scaling: config.scaling,
+      targetGroups: this.orderedTargetGroups(config),
+    });
+    this.alarms = new ServiceAlarms(this, 'Alarms', {
+      loadBalancer: this.loadBalancer.loadBalancer,
+      targetGroups: this.targetGroups,
+      settings: config.alarms,
+      topic: this.alarmTopic.topic,
+    });
+    new ServiceDashboard(this, 'Dashboard', {
+      loadBalancer: this.loadBalancer.loadBalancer,
+      targetGroups: this.targetGroups,
+      alarms: this.alarms.alarms,
+    });
+    new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancer.loadBalancerDnsName });
+    new CfnOutput(this, 'AutoScalingGroupName', { value: this.capacity.autoScalingGroup.autoScalingGroupName });
+  }
+
+  /** ECS bridge mode maps containers to ephemeral host ports; only the load balancer may reach them. */
+  private allowLoadBalancerToReachInstances(): void {
+    this.capacity.securityGroup.connections.allowFrom(
+      this.loadBalancer.securityGroup,
+      ec2.Port.tcpRange(EPHEMERAL_PORTS.from, EPHEMERAL_PORTS.to),
+      'Dynamic host ports of ECS tasks, from the load balancer only',
+    );
+  }
+
+  private createVpc(config: AlbatrossConfig): ec2.Vpc {
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      availabilityZones: config.env.availabilityZones,
+      ipProtocol: ec2.IpProtocol.DUAL_STACK,
+      natGateways: config.env.availabilityZones.length,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+      ],
+    });
+    vpc.addFlowLog('FlowLogs', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogGroup', { retention: logs.RetentionDays.ONE_MONTH })),
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+    });
+    return vpc;
+  }
+
+  private createTargetGroups(config: AlbatrossConfig): Record<string, elbv2.ApplicationTargetGroup> {
+    const groups: Record<string, elbv2.ApplicationTargetGroup> = {};
+    for (const [name, settings] of Object.entries(config.targetGroups)) {
+      groups[name] = new ServiceTargetGroup(this, `TargetGroup-${name}`, {
+        vpc: this.vpc,
+        name,
+        settings,
+        port: config.service.containerPort,
+      }).targetGroup;
+    }
+    return groups;
+  }
+
+  /** The default group first: request-count scaling follows the traffic that matches no rule. */
+  private orderedTargetGroups(config: AlbatrossConfig): elbv2.ApplicationTargetGroup[] {
+    const first = config.service.defaultTargetGroup;
+    return [first, ...Object.keys(this.targetGroups).filter((name) => name !== first)].map((name) => this.targetGroups[name]);
+  }
+
+  private addListenerRules(rules: ListenerRuleConfig[]): void {
+    for (const rule of rules) {
+      const action =
+        'forward' in rule.action
+          ? elbv2.ListenerAction.forward([this.targetGroups[rule.action.forward]])
+          : elbv2.ListenerAction.fixedResponse(rule.action.fixedResponse.statusCode, {
+              contentType: rule.action.fixedResponse.contentType,
+              messageBody: rule.action.fixedResponse.body,
+            });
+      new elbv2.ApplicationListenerRule(this, `Rule${rule.priority}`, {
+        listener: this.loadBalancer.httpsListener,
+        priority: rule.priority,
+        conditions: [elbv2.ListenerCondition.pathPatterns(rule.pathPatterns)],
+        action,
+      });
+    }
+  }
+}
