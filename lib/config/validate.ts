@@ -67,6 +67,7 @@ export function validateConfig(config: AlbatrossConfig): AlbatrossConfig {
     validateTargetGroup(p, `targetGroups.${name}`, name, group);
   }
   validateRules(p, config);
+  validateEveryTargetGroupIsRouted(p, config);
   validateServiceAndCapacity(p, config);
   validateScalingWafAlarms(p, config);
   if (p.list.length > 0) throw new ConfigError(p.list);
@@ -172,6 +173,15 @@ function validateRules(p: Problems, config: AlbatrossConfig): void {
     }
     validateRuleAction(p, `${field}.action`, rule, config);
   });
+}
+
+/** A group no listener routes to would have no load balancer: ALB metrics and alarms need one. */
+function validateEveryTargetGroupIsRouted(p: Problems, config: AlbatrossConfig): void {
+  const routed = new Set<string>([config.service.defaultTargetGroup]);
+  for (const rule of config.rules) if ('forward' in rule.action) routed.add(rule.action.forward);
+  for (const name of Object.keys(config.targetGroups)) {
+    if (!routed.has(name)) p.add(`targetGroups.${name}`, 'is not used: forward to it from a rule or make it service.defaultTargetGroup (or remove it with null)');
+  }
 }
 
 function validateRuleAction(p: Problems, field: string, rule: ListenerRuleConfig, config: AlbatrossConfig): void {

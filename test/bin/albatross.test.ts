@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+
+/** Runs the CDK app the way the CDK CLI does: context in CDK_CONTEXT_JSON, output to CDK_OUTDIR. */
+function runApp(context: Record<string, unknown>): { status: number | null; stderr: string; outdir: string } {
+  const outdir = mkdtempSync(join(tmpdir(), 'albatross-app-'));
+  const cdkJson = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/albatross.ts'], {
+    cwd: root,
+    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, 'aws:cdk:bundling-stacks': [], ...context }) },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, stderr: result.stderr, outdir };
+}
+
+test('synthesizes the template offline from cdk.json context', () => {
+  const { status, stderr, outdir } = runApp({});
+  expect(stderr).not.toMatch(/Error/);
+  expect(status).toBe(0);
+  const template = JSON.parse(readFileSync(join(outdir, 'Albatross.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
+  expect(Object.values(template.Resources).some((r) => r.Type === 'AWS::ElasticLoadBalancingV2::LoadBalancer')).toBe(true);
+}, 60_000);
+
+test('an invalid setting stops synth with the field name and the allowed range', () => {
+  const { status, stderr } = runApp({ 'albatross.targetGroups': JSON.stringify({ app: { deregistrationDelaySeconds: 4000 } }) });
+  expect(status).toBe(1);
+  expect(stderr).toContain('targetGroups.app.deregistrationDelaySeconds must be an integer from 0 to 3600 (got 4000)');
+  expect(stderr).not.toMatch(/\n\s+at /); // no stack trace, just the problem
+}, 60_000);
+
+test('a missing certificate ARN says how to pass one', () => {
+  const { status, stderr } = runApp({ albatross: {} });
+  expect(status).toBe(1);
+  expect(stderr).toContain('certificateArn is required');
+}, 60_000);

@@ -1,0 +1,50 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, ContextSource, loadConfig } from '../../../lib/config';
+import { TEST_CERTIFICATE_ARN } from '../../support/stack';
+
+function context(values: Record<string, unknown>): { source: ContextSource; keys: string[] } {
+  return { source: { tryGetContext: (key) => values[key] }, keys: Object.keys(values) };
+}
+
+test('reads the albatross object from context', () => {
+  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN, loadBalancer: { idleTimeoutSeconds: 90 } } });
+  expect(loadConfig(source, keys).loadBalancer.idleTimeoutSeconds).toBe(90);
+});
+
+test('a -c albatross.<path>=<value> override wins over the object and is parsed as JSON', () => {
+  const { source, keys } = context({
+    albatross: { certificateArn: TEST_CERTIFICATE_ARN, loadBalancer: { idleTimeoutSeconds: 90 } },
+    'albatross.loadBalancer.idleTimeoutSeconds': '120',
+    'albatross.loadBalancer.deletionProtection': 'false',
+  });
+  const config = loadConfig(source, keys);
+  expect(config.loadBalancer.idleTimeoutSeconds).toBe(120);
+  expect(config.loadBalancer.deletionProtection).toBe(false);
+});
+
+test('a config file named by albatross.configFile is merged', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'albatross-config-'));
+  const file = join(dir, 'prod.json');
+  writeFileSync(file, JSON.stringify({ capacity: { minCapacity: 4, desiredCapacity: 4 } }));
+  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN }, 'albatross.configFile': file });
+  expect(loadConfig(source, keys).capacity.minCapacity).toBe(4);
+});
+
+test('an unreadable or invalid config file is a ConfigError naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'albatross-config-'));
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, '{ nope');
+  expect(() => loadConfig(context({ 'albatross.configFile': bad }).source, ['albatross.configFile'])).toThrow(/configFile ".*bad.json" is not valid JSON/);
+  expect(() => loadConfig(context({ 'albatross.configFile': join(dir, 'missing.json') }).source, ['albatross.configFile'])).toThrow(ConfigError);
+});
+
+test('null removes a default target group', () => {
+  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN, targetGroups: { static: null }, rules: [{ priority: 1, pathPatterns: ['/api/*'], action: { forward: 'api' } }] } });
+  expect(Object.keys(loadConfig(source, keys).targetGroups).sort()).toEqual(['api', 'app']);
+});
+
+test('a non-object albatross context is rejected', () => {
+  expect(() => loadConfig(context({ albatross: 'yes' }).source, ['albatross'])).toThrow('context "albatross" must be an object');
+});

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { addAlbatrossStack } from '../../lib/app';
+import { AlbatrossConfig, buildConfig, DeepPartial } from '../../lib/config';
+import { AlbatrossStack } from '../../lib/stacks/albatross-stack';
+
+/** A syntactically valid certificate ARN for tests. */
+export const TEST_CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000000';
+
+/** The context of cdk.json (feature flags, the config), so tests synthesize what `cdk synth` does. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  return cdkJson.context;
+}
+
+/** A fresh app with cdk.json's context that skips asset bundling (tests assert on templates). */
+export function testApp(extraContext: Record<string, unknown> = {}): App {
+  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...extraContext } });
+}
+
+/** Synthesizes the stack from a partial config, offline. */
+export function synthStack(partial: DeepPartial<AlbatrossConfig> = {}): { app: App; stack: AlbatrossStack; template: Template; config: AlbatrossConfig } {
+  const config = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, ...partial });
+  const app = testApp();
+  const stack = addAlbatrossStack(app, config);
+  return { app, stack, template: Template.fromStack(stack), config };
+}
