@@ -144,7 +144,8 @@ function validateTargetGroup(p: Problems, field: string, name: string, group: Ta
     p.add(`${field}.slowStartSeconds`, `must be 0 (off) or an integer from 30 to 900 (got ${JSON.stringify(slow)})`);
   }
   p.oneOf(`${field}.algorithm`, group.algorithm, ROUTING_ALGORITHMS);
-  // The ELB guide allows slow start only with round robin; CDK itself rejects weighted_random.
+  // ELB rejects slow start with least_outstanding_requests at deploy time, and CDK rejects it with
+  // weighted_random; failing here names the field instead.
   if (slow > 0 && group.algorithm !== 'round_robin') {
     p.add(`${field}.slowStartSeconds`, `can only be used with algorithm "round_robin" (algorithm is ${JSON.stringify(group.algorithm)})`);
   }
