@@ -28,6 +28,11 @@ export interface TargetLease {
   readonly targetId: string;
   /** A `Set-Cookie` value to add to the response (stickiness), when the group is sticky. */
   readonly setCookie?: string;
+  /**
+   * Every `Set-Cookie` value to add (stickiness: `AWSALB` and `AWSALBCORS`); when present it
+   * includes `setCookie`. Added after the first version of this contract: prefer it when set.
+   */
+  readonly setCookies?: readonly string[];
   /** Ends the request: in-flight count goes down; `failed` feeds anomaly mitigation and metrics. */
   release(outcome: { readonly failed: boolean }): void;
 }

@@ -1,0 +1,64 @@
+/**
+ * lb_cookie stickiness: the `AWSALB` cookie (and `AWSALBCORS`, the same value with
+ * `SameSite=None; Secure` for cross-origin requests) names the target with an opaque token. The
+ * token is an HMAC of the group and target under a per-process key, so a client cannot forge a
+ * cookie that picks a target of its choosing; only tokens this process issued map to a target.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+
+export const STICKY_COOKIE = 'AWSALB';
+export const STICKY_CORS_COOKIE = 'AWSALBCORS';
+
+interface CookiePair {
+  readonly second: number;
+  readonly values: readonly [string, string];
+}
+
+export class StickyCookies<T> {
+  private readonly byToken = new Map<string, T>();
+  private readonly tokenOf = new Map<T, string>();
+  private readonly cached = new Map<T, CookiePair>();
+
+  constructor(
+    private readonly groupId: string,
+    private readonly durationSeconds: number,
+    private readonly key: Buffer = randomBytes(32),
+  ) {}
+
+  /** Issues (once) the token of a target. */
+  add(target: T, targetId: string): void {
+    const token = createHmac('sha256', this.key).update(`${this.groupId}\n${targetId}`).digest('base64url');
+    this.byToken.set(token, target);
+    this.tokenOf.set(target, token);
+  }
+
+  remove(target: T): void {
+    const token = this.tokenOf.get(target);
+    if (token !== undefined) this.byToken.delete(token);
+    this.tokenOf.delete(target);
+    this.cached.delete(target);
+  }
+
+  /** The target a cookie value names, if this process issued it for a target still in the group. */
+  lookup(cookieValue: string | undefined): T | undefined {
+    return cookieValue === undefined ? undefined : this.byToken.get(cookieValue);
+  }
+
+  /**
+   * `Set-Cookie` values for a target: [AWSALB, AWSALBCORS], expiring `durationSeconds` from now.
+   * Cached per target for the current second so the hot path does no formatting.
+   */
+  setCookies(target: T, nowMs: number): readonly [string, string] {
+    const second = Math.floor(nowMs / 1000);
+    const hit = this.cached.get(target);
+    if (hit !== undefined && hit.second === second) return hit.values;
+    const token = this.tokenOf.get(target) ?? '';
+    const expires = new Date((second + this.durationSeconds) * 1000).toUTCString();
+    const values = [
+      `${STICKY_COOKIE}=${token}; Expires=${expires}; Path=/`,
+      `${STICKY_CORS_COOKIE}=${token}; Expires=${expires}; Path=/; SameSite=None; Secure`,
+    ] as const;
+    this.cached.set(target, { second, values });
+    return values;
+  }
+}
