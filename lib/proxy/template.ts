@@ -189,6 +189,10 @@ function readTargetGroup(r: TemplateReader, logicalId: string, p: Json): TargetG
     ['round_robin', 'least_outstanding_requests', 'weighted_random'],
     `${what} load_balancing.algorithm.type`,
   );
+  const slowStartSeconds = numberAttribute(r, attrs, 'slow_start.duration_seconds', 0, what);
+  if (slowStartSeconds > 0 && algorithm !== 'round_robin') {
+    r.warn(`${what}: slow start works with round_robin only (the ELB guide); it is ignored with ${algorithm}`);
+  }
   return {
     logicalId,
     name: tagValue(p.Tags, TARGET_GROUP_NAME_TAG) ?? logicalId,
@@ -196,7 +200,7 @@ function readTargetGroup(r: TemplateReader, logicalId: string, p: Json): TargetG
     port: r.number(p.Port, `${what}.Port`, 80),
     healthCheck: readHealthCheck(r, p, what),
     deregistrationDelaySeconds: numberAttribute(r, attrs, 'deregistration_delay.timeout_seconds', 300, what),
-    slowStartSeconds: numberAttribute(r, attrs, 'slow_start.duration_seconds', 0, what),
+    slowStartSeconds,
     algorithm,
     anomalyMitigation: attrs.get('load_balancing.algorithm.anomaly_mitigation') === 'on',
     stickiness: readStickiness(r, attrs, what),

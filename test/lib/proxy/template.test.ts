@@ -228,6 +228,15 @@ describe('loadModelFromTemplate', () => {
     expect(warnings).toEqual(['listener rule Auth: authenticate-oidc is not supported by the local proxy; requests pass without authentication']);
   });
 
+  it('warns that slow start is ignored with an algorithm other than round_robin', () => {
+    const warnings: string[] = [];
+    const t = template({
+      TgLor: { Type: TG, Properties: { TargetGroupAttributes: [{ Key: 'slow_start.duration_seconds', Value: '60' }, { Key: 'load_balancing.algorithm.type', Value: 'least_outstanding_requests' }] } },
+    });
+    loadModelFromTemplate(t, { onWarning: (w) => warnings.push(w) });
+    expect(warnings).toEqual(['target group TgLor: slow start works with round_robin only (the ELB guide); it is ignored with least_outstanding_requests']);
+  });
+
   it('fails with one line naming the source and what is missing', () => {
     expect(() => loadModelFromTemplate({ Resources: { B: { Type: 'AWS::S3::Bucket' } } }, { source: 'x.json' })).toThrow(
       new TemplateError('x.json: has no Application Load Balancer (no resource of type AWS::ElasticLoadBalancingV2::LoadBalancer); is this the synthesized stack template?'),
