@@ -26,7 +26,7 @@ describe('createLoadBalancerRuntime', () => {
 
   it('registers backends by short name or logical id and reports every group with in-flight counts', async () => {
     backends = [await startBackend(), await startBackend()];
-    const runtime = createLoadBalancerRuntime(model(), { app: [backends[0].address], TgApi: [backends[1].address] }, { timeScale: 0.005 });
+    const runtime = createLoadBalancerRuntime(model(), { app: [backends[0].address], TgApi: [backends[1].address] }, { timeScale: 0.01 });
     try {
       expect(runtime.targetGroup('app')).toBe(runtime.targetGroup('TgApp'));
       expect(runtime.targetGroup('nope')).toBeUndefined();

@@ -3,8 +3,10 @@ import { TargetGroupModel, TargetState } from '../../../lib/proxy/model';
 import { TargetGroup, TargetGroupOptions } from '../../../lib/proxy/target-group';
 import { Backend, closedPort, groupModel, startBackend, waitFor } from './support/backends';
 
-/** 10 s interval → 50 ms, 5 s timeout → 25 ms, 30 s delay → 150 ms. */
-const TIME_SCALE = 0.005;
+/** 10 s interval → 100 ms, 5 s timeout → 50 ms, 30 s delay → 300 ms. */
+const TIME_SCALE = 0.01;
+/** For tests that count checks exactly: a 150 ms timeout no loaded machine misses on loopback. */
+const EXACT_SCALE = 0.03;
 
 const groups: TargetGroup[] = [];
 const backends: Backend[] = [];
@@ -46,26 +48,38 @@ describe('health checks over real sockets (alb-behaviour 6-8)', () => {
   it('moves initial → healthy after healthyThreshold passing checks of the configured path', async () => {
     const b = await backend();
     const states: string[] = [];
-    const g = group({ healthCheck: { ...groupModel().healthCheck, healthyThreshold: 3 } }, { onStateChange: (e) => states.push(`${e.state}/${e.reason ?? ''}`) });
+    let stateAtThirdCheck: string | undefined;
+    // Exactly three passing checks exist: a threshold above 3 would never reach healthy.
+    b.healthStatusFor = (n) => {
+      if (n === 3) stateAtThirdCheck = stateOf(g, b.id);
+      return n <= 3 ? 200 : 503;
+    };
+    const g = group(
+      { healthCheck: { ...groupModel().healthCheck, healthyThreshold: 3, unhealthyThreshold: 10 } },
+      { timeScale: EXACT_SCALE, onStateChange: (e) => states.push(`${e.state}/${e.reason ?? ''}`) },
+    );
     g.register(b.address);
     expect(g.status()).toEqual([{ id: b.id, state: 'initial', reason: 'Elb.RegistrationInProgress', inFlight: 0 }]);
     g.start();
-    await waitFor(healthy(g, b), 3000, 'healthy');
-    expect(b.healthRequests.length).toBe(3);
+    await waitFor(() => states.includes('healthy/'), 3000, 'healthy');
+    // Two passes were not enough (a threshold below 3 would be healthy by the third check).
+    expect(stateAtThirdCheck).toBe('initial');
+    expect(b.healthRequests[0].path).toBe('/health');
     expect(b.healthRequests[0].headers['user-agent']).toBe('ELB-HealthChecker/2.0');
-    expect(states).toEqual(['initial/Elb.RegistrationInProgress', 'initial/Elb.InitialHealthChecking', 'healthy/']);
+    expect(states.slice(0, 3)).toEqual(['initial/Elb.RegistrationInProgress', 'initial/Elb.InitialHealthChecking', 'healthy/']);
   });
 
   it('marks a target unhealthy after unhealthyThreshold failures, with the reason, and healthy again after recovering', async () => {
     const b = await backend();
-    const g = group();
+    let checksWhenUnhealthy = -1;
+    const g = group({}, { timeScale: EXACT_SCALE, onStateChange: (e) => e.state === 'unhealthy' && (checksWhenUnhealthy = b.healthRequests.length) });
     g.register(b.address);
     g.start();
     await waitFor(healthy(g, b));
     b.healthStatus = 500;
     const before = b.healthRequests.length;
     await waitFor(() => stateOf(g, b.id) === 'unhealthy', 3000, 'unhealthy');
-    expect(b.healthRequests.length - before).toBe(2);
+    expect(checksWhenUnhealthy - before).toBe(2);
     expect(g.status()[0].reason).toBe('Target.ResponseCodeMismatch');
     b.healthStatus = 200;
     await waitFor(healthy(g, b), 3000, 'healthy again');
@@ -198,8 +212,8 @@ describe('slow start (alb-behaviour 12)', () => {
     let now = 1_000_000;
     const a = await backend();
     const b = await backend();
-    // 600 s of slow start at time scale 0.005 = 3 s on the injected clock.
-    const g = group({ slowStartSeconds: 600 }, { now: () => now });
+    // 300 s of slow start at time scale 0.01 = 3 s on the injected clock.
+    const g = group({ slowStartSeconds: 300 }, { now: () => now });
     g.register(a.address);
     g.start();
     await waitFor(healthy(g, a));
@@ -282,7 +296,7 @@ describe('deregistration (alb-behaviour 13)', () => {
   it('stops new requests at once, resolves idle when the last request ends, stays draining for the whole delay', async () => {
     const a = await backend();
     const b = await backend();
-    const g = group({ deregistrationDelaySeconds: 100 }); // 500 ms
+    const g = group({ deregistrationDelaySeconds: 50 }); // 500 ms
     g.register(a.address);
     g.register(b.address);
     g.start();
@@ -304,7 +318,7 @@ describe('deregistration (alb-behaviour 13)', () => {
   });
 
   it('resolves timeout when requests are still in flight when the delay ends', async () => {
-    const g = group({ healthCheck: { ...groupModel().healthCheck, enabled: false }, deregistrationDelaySeconds: 20 }); // 100 ms
+    const g = group({ healthCheck: { ...groupModel().healthCheck, enabled: false }, deregistrationDelaySeconds: 10 }); // 100 ms
     g.register({ host: '127.0.0.1', port: 1 });
     const held = lease(g);
     expect(await g.deregister('127.0.0.1:1')).toBe('timeout');

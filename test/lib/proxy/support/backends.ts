@@ -10,6 +10,8 @@ export interface Backend {
   healthStatus: number;
   /** Milliseconds before the health path answers. */
   healthDelayMs: number;
+  /** When set, decides the health status of the n-th (1-based) health request, and may observe it. */
+  healthStatusFor?: (n: number) => number;
   /** Requests the health path received, with their headers. */
   readonly healthRequests: { path: string; headers: IncomingHttpHeaders }[];
   close(): Promise<void>;
@@ -22,7 +24,7 @@ export async function startBackend(healthPath = '/health'): Promise<Backend> {
     if (req.url === healthPath) {
       healthRequests.push({ path: req.url, headers: req.headers });
       const answer = (): void => {
-        res.statusCode = backend.healthStatus;
+        res.statusCode = backend.healthStatusFor?.(healthRequests.length) ?? backend.healthStatus;
         res.end('ok');
       };
       if (backend.healthDelayMs > 0) setTimeout(answer, backend.healthDelayMs);
