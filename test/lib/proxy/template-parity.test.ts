@@ -7,13 +7,14 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AlbatrossConfig, buildConfig } from '../../../lib/config';
 import { LoadBalancerModel, TargetGroupModel } from '../../../lib/proxy/model';
 import { loadModelFromTemplate } from '../../../lib/proxy/template';
-import { AlbatrossStack } from '../../../lib/stacks/albatross-stack';
+import { addAlbatrossStack } from '../../../lib/app';
 
 const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000000';
 
 function synthModel(config: AlbatrossConfig): LoadBalancerModel {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new AlbatrossStack(app, 'Albatross', { config, env: { account: config.env.account, region: config.env.region } });
+  // The same function the CDK app (bin/albatross.ts) uses, so the test synthesizes what deploys.
+  const stack = addAlbatrossStack(app, config);
   const warnings: string[] = [];
   const model = loadModelFromTemplate(Template.fromStack(stack).toJSON(), { onWarning: (w) => warnings.push(w) });
   expect(warnings).toEqual([]);
