@@ -6,7 +6,10 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AlbatrossConfig, buildConfig } from '../../../lib/config';
 import { LoadBalancerModel, TargetGroupModel } from '../../../lib/proxy/model';
+import { evaluateListener, renderRedirect } from '../../../lib/proxy/rules';
+import { chooseTargetGroup, createLoadBalancerRuntime } from '../../../lib/proxy/runtime';
 import { loadModelFromTemplate } from '../../../lib/proxy/template';
+import { Backend, startBackend, waitFor } from './support/backends';
 import { addAlbatrossStack } from '../../../lib/app';
 
 const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000000';
@@ -104,5 +107,60 @@ describe('the model of the synthesized AlbatrossStack matches its configuration'
       query: '#{query}',
       statusCode: 301,
     });
+  });
+});
+
+describe('the data plane runs the synthesized load balancer', () => {
+  const config = buildConfig({ certificateArn: CERT });
+  let model: LoadBalancerModel;
+  let backends: Record<string, Backend>;
+  beforeAll(async () => {
+    model = synthModel(config);
+    backends = { app: await startBackend('/health'), api: await startBackend('/health'), static: await startBackend('/health') };
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(Object.values(backends).map((b) => b.close()));
+  });
+
+  const facts = (path: string, query = '') => ({ method: 'GET', path, query, headers: { host: 'shop.example.com' }, sourceIp: '::ffff:127.0.0.1' });
+
+  it('redirects HTTP to HTTPS keeping host, path and query, mapped to local ports', () => {
+    const http = model.listeners.find((l) => l.protocol === 'HTTP')!;
+    const action = evaluateListener(http, facts('/cart/items', 'id=7&x=1'));
+    if (action.type !== 'redirect') throw new Error(`expected a redirect, got ${action.type}`);
+    expect(action.statusCode).toBe(301);
+    expect(renderRedirect(action, facts('/cart/items', 'id=7&x=1'), http.port, http.protocol)).toBe('https://shop.example.com:443/cart/items?id=7&x=1');
+    expect(renderRedirect(action, facts('/'), http.port, http.protocol, { 443: 8443, 80: 8080 })).toBe('https://shop.example.com:8443/');
+  });
+
+  it('routes each configured path to its target group, healthy backends only, and answers fixed responses', async () => {
+    const runtime = createLoadBalancerRuntime(
+      model,
+      { app: [backends.app.address], api: [backends.api.address], static: [backends.static.address] },
+      { timeScale: 0.01 },
+    );
+    try {
+      runtime.start();
+      await waitFor(() => runtime.report().targetGroups.every((g) => g.targets.every((t) => t.state === 'healthy')), 5000, 'healthy backends');
+      const https = model.listeners.find((l) => l.protocol === 'HTTPS')!;
+      const routeTo = (path: string): string => {
+        const action = evaluateListener(https, facts(path));
+        if (action.type !== 'forward') return `${action.type}:${action.type === 'fixed-response' ? action.statusCode : ''}`;
+        const lease = runtime.targetGroup(chooseTargetGroup(action))!.acquire({});
+        if (!('release' in lease)) return lease.reason;
+        lease.release({ failed: false });
+        return lease.targetId;
+      };
+      expect(routeTo('/api/v1/orders')).toBe(backends.api.id);
+      expect(routeTo('/static/site.css')).toBe(backends.static.id);
+      expect(routeTo('/')).toBe(backends.app.id);
+      expect(routeTo('/API/v1/orders')).toBe(backends.app.id);
+      expect(routeTo('/maintenance')).toBe('fixed-response:503');
+      const sticky = runtime.targetGroup('static')!.acquire({});
+      expect('setCookie' in sticky && sticky.setCookie).toMatch(/^AWSALB=[\w-]+; Expires=.*; Path=\/$/);
+      if ('release' in sticky) sticky.release({ failed: false });
+    } finally {
+      await runtime.stop();
+    }
   });
 });
