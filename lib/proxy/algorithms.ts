@@ -43,12 +43,12 @@ export function smoothWeightedPick(candidates: readonly Candidate[]): number {
   let total = 0;
   let best = 0;
   for (let i = 0; i < candidates.length; i++) {
-    const c = candidates[i] as Candidate;
+    const c = candidates[i];
     c.current += c.weight;
     total += c.weight;
-    if (c.current > (candidates[best] as Candidate).current) best = i;
+    if (c.current > candidates[best].current) best = i;
   }
-  (candidates[best] as Candidate).current -= total;
+  candidates[best].current -= total;
   return best;
 }
 

@@ -90,9 +90,23 @@ export function parseCidr(text: string): CidrBlock {
   return { family: address.family, network: address.value & mask, mask };
 }
 
+/** Clients repeat: parsed addresses are kept, and the cache is dropped whole when it fills up. */
+const PARSED_CACHE_LIMIT = 4096;
+const parsedCache = new Map<string, ParsedAddress | null>();
+
+function parseCached(address: string): ParsedAddress | undefined {
+  let parsed = parsedCache.get(address);
+  if (parsed === undefined) {
+    if (parsedCache.size >= PARSED_CACHE_LIMIT) parsedCache.clear();
+    parsed = parseAddress(address) ?? null;
+    parsedCache.set(address, parsed);
+  }
+  return parsed ?? undefined;
+}
+
 /** True when the address lies in one of the blocks. */
 export function inAnyCidr(address: string, blocks: readonly CidrBlock[]): boolean {
-  const parsed = parseAddress(address);
+  const parsed = parseCached(address);
   if (!parsed) return false;
   for (const block of blocks) {
     if (block.family === parsed.family && (parsed.value & block.mask) === block.network) return true;
