@@ -237,6 +237,29 @@ describe('slow start (alb-behaviour 12)', () => {
   });
 });
 
+describe('slow start with another algorithm', () => {
+  it('is ignored unless the algorithm is round_robin (the ELB guide allows no other)', async () => {
+    const a = await backend();
+    const b = await backend();
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const g = group({ slowStartSeconds: 300, algorithm: 'weighted_random' }, { now: () => 0, random });
+    g.register(a.address);
+    g.start();
+    await waitFor(healthy(g, a));
+    g.register(b.address);
+    await waitFor(healthy(g, b));
+    // With slow start applied, b would get about 1 %; ignored, it gets half at once.
+    let toB = 0;
+    for (let i = 0; i < 1000; i++) {
+      const l = lease(g);
+      l.release({ failed: false });
+      if (l.targetId === b.id) toB++;
+    }
+    expect(toB).toBeGreaterThan(400);
+  });
+});
+
 describe('stickiness (alb-behaviour 14)', () => {
   const sticky = { enabled: true, type: 'lb_cookie' as const, durationSeconds: 120 };
 
