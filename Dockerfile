@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# The local parity proxy in a container. The command is the one the tests run: node dist/bin/proxy.js
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY lib ./lib
+COPY constructs ./constructs
+COPY lambda ./lambda
+COPY bench ./bench
+RUN npm run build \
+ && npm prune --omit=dev \
+ # The proxy never loads the CDK (test/container/dockerfile.test.ts checks its import graph).
+ && rm -rf node_modules/aws-cdk-lib node_modules/cdk-nag node_modules/constructs
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./package.json
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+USER node
+EXPOSE 8080 8443 9901
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9901/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "dist/bin/proxy.js"]
+CMD ["--template", "/config/Albatross.template.json", "--bind", "0.0.0.0", "--admin-bind", "0.0.0.0"]

@@ -1,0 +1,284 @@
+/**
+ * Throughput and latency of the local proxy against its peers, all in one run on loopback:
+ * the backend alone, nginx (1 worker), HAProxy (1 thread), npm http-proxy, and Albatross (undici
+ * and node:http upstream clients, one process; and two workers when --workers is supported).
+ *
+ * Load comes from wrk (Debian package) in its own process. Every peer proxies plain HTTP to the
+ * same keep-alive backends, so the comparison is proxy work only. A missing peer is skipped with a
+ * note. Run: `npm run bench:proxy` (after `npm run build`). Options: `--seconds N`, `--connections N`,
+ * `--memory` (RSS of Albatross over 1M requests).
+ */
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+
+// Runs from bench/ (tsx) or dist/bench/ (compiled).
+const ROOT = basename(join(__dirname, '..')) === 'dist' ? join(__dirname, '..', '..') : join(__dirname, '..');
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const SECONDS = option('seconds', 8);
+const CONNECTIONS = option('connections', 64);
+const BACKENDS = 3;
+const work = mkdtempSync(join(tmpdir(), 'albatross-bench-'));
+const children: ChildProcess[] = [];
+
+interface Result {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+function has(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+}
+
+async function freePort(): Promise<number> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function start(command: string, argv: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  child.stderr?.on('data', (d: Buffer) => {
+    if (process.env.BENCH_DEBUG) process.stderr.write(d);
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitForHttp(port: number, path = '/', timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      await response.arrayBuffer();
+      if (response.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing answered on port ${port}${path}`);
+}
+
+/** A minimal keep-alive backend in its own process: the same for every peer. */
+const BACKEND_SOURCE = `
+const http = require('node:http');
+const body = Buffer.from('{"ok":true}');
+http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }); res.end(body); });
+}).listen(Number(process.argv[2]), '127.0.0.1').keepAliveTimeout = 120000;
+`;
+
+function wrk(port: number, seconds = SECONDS): Result & { requests: number } {
+  const out = spawnSync('wrk', ['-t', '1', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--latency', `http://127.0.0.1:${port}/bench`], { encoding: 'utf8' }).stdout;
+  const ms = (label: string): number => {
+    const m = new RegExp(`${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    if (!m) return NaN;
+    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+  };
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    name: '',
+    requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN),
+    p50Ms: ms('50'),
+    p99Ms: ms('99'),
+    errors: Number(non2xx?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0),
+  };
+}
+
+function nginxConfig(port: number, backends: number[]): string {
+  return `worker_processes 1; daemon off; pid ${work}/nginx.pid; error_log ${work}/nginx.err warn;
+events { worker_connections 4096; }
+http { access_log off; upstream app { ${backends.map((b) => `server 127.0.0.1:${b};`).join(' ')} keepalive 64; }
+  client_body_temp_path ${work}/nginx-body; proxy_temp_path ${work}/nginx-proxy; fastcgi_temp_path ${work}/nginx-fcgi; uwsgi_temp_path ${work}/nginx-uwsgi; scgi_temp_path ${work}/nginx-scgi;
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; } } }`;
+}
+
+function haproxyConfig(port: number, backends: number[]): string {
+  return `global
+  nbthread 1
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option forwardfor
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:${port}
+  default_backend be
+backend be
+  balance roundrobin
+${backends.map((b, i) => `  server s${i} 127.0.0.1:${b}`).join('\n')}
+`;
+}
+
+const HTTP_PROXY_SOURCE = `
+const http = require('node:http');
+const httpProxy = require('http-proxy');
+const targets = process.argv[3].split(',');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const proxy = httpProxy.createProxyServer({ agent, xfwd: true });
+proxy.on('error', (e, req, res) => { res.writeHead(502); res.end(); });
+let i = 0;
+http.createServer((req, res) => proxy.web(req, res, { target: 'http://' + targets[i++ % targets.length] })).listen(Number(process.argv[2]), '127.0.0.1');
+`;
+
+/** A template with one plain-HTTP listener forwarding to one round-robin group (TLS left out of every peer). */
+function benchTemplate(): string {
+  const template = {
+    Resources: {
+      Lb: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer', Properties: { Type: 'application' } },
+      Tg: {
+        Type: 'AWS::ElasticLoadBalancingV2::TargetGroup',
+        Properties: { Port: 80, Protocol: 'HTTP', HealthCheckPath: '/bench', Tags: [{ Key: 'albatross:target-group', Value: 'app' }] },
+      },
+      Http: {
+        Type: 'AWS::ElasticLoadBalancingV2::Listener',
+        Properties: { LoadBalancerArn: { Ref: 'Lb' }, Port: 80, Protocol: 'HTTP', DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: 'Tg' } }] },
+      },
+    },
+  };
+  const file = join(work, 'bench.template.json');
+  writeFileSync(file, JSON.stringify(template));
+  return file;
+}
+
+async function albatross(backends: number[], extra: string[]): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const child = start(process.execPath, [
+    join(ROOT, 'dist', 'bin', 'proxy.js'),
+    '--template', benchTemplate(),
+    '--targets', `app=${backends.map((b) => `127.0.0.1:${b}`).join(',')}`,
+    '--listen', `80=${port}`,
+    '--admin-port', String(adminPort),
+    '--log-level', 'silent',
+    ...extra,
+  ]);
+  await waitForHttp(adminPort, '/healthz');
+  // Wait until the targets are healthy (2 checks), so no request meets the fail-open start.
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    const report = (await (await fetch(`http://127.0.0.1:${adminPort}/targets`)).json()) as { targetGroups: { targets: { state: string }[] }[] };
+    if (report.targetGroups[0].targets.every((t) => t.state === 'healthy')) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { port, child };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+async function measure(name: string, run: () => Promise<{ port: number; child?: ChildProcess }>): Promise<Result | undefined> {
+  try {
+    const { port, child } = await run();
+    await waitForHttp(port, '/bench');
+    wrk(port, 1); // warm-up: JIT, pools
+    const result = { ...wrk(port), name };
+    console.error(`  ${name}: ${result.requestsPerSecond.toFixed(0)} req/s`);
+    if (child) await stop(child);
+    return result;
+  } catch (error) {
+    console.error(`  ${name}: skipped (${(error as Error).message})`);
+    return undefined;
+  }
+}
+
+function table(results: Result[]): void {
+  const byName = (n: string) => results.find((r) => r.name === n);
+  const httpProxy = byName('http-proxy');
+  const nginx = byName('nginx (1 worker)');
+  const ratio = (r: Result, peer?: Result) => (peer ? `${(r.requestsPerSecond / peer.requestsPerSecond).toFixed(2)}x` : 'n/a');
+  console.log(`\nwrk -t1 -c${CONNECTIONS} -d${SECONDS}s, ${BACKENDS} keep-alive backends, node ${process.version}\n`);
+  console.log('| peer | req/s | p50 ms | p99 ms | errors | vs http-proxy | vs nginx |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of results) {
+    console.log(`| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${ratio(r, httpProxy)} | ${ratio(r, nginx)} |`);
+  }
+}
+
+async function memoryRun(backends: number[]): Promise<void> {
+  const { port, child } = await albatross(backends, []);
+  const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+  const samples: number[] = [rss()];
+  const timer = setInterval(() => samples.push(rss()), 1000);
+  let total = 0;
+  while (total < 1_000_000) {
+    const r = wrk(port, 10);
+    total += r.requests;
+    console.error(`  ${total} requests, RSS ${rss().toFixed(1)} MiB`);
+  }
+  clearInterval(timer);
+  const third = Math.max(1, Math.floor(samples.length / 3));
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(`\nRSS over ${total} requests: start ${samples[0].toFixed(1)} MiB, first third avg ${avg(samples.slice(0, third)).toFixed(1)} MiB, last third avg ${avg(samples.slice(-third)).toFixed(1)} MiB, peak ${Math.max(...samples).toFixed(1)} MiB`);
+  await stop(child);
+}
+
+async function main(): Promise<void> {
+  if (!has('wrk')) throw new Error('wrk is not installed: apt-get install -y wrk');
+  writeFileSync(join(work, 'backend.js'), BACKEND_SOURCE);
+  writeFileSync(join(work, 'http-proxy.js'), HTTP_PROXY_SOURCE);
+  const backends = await Promise.all(Array.from({ length: BACKENDS }, () => freePort()));
+  for (const port of backends) start(process.execPath, [join(work, 'backend.js'), String(port)]);
+  await Promise.all(backends.map((p) => waitForHttp(p)));
+  if (args.includes('--memory')) return memoryRun(backends);
+
+  const results: (Result | undefined)[] = [];
+  results.push(await measure('backend direct', async () => ({ port: backends[0] })));
+  results.push(
+    await measure('nginx (1 worker)', async () => {
+      if (!has('nginx')) throw new Error('nginx not installed');
+      const port = await freePort();
+      writeFileSync(join(work, 'nginx.conf'), nginxConfig(port, backends));
+      return { port, child: start('nginx', ['-c', join(work, 'nginx.conf'), '-p', work]) };
+    }),
+  );
+  results.push(
+    await measure('HAProxy (1 thread)', async () => {
+      if (!has('haproxy')) throw new Error('haproxy not installed');
+      const port = await freePort();
+      writeFileSync(join(work, 'haproxy.cfg'), haproxyConfig(port, backends));
+      return { port, child: start('haproxy', ['-f', join(work, 'haproxy.cfg')]) };
+    }),
+  );
+  results.push(
+    await measure('http-proxy', async () => {
+      const port = await freePort();
+      return { port, child: start(process.execPath, [join(work, 'http-proxy.js'), String(port), backends.map((b) => `127.0.0.1:${b}`).join(',')], { NODE_PATH: join(ROOT, 'node_modules') }) };
+    }),
+  );
+  results.push(await measure('Albatross (undici)', () => albatross(backends, ['--upstream-client', 'undici'])));
+  results.push(await measure('Albatross (node:http)', () => albatross(backends, ['--upstream-client', 'http'])));
+  results.push(await measure('Albatross (2 workers)', () => albatross(backends, ['--workers', '2'])));
+  table(results.filter((r): r is Result => r !== undefined));
+}
+
+main()
+  .catch((error: Error) => {
+    console.error(`bench failed: ${error.message}`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  });
