@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * A tiny backend for the local proxy: `/health` answers 200; every other path echoes what it
+ * received as JSON (its name, method, path, headers). `--delay-ms` slows answers, for drain rehearsals.
+ */
+import { createServer } from 'node:http';
+import { Command, InvalidArgumentError } from 'commander';
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535');
+  return n;
+}
+
+const program = new Command('sample-app')
+  .description('A sample backend with /health, for the Albatross local proxy')
+  .requiredOption('--port <port>', 'port to listen on', integer)
+  .option('--bind <address>', 'address to bind', '127.0.0.1')
+  .option('--name <name>', 'name echoed in every answer', 'sample')
+  .option('--delay-ms <ms>', 'delay every non-health answer', integer, 0)
+  .parse();
+const opts = program.opts<{ port: number; bind: string; name: string; delayMs: number }>();
+
+const server = createServer((req, res) => {
+  if (req.url === '/health') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    return void res.end('ok');
+  }
+  req.resume();
+  req.on('end', () => {
+    const body = JSON.stringify({ name: opts.name, method: req.method, path: req.url, headers: req.headers });
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/json', server: 'sample-app' });
+      res.end(body);
+    }, opts.delayMs);
+  });
+});
+// Keep connections longer than the load balancer's idle timeout (alb-behaviour 17).
+server.keepAliveTimeout = 65_000;
+server.listen(opts.port, opts.bind, () => console.log(JSON.stringify({ msg: 'listening', name: opts.name, port: opts.port })));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,81 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Logger } from 'pino';
+import { handleElbv2Request } from './elbv2-api';
+import { DataPlaneRuntime, parseTargetAddress } from './runtime';
+import { targetIdOf } from './target-group';
+import { ProxyMetrics } from './metrics';
+
+const MAX_ADMIN_BODY = 64 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_ADMIN_BODY) reject(new Error('body too large'));
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** `{"targetGroup": "api", "target": "127.0.0.1:9001"}` */
+function parseTargetChange(body: string): { targetGroup: string; target: string } {
+  const parsed = JSON.parse(body) as { targetGroup?: unknown; target?: unknown };
+  if (typeof parsed.targetGroup !== 'string' || typeof parsed.target !== 'string') {
+    throw new Error('expected {"targetGroup": "<name>", "target": "<host:port>"}');
+  }
+  return { targetGroup: parsed.targetGroup, target: parsed.target };
+}
+
+/**
+ * The admin API (bind it to loopback): target listing and registration, Prometheus metrics, a
+ * liveness probe, and the ELBv2 Query API subset at `POST /` for the drain CLI's `--endpoint`.
+ */
+export function createAdminServer(runtime: DataPlaneRuntime, metrics: ProxyMetrics, log: Logger): Server {
+  const changeTargets = async (req: IncomingMessage, res: ServerResponse, register: boolean): Promise<void> => {
+    const change = parseTargetChange(await readBody(req));
+    const group = runtime.targetGroup(change.targetGroup);
+    if (!group) return json(res, 404, { error: `unknown target group ${JSON.stringify(change.targetGroup)}; known: ${runtime.knownNames().join(', ')}` });
+    const address = parseTargetAddress(change.target);
+    if (register) {
+      group.register(address);
+      log.info({ targetGroup: group.model.name, target: change.target }, 'target registered');
+      return json(res, 200, { targetGroup: group.model.name, target: targetIdOf(address), state: 'initial' });
+    }
+    void group.deregister(targetIdOf(address)).then((result) => log.info({ targetGroup: group.model.name, target: change.target, result }, 'target drained'));
+    log.info({ targetGroup: group.model.name, target: change.target }, 'target deregistering');
+    return json(res, 202, { targetGroup: group.model.name, target: targetIdOf(address), state: 'draining' });
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/targets') return json(res, 200, runtime.report());
+    if (req.method === 'GET' && path === '/metrics') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      return void res.end(text);
+    }
+    if (req.method === 'POST' && path === '/targets/register') return changeTargets(req, res, true);
+    if (req.method === 'POST' && path === '/targets/deregister') return changeTargets(req, res, false);
+    if (req.method === 'POST' && path === '/') {
+      const answer = handleElbv2Request(runtime, await readBody(req));
+      res.writeHead(answer.statusCode, { 'content-type': answer.contentType });
+      return void res.end(answer.body);
+    }
+    json(res, 404, { error: 'not found: GET /targets, /metrics, /healthz; POST /targets/register, /targets/deregister, / (ELBv2 Query API)' });
+  };
+
+  return createServer((req, res) => {
+    route(req, res).catch((error: Error) => json(res, 400, { error: error.message }));
+  });
+}

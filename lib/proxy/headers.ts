@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { ListenerModel } from './model';
+
+/** Connection-level headers that never cross a proxy (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+/** `Root=1-<8 hex epoch seconds>-<24 hex>`, the ALB's trace id format. */
+export function newTraceRoot(nowMs: number = Date.now()): string {
+  return `Root=1-${Math.floor(nowMs / 1000).toString(16).padStart(8, '0')}-${randomBytes(12).toString('hex')}`;
+}
+
+/**
+ * The ALB keeps an incoming X-Amzn-Trace-Id and appends its own segment as `Self=`; without one
+ * it creates a Root.
+ */
+export function traceHeader(existing: string | undefined): string {
+  if (existing === undefined || existing === '') return newTraceRoot();
+  return `${existing};Self=${newTraceRoot().slice('Root='.length)}`;
+}
+
+/** What the proxy adds about the client connection. */
+export interface ForwardFacts {
+  readonly sourceIp: string;
+  readonly protocol: 'http' | 'https';
+  /** Listener port as in the template (what the ALB would report). */
+  readonly listenerPort: number;
+}
+
+/**
+ * Headers for the upstream request: the client's, less hop-by-hop ones (and those named in
+ * `Connection`), with X-Forwarded-For appended, X-Forwarded-Proto/Port set and a trace id. Host kept.
+ */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, facts: ForwardFacts, keepUpgrade = false): Record<string, string | string[]> {
+  const named = new Set(String(incoming.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean));
+  const out: Record<string, string | string[]> = {};
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    out[name] = value;
+  }
+  if (keepUpgrade && incoming.upgrade) {
+    out.connection = 'upgrade';
+    out.upgrade = incoming.upgrade;
+  }
+  const xff = incoming['x-forwarded-for'];
+  out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${facts.sourceIp}` : facts.sourceIp;
+  out['x-forwarded-proto'] = facts.protocol;
+  out['x-forwarded-port'] = String(facts.listenerPort);
+  out['x-amzn-trace-id'] = traceHeader(incoming['x-amzn-trace-id'] as string | undefined);
+  return out;
+}
+
+/** Response headers to the client: the target's less hop-by-hop ones, plus the listener's. */
+export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>, listener: ListenerModel): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    out[name] = value;
+  }
+  return applyListenerHeaders(out, listener);
+}
+
+/** Adds the listener-attribute headers (HSTS, CSP, …) and removes `Server` when configured. */
+export function applyListenerHeaders(headers: OutgoingHttpHeaders, listener: ListenerModel): OutgoingHttpHeaders {
+  for (const name in listener.responseHeaders) headers[name.toLowerCase()] = listener.responseHeaders[name];
+  if (listener.removeServerHeader) delete headers.server;
+  else if (headers.server === undefined) headers.server = 'awselb/2.0';
+  return headers;
+}

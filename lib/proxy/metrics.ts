@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LoadBalancerRuntime } from './contracts';
+import { TargetState } from './model';
+
+const STATES: TargetState[] = ['initial', 'healthy', 'unhealthy', 'draining', 'unused', 'unavailable'];
+
+/** The proxy's Prometheus metrics, read from the runtime at scrape time where they are state. */
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'listener' | 'target_group' | 'code'>;
+  private readonly latency: Histogram<'target_group'>;
+
+  constructor(runtime: LoadBalancerRuntime) {
+    this.requests = new Counter({
+      name: 'albatross_requests_total',
+      help: 'Requests answered, by listener port, target group ("-" for redirect/fixed/LB errors) and status code',
+      labelNames: ['listener', 'target_group', 'code'],
+      registers: [this.registry],
+    });
+    this.latency = new Histogram({
+      name: 'albatross_request_duration_seconds',
+      help: 'Time from request to response head, by target group',
+      labelNames: ['target_group'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'albatross_target_health',
+      help: '1 for the state each target is in',
+      labelNames: ['target_group', 'target', 'state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const group of runtime.report().targetGroups) {
+          for (const target of group.targets) {
+            for (const state of STATES) this.set({ target_group: group.name, target: target.id, state }, target.state === state ? 1 : 0);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'albatross_target_in_flight',
+      help: 'Requests in flight to each target',
+      labelNames: ['target_group', 'target'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const group of runtime.report().targetGroups) {
+          for (const target of group.targets) this.set({ target_group: group.name, target: target.id }, target.inFlight);
+        }
+      },
+    });
+  }
+
+  /** Counts one answered request. */
+  observe(listenerPort: number, targetGroup: string, code: number, seconds: number): void {
+    this.requests.inc({ listener: String(listenerPort), target_group: targetGroup, code: String(code) });
+    if (targetGroup !== '-') this.latency.observe({ target_group: targetGroup }, seconds);
+  }
+}
