@@ -247,14 +247,21 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const servers: Server[] = [];
   const localPorts: Record<number, number> = {};
   for (const listener of runtime.model.listeners) {
-    const serverOptions = { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: options.headersTimeoutMs ?? 10_000, requestTimeout: 0, keepAliveTimeout: runtime.model.idleTimeoutSeconds * 1000 };
+    const headersTimeout = options.headersTimeoutMs ?? 10_000;
+    const serverOptions = {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout,
+      requestTimeout: 0,
+      // Node enforces headersTimeout on this period (30 s by default), too coarse for a slowloris guard.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)),
+      // The ALB closes client connections idle longer than its idle timeout.
+      keepAliveTimeout: runtime.model.idleTimeoutSeconds * 1000,
+    };
     const server = listener.protocol === 'HTTPS' ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createHttpServer(serverOptions);
     const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => handler.handle(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.upgrade(req, socket, head));
     server.on('clientError', rejectMalformed);
-    // The ALB closes connections idle longer than its idle timeout.
-    server.setTimeout(runtime.model.idleTimeoutSeconds * 1000, (socket: Socket) => socket.destroy());
     const requested = options.ports[listener.port];
     if (requested === undefined) throw new Error(`no local port for listener ${listener.port}: pass --listen ${listener.port}=<local port>`);
     localPorts[listener.port] = await listen(server, requested, bind);
