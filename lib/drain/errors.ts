@@ -1,0 +1,65 @@
+/** Why a drain could not run or finish; each has its own exit code for the CLI. */
+export type DrainErrorCode =
+  | 'INVALID_TARGET'
+  | 'UNKNOWN_INSTANCE'
+  | 'NOT_REGISTERED'
+  | 'NO_CREDENTIALS'
+  | 'AWS_ERROR'
+  | 'TIMEOUT'
+  | 'INTERRUPTED';
+
+/** Exit codes of `npm run drain` (documented in its --help). */
+export const EXIT_CODES: Record<DrainErrorCode | 'OK' | 'USAGE', number> = {
+  OK: 0,
+  USAGE: 2,
+  INVALID_TARGET: 2,
+  UNKNOWN_INSTANCE: 3,
+  NOT_REGISTERED: 4,
+  NO_CREDENTIALS: 5,
+  AWS_ERROR: 6,
+  TIMEOUT: 7,
+  INTERRUPTED: 130,
+};
+
+export class DrainError extends Error {
+  constructor(
+    readonly code: DrainErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DrainError';
+  }
+}
+
+interface AwsErrorShape {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** The error's AWS code (`Throttling`, `InvalidTarget`, `ValidationError`, …). */
+export function awsErrorCode(error: unknown): string {
+  const e = error as AwsErrorShape;
+  return e?.Code ?? e?.name ?? e?.code ?? '';
+}
+
+const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'ThrottledException', 'RequestLimitExceeded', 'TooManyRequestsException', 'SlowDown']);
+
+/** Is this a throttling answer, to be retried with backoff? */
+export function isThrottling(error: unknown): boolean {
+  return THROTTLING.has(awsErrorCode(error)) || (error as AwsErrorShape)?.$metadata?.httpStatusCode === 429;
+}
+
+/** Turns SDK errors that mean "no credentials" into a DrainError; others into AWS_ERROR. */
+export function toDrainError(error: unknown): DrainError {
+  if (error instanceof DrainError) return error;
+  const name = awsErrorCode(error);
+  const message = (error as Error)?.message ?? String(error);
+  if (name === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(message)) {
+    return new DrainError('NO_CREDENTIALS', 'no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY');
+  }
+  if (isThrottling(error)) return new DrainError('AWS_ERROR', `AWS kept throttling requests (${name}); try again later`);
+  return new DrainError('AWS_ERROR', `${name || 'AWS error'}: ${message}`);
+}

@@ -1,0 +1,36 @@
+import { Registration } from './registrations';
+
+/**
+ * An instance-side signal that a deregistered target has finished its requests. The API keeps
+ * saying `draining` for the whole delay even when the ALB finished early (drain-notes), so only a
+ * signal like this can end a drain before the delay.
+ * Returns the requests in flight, or undefined when it cannot tell.
+ */
+export type InFlightProbe = (registration: Registration) => Promise<number | undefined>;
+
+interface TargetsReportShape {
+  targetGroups: { name: string; targets: { id: string; inFlight: number }[] }[];
+}
+
+/**
+ * The local proxy's admin API (`GET <url>/targets`): true in-flight counts per target. Target
+ * groups there are named `targetgroup/<name>/…` in their ARNs, as the proxy's ELBv2 API reports them.
+ */
+export function proxyAdminInFlight(adminUrl: string, fetchImpl: typeof fetch = fetch): InFlightProbe {
+  return async (registration) => {
+    try {
+      const response = await fetchImpl(`${adminUrl.replace(/\/$/, '')}/targets`);
+      if (!response.ok) return undefined;
+      const report = (await response.json()) as TargetsReportShape;
+      const id = `${registration.id}:${registration.port}`;
+      for (const group of report.targetGroups) {
+        if (registration.targetGroupName !== group.name) continue;
+        const target = group.targets.find((t) => t.id === id);
+        return target === undefined ? 0 : target.inFlight;
+      }
+      return undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
