@@ -5,9 +5,24 @@ import { ListenerModel } from './model';
 /** Connection-level headers that never cross a proxy (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
 
+/** Random bytes drawn in blocks: one crypto call per 512 trace ids instead of one per request. */
+const RANDOM_BLOCK = 12 * 512;
+let randomPool = randomBytes(RANDOM_BLOCK);
+let randomOffset = 0;
+
+function randomHex12(): string {
+  if (randomOffset + 12 > RANDOM_BLOCK) {
+    randomPool = randomBytes(RANDOM_BLOCK);
+    randomOffset = 0;
+  }
+  const hex = randomPool.toString('hex', randomOffset, randomOffset + 12);
+  randomOffset += 12;
+  return hex;
+}
+
 /** `Root=1-<8 hex epoch seconds>-<24 hex>`, the ALB's trace id format. */
 export function newTraceRoot(nowMs: number = Date.now()): string {
-  return `Root=1-${Math.floor(nowMs / 1000).toString(16).padStart(8, '0')}-${randomBytes(12).toString('hex')}`;
+  return `Root=1-${Math.floor(nowMs / 1000).toString(16).padStart(8, '0')}-${randomHex12()}`;
 }
 
 /**

@@ -52,9 +52,25 @@ export class ProxyMetrics {
     });
   }
 
+  /** Label lookups hash on every call; the few label sets there are get cached. */
+  private readonly counters = new Map<string, { inc(): void }>();
+  private readonly histograms = new Map<string, { observe(value: number): void }>();
+
   /** Counts one answered request. */
   observe(listenerPort: number, targetGroup: string, code: number, seconds: number): void {
-    this.requests.inc({ listener: String(listenerPort), target_group: targetGroup, code: String(code) });
-    if (targetGroup !== '-') this.latency.observe({ target_group: targetGroup }, seconds);
+    const key = `${listenerPort} ${targetGroup} ${code}`;
+    let counter = this.counters.get(key);
+    if (counter === undefined) {
+      counter = this.requests.labels({ listener: String(listenerPort), target_group: targetGroup, code: String(code) });
+      this.counters.set(key, counter);
+    }
+    counter.inc();
+    if (targetGroup === '-') return;
+    let histogram = this.histograms.get(targetGroup);
+    if (histogram === undefined) {
+      histogram = this.latency.labels({ target_group: targetGroup });
+      this.histograms.set(targetGroup, histogram);
+    }
+    histogram.observe(seconds);
   }
 }
