@@ -3,7 +3,7 @@ import {
   DescribeTargetGroupAttributesCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
-  paginateDescribeTargetGroups,
+  DescribeTargetGroupsCommand,
   TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RetryPolicy, withThrottlingRetry } from './retry';
@@ -30,10 +30,14 @@ export interface RegistrationScope {
 
 async function listTargetGroups(elbv2: ElasticLoadBalancingV2Client, scope: RegistrationScope, retry: RetryPolicy): Promise<TargetGroup[]> {
   const groups: TargetGroup[] = [];
-  const input = scope.targetGroupArns?.length ? { TargetGroupArns: [...scope.targetGroupArns] } : {};
-  for await (const page of paginateDescribeTargetGroups({ client: elbv2, pageSize: 400 }, input)) {
+  const input = scope.targetGroupArns?.length ? { TargetGroupArns: [...scope.targetGroupArns] } : { PageSize: 400 };
+  // Paged by hand, so that each page is retried on throttling.
+  let marker: string | undefined;
+  do {
+    const page = await withThrottlingRetry(() => elbv2.send(new DescribeTargetGroupsCommand({ ...input, Marker: marker })), retry);
     groups.push(...(page.TargetGroups ?? []));
-  }
+    marker = page.NextMarker;
+  } while (marker);
   if (scope.stackName === undefined) return groups;
   const inStack = new Set<string>();
   for (let i = 0; i < groups.length; i += 20) {

@@ -1,0 +1,227 @@
+/**
+ * The drain engine against AWS mocked at the SDK boundary (aws-sdk-client-mock): every AWS call
+ * the engine makes is answered by these mocks; nothing else is stubbed.
+ */
+import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeContainerInstancesCommand, ECSClient, ListContainerInstancesCommand, UpdateContainerInstancesStateCommand } from '@aws-sdk/client-ecs';
+import {
+  DeregisterTargetsCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  TargetHealthDescription,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { drainTarget, DrainClients } from '../../../lib/drain/engine';
+import { DrainError } from '../../../lib/drain/errors';
+import { parseDrainTarget } from '../../../lib/drain/target-id';
+
+const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+const asg = mockClient(AutoScalingClient);
+const ecs = mockClient(ECSClient);
+const clients: DrainClients = { elbv2: new ElasticLoadBalancingV2Client({}), autoScaling: new AutoScalingClient({}), ecs: new ECSClient({}) };
+const INSTANCE = 'i-0123456789abcdef0';
+const tgArn = (n: number) => `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tg${n}/000000000000000${n}`;
+
+/** A fake clock: sleeping advances it, so waits cost no real time. */
+function clock() {
+  let t = 1_000_000;
+  return { now: () => t, sleep: async (ms: number) => void (t += ms), advance: (ms: number) => (t += ms) };
+}
+
+const throttle = () => Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+
+/** Health answers per target group: registered targets, then what each later poll sees. */
+function health(states: Record<string, string[]>, port = 32768): void {
+  for (const [arn, sequence] of Object.entries(states)) {
+    let call = 0;
+    elbv2.on(DescribeTargetHealthCommand, { TargetGroupArn: arn }).callsFake(() => {
+      const state = sequence[Math.min(call++, sequence.length - 1)];
+      const descriptions: TargetHealthDescription[] = state === 'gone' ? [] : [{ Target: { Id: INSTANCE, Port: port }, TargetHealth: { State: state as 'healthy' } }];
+      return { TargetHealthDescriptions: descriptions };
+    });
+  }
+}
+
+beforeEach(() => {
+  elbv2.reset();
+  asg.reset();
+  ecs.reset();
+  elbv2.on(DescribeTargetGroupAttributesCommand).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }] });
+  elbv2.on(DeregisterTargetsCommand).resolves({});
+  asg.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [{ InstanceId: INSTANCE } as never] });
+});
+
+test('finds registrations across paginated target groups and drains until the API says unused', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolvesOnce({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }], NextMarker: 'm' }).resolvesOnce({ TargetGroups: [{ TargetGroupArn: tgArn(2), TargetGroupName: 'tg2' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining', 'draining', 'unused'], [tgArn(2)]: ['healthy', 'draining', 'gone'] });
+  const c = clock();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000 });
+  expect(report.state).toBe('drained');
+  expect(report.registrations.map((r) => [r.targetGroupName, r.endedBy])).toEqual([['tg1', 'unused'], ['tg2', 'unused']]);
+  expect(elbv2.commandCalls(DeregisterTargetsCommand).map((c) => c.args[0].input)).toEqual([
+    { TargetGroupArn: tgArn(1), Targets: [{ Id: INSTANCE, Port: 32768 }] },
+    { TargetGroupArn: tgArn(2), Targets: [{ Id: INSTANCE, Port: 32768 }] },
+  ]);
+  expect(report.steps.map((s) => s.state)).toEqual(['planned', 'deregistering', 'waiting', 'drained']);
+});
+
+test('restricts to a stack by the aws:cloudformation:stack-name tag', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'mine' }, { TargetGroupArn: tgArn(2), TargetGroupName: 'other' }] });
+  elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: tgArn(1), Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'Albatross' }] }, { ResourceArn: tgArn(2), Tags: [] }] });
+  health({ [tgArn(1)]: ['healthy', 'unused'], [tgArn(2)]: ['healthy'] });
+  const c = clock();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { scope: { stackName: 'Albatross' }, now: c.now, sleep: c.sleep });
+  expect(report.registrations.map((r) => r.targetGroupName)).toEqual(['mine']);
+  expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
+});
+
+test('early finish: the in-flight signal ends the drain while the API still says draining', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  const c = clock();
+  let probes = 0;
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, inFlight: async () => (++probes < 3 ? 2 : 0) });
+  expect(report.state).toBe('drained');
+  expect(report.registrations[0].endedBy).toBe('in-flight-zero');
+  expect(report.registrations[0].endedAfterMs).toBe(2000);
+});
+
+test('without an early signal the drain ends when the deregistration delay has elapsed', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  const c = clock();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1500 });
+  expect(report.registrations[0].endedBy).toBe('delay-elapsed');
+  expect(report.registrations[0].endedAfterMs).toBeGreaterThanOrEqual(30_000);
+  expect(report.registrations[0].endedAfterMs).toBeLessThan(31_500);
+});
+
+test('times out when the target never drains, never waiting past the timeout', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  elbv2.on(DescribeTargetGroupAttributesCommand).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '600' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  const c = clock();
+  const start = c.now();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, timeoutMs: 10_000 });
+  expect(report.state).toBe('timed-out');
+  expect(c.now() - start).toBeLessThanOrEqual(11_000);
+});
+
+test('a deadline stops the run as in-progress, and a resumed run finishes from the same start', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  const c = clock();
+  const first = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, deadline: c.now() + 5000 });
+  expect(first.state).toBe('in-progress');
+  const resumed = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, startedAt: first.startedAt, allowUnregistered: true });
+  expect(resumed.state).toBe('drained');
+  expect(resumed.registrations[0].endedBy).toBe('delay-elapsed');
+  expect(resumed.registrations[0].endedAfterMs).toBeLessThan(32_000);
+});
+
+test('throttling is retried with backoff, then succeeds', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).rejectsOnce(throttle()).rejectsOnce(throttle()).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'unused'] });
+  const waits: number[] = [];
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { retry: { sleep: async (ms) => void waits.push(ms), random: () => 0.99 }, sleep: async () => undefined });
+  expect(report.state).toBe('drained');
+  expect(waits).toEqual([198, 396]);
+});
+
+test('throttling that never stops is an AWS_ERROR saying so', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).rejects(throttle());
+  await expect(drainTarget(clients, parseDrainTarget(INSTANCE), { retry: { sleep: async () => undefined, attempts: 3 } })).rejects.toMatchObject({ code: 'AWS_ERROR', message: expect.stringContaining('throttling') });
+});
+
+test('ECS: the container instance goes DRAINING, tasks move, and that ends the drain', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+  ecs.on(DescribeContainerInstancesCommand)
+    .resolvesOnce({ containerInstances: [{ status: 'ACTIVE', runningTasksCount: 2 }] })
+    .resolvesOnce({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 2 }] })
+    .resolvesOnce({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 1 }] })
+    .resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
+  ecs.on(UpdateContainerInstancesStateCommand).resolves({});
+  const c = clock();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep });
+  expect(ecs.commandCalls(UpdateContainerInstancesStateCommand)[0].args[0].input).toEqual({ cluster: 'albatross', containerInstances: ['arn:ci/1'], status: 'DRAINING' });
+  expect(report.steps.map((s) => s.state)).toEqual(['planned', 'ecs-draining', 'deregistering', 'waiting', 'drained']);
+  expect(report.registrations[0].endedBy).toBe('ecs-tasks-stopped');
+});
+
+test('ECS: an instance already DRAINING is not updated again (idempotent)', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['draining', 'unused'] });
+  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', sleep: async () => undefined });
+  expect(report.state).toBe('drained');
+  expect(ecs.commandCalls(UpdateContainerInstancesStateCommand)).toHaveLength(0);
+});
+
+test('partial deregistration failure: the other group still drains, the run reports failed', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }, { TargetGroupArn: tgArn(2), TargetGroupName: 'tg2' }] });
+  health({ [tgArn(1)]: ['healthy', 'unused'], [tgArn(2)]: ['healthy', 'unused'] });
+  elbv2.on(DeregisterTargetsCommand, { TargetGroupArn: tgArn(2) }).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDenied' }));
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { sleep: async () => undefined });
+  expect(report.state).toBe('failed');
+  expect(report.registrations[0].endedBy).toBe('unused');
+  expect(report.registrations[1].error).toContain('AccessDenied');
+});
+
+test('running twice is harmless: an already-deregistered target (InvalidTarget) counts as done', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['draining', 'unused'] });
+  elbv2.on(DeregisterTargetsCommand).rejects(Object.assign(new Error('not registered'), { name: 'InvalidTarget' }));
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { sleep: async () => undefined });
+  expect(report.state).toBe('drained');
+});
+
+test('an already drained instance, when allowed (resume, lifecycle event), is drained at once', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['gone'] });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { allowUnregistered: true });
+  expect(report.state).toBe('drained');
+  expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
+});
+
+test('dry run plans and changes nothing', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy'] });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { dryRun: true });
+  expect(report.registrations).toHaveLength(1);
+  expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
+});
+
+describe('bad input', () => {
+  test('malformed ids are rejected before any AWS call', () => {
+    for (const bad of ['i-xyz', 'i-123', 'i-0123456789abcdef', '10.0.0.1', '300.1.1.1:80', '10.0.0.1:0', 'web-1']) {
+      expect(() => parseDrainTarget(bad)).toThrow(DrainError);
+    }
+    expect(parseDrainTarget('i-12345678')).toEqual({ kind: 'instance', id: 'i-12345678' });
+    expect(parseDrainTarget('10.0.1.5:8080')).toEqual({ kind: 'ip', id: '10.0.1.5', port: 8080 });
+  });
+
+  test('an unknown instance (in no ASG and no target group) is UNKNOWN_INSTANCE', async () => {
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+    health({ [tgArn(1)]: ['gone'] });
+    asg.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
+    await expect(drainTarget(clients, parseDrainTarget(INSTANCE))).rejects.toMatchObject({ code: 'UNKNOWN_INSTANCE' });
+  });
+
+  test('an instance in no target group is NOT_REGISTERED, and nothing is deregistered', async () => {
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+    health({ [tgArn(1)]: ['gone'] });
+    await expect(drainTarget(clients, parseDrainTarget(INSTANCE))).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+    expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
+  });
+
+  test('missing credentials become NO_CREDENTIALS', async () => {
+    elbv2.on(DescribeTargetGroupsCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    await expect(drainTarget(clients, parseDrainTarget(INSTANCE))).rejects.toMatchObject({ code: 'NO_CREDENTIALS' });
+  });
+});
