@@ -60,6 +60,10 @@ export function toDrainError(error: unknown): DrainError {
   if (name === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(message)) {
     return new DrainError('NO_CREDENTIALS', 'no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY');
   }
+  const network = (error as { code?: string })?.code;
+  if (network === 'ECONNREFUSED' || network === 'ENOTFOUND' || network === 'ETIMEDOUT') {
+    return new DrainError('AWS_ERROR', `cannot reach the AWS endpoint (${network}): check --region, --endpoint and the network`);
+  }
   if (isThrottling(error)) return new DrainError('AWS_ERROR', `AWS kept throttling requests (${name}); try again later`);
   return new DrainError('AWS_ERROR', `${name || 'AWS error'}: ${message}`);
 }
