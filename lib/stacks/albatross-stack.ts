@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from '../../constructs/access-log-bucket';
 import { AlarmTopic } from '../../constructs/alarm-topic';
+import { DrainOrchestrator } from '../../constructs/drain-orchestrator';
 import { EcsCapacity } from '../../constructs/ecs-capacity';
 import { LoadBalancedService } from '../../constructs/load-balanced-service';
 import { RateLimitedWebAcl } from '../../constructs/rate-limited-web-acl';
@@ -37,6 +38,7 @@ export class AlbatrossStack extends Stack {
   readonly service: LoadBalancedService;
   readonly alarms: ServiceAlarms;
   readonly alarmTopic: AlarmTopic;
+  readonly drain: DrainOrchestrator;
 
   constructor(scope: Construct, id: string, props: AlbatrossStackProps) {
     super(scope, id, props);
@@ -63,6 +65,13 @@ export class AlbatrossStack extends Stack {
       scaling: config.scaling,
       targetGroups: this.orderedTargetGroups(config),
     });
+    this.drain = new DrainOrchestrator(this, 'Drain', {
+      autoScalingGroup: this.capacity.autoScalingGroup,
+      lifecycleHookName: this.capacity.terminateHook.lifecycleHookName,
+      cluster: this.capacity.cluster,
+      targetGroups: Object.values(this.targetGroups),
+      alarmTopic: this.alarmTopic.topic,
+    });
     this.alarms = new ServiceAlarms(this, 'Alarms', {
       loadBalancer: this.loadBalancer.loadBalancer,
       targetGroups: this.targetGroups,
@@ -72,7 +81,7 @@ export class AlbatrossStack extends Stack {
     new ServiceDashboard(this, 'Dashboard', {
       loadBalancer: this.loadBalancer.loadBalancer,
       targetGroups: this.targetGroups,
-      alarms: this.alarms.alarms,
+      alarms: [...this.alarms.alarms, ...this.drain.alarms],
     });
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancer.loadBalancerDnsName });
     new CfnOutput(this, 'AutoScalingGroupName', { value: this.capacity.autoScalingGroup.autoScalingGroupName });

@@ -1,0 +1,155 @@
+import { ArnFormat, CfnElement, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { acknowledgeNag } from '../lib/nag/acknowledge';
+
+/** Properties of a {@link DrainOrchestrator}. */
+export interface DrainOrchestratorProps {
+  /** The group whose terminating instances are drained. */
+  readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
+  /** Name of the group's terminate lifecycle hook. */
+  readonly lifecycleHookName: string;
+  /** ECS cluster the instances serve: their container instances are set DRAINING first. */
+  readonly cluster: ecs.ICluster;
+  /** Target groups the instances may be registered in; the only ones it may deregister from. */
+  readonly targetGroups: elbv2.IApplicationTargetGroup[];
+  /**
+   * Where the orchestrator's alarms notify.
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Lambda timeout; drains longer than one run continue through the queue. 1–15 minutes.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+}
+
+/**
+ * Drains each instance the Auto Scaling group terminates before it goes away.
+ *
+ * EventBridge sends the terminate lifecycle event to an SQS queue; a Lambda drains the instance
+ * (ECS DRAINING, deregistration, wait for in-flight requests) and completes the action. A drain
+ * longer than one run records a heartbeat and re-queues itself with a delay — SQS rather than a
+ * Step Functions wait loop: the state is one small message, redelivery and a dead-letter queue
+ * come free, and there is no second service to operate. Failed messages land in the DLQ, and the
+ * hook's own timeout (default result CONTINUE) still ends every wait.
+ */
+export class DrainOrchestrator extends Construct {
+  readonly function: NodejsFunction;
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: DrainOrchestratorProps) {
+    super(scope, id);
+    const timeout = props.timeout ?? Duration.minutes(5);
+    if (!timeout.isUnresolved() && (timeout.toSeconds() < 60 || timeout.toSeconds() > 900)) {
+      throw new Error(`DrainOrchestrator timeout must be from 1 to 15 minutes (got ${timeout.toSeconds()} seconds)`);
+    }
+    if (props.targetGroups.length === 0) throw new Error('DrainOrchestrator targetGroups must contain at least one target group');
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 2),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+    });
+    this.function = this.createFunction(props, timeout);
+    this.grantLeastPrivilege(props);
+    new events.Rule(this, 'TerminateRule', {
+      description: 'Terminate lifecycle actions of the Albatross Auto Scaling group',
+      eventPattern: {
+        source: ['aws.autoscaling'],
+        detailType: ['EC2 Instance-terminate Lifecycle Action'],
+        detail: { AutoScalingGroupName: [props.autoScalingGroup.autoScalingGroupName] },
+      },
+      targets: [new targets.SqsQueue(this.queue)],
+    });
+    this.createAlarms(timeout, props.alarmTopic);
+  }
+
+  private createFunction(props: DrainOrchestratorProps, timeout: Duration): NodejsFunction {
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });
+    // An own role, without the AWS-managed basic execution policy: logs only to its log group.
+    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+    const fn = new NodejsFunction(this, 'Function', {
+      entry: join(__dirname, '..', 'lambda', 'drain-handler.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_LATEST,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout,
+      role,
+      logGroup,
+      description: 'Albatross: drains terminating instances, then completes their lifecycle action',
+      environment: {
+        QUEUE_URL: this.queue.queueUrl,
+        CLUSTER_NAME: props.cluster.clusterName,
+        TARGET_GROUP_ARNS: props.targetGroups.map((g) => g.targetGroupArn).join(','),
+        POWERTOOLS_SERVICE_NAME: 'albatross-drain',
+        POWERTOOLS_METRICS_NAMESPACE: 'Albatross',
+      },
+      // Local esbuild only: synth never needs Docker.
+      bundling: { forceDockerBundling: false, minify: true, sourceMap: true, format: OutputFormat.CJS },
+    });
+    fn.addEventSource(new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true }));
+    return fn;
+  }
+
+  private grantLeastPrivilege(props: DrainOrchestratorProps): void {
+    const stack = Stack.of(this);
+    const fn = this.function;
+    const asgArn = stack.formatArn({ service: 'autoscaling', resource: 'autoScalingGroup', resourceName: `*:autoScalingGroupName/${props.autoScalingGroup.autoScalingGroupName}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'], resources: [asgArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['elasticloadbalancing:DeregisterTargets'], resources: props.targetGroups.map((g) => g.targetGroupArn) }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:ListContainerInstances'], resources: [props.cluster.clusterArn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState'],
+        resources: [stack.formatArn({ service: 'ecs', resource: 'container-instance', resourceName: `${props.cluster.clusterName}/*` })],
+        conditions: { ArnEquals: { 'ecs:cluster': props.cluster.clusterArn } },
+      }),
+    );
+    // Describe* calls of ELBv2 and Auto Scaling have no resource-level permissions.
+    const describe = new iam.PolicyStatement({
+      actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth', 'elasticloadbalancing:DescribeTargetGroupAttributes', 'elasticloadbalancing:DescribeTags', 'autoscaling:DescribeAutoScalingInstances'],
+      resources: ['*'],
+    });
+    fn.addToRolePolicy(describe);
+    this.queue.grantSendMessages(fn);
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    const logicalId = (c: Construct) => `<${stack.getLogicalId(c.node.defaultChild as CfnElement)}>`;
+    acknowledgeNag(this, 'IAM5[Resource::*]', 'ELBv2 DescribeTargetGroups/DescribeTargetHealth/DescribeTargetGroupAttributes/DescribeTags and autoscaling:DescribeAutoScalingInstances do not support resource-level permissions; mutating actions are scoped to this group, cluster and target groups.');
+    acknowledgeNag(this, `IAM5[Resource::arn:<AWS::Partition>:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${logicalId(props.autoScalingGroup)}]`, 'The group id part of an Auto Scaling group ARN is not known before deploy; the ARN is pinned to this group by name.');
+    acknowledgeNag(this, `IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:${account}:container-instance/${logicalId(props.cluster)}/*]`, 'Container instance ids are not known before deploy; the statement is limited to this cluster by ARN and by the ecs:cluster condition.');
+  }
+
+  private createAlarms(timeout: Duration, topic?: sns.ITopic): void {
+    const add = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
+      const alarm = new cloudwatch.Alarm(this, id, { metric, threshold, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, alarmDescription: description });
+      if (topic) alarm.addAlarmAction(new actions.SnsAction(topic));
+      this.alarms.push(alarm);
+    };
+    add('Errors', this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 0, 'The drain orchestrator Lambda failed');
+    add('DrainErrors', new cloudwatch.Metric({ namespace: 'Albatross', metricName: 'DrainErrors', dimensionsMap: { service: 'albatross-drain' }, period: Duration.minutes(5), statistic: 'Sum' }), 0, 'A drain failed or timed out; the instance was released anyway');
+    add('DurationNearTimeout', this.function.metricDuration({ period: Duration.minutes(5), statistic: 'Maximum' }), timeout.toMilliseconds() * 0.9, 'A drain run came within 10% of the Lambda timeout');
+    add('DeadLetters', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 0, 'Lifecycle messages could not be handled (dead-letter queue)');
+  }
+}

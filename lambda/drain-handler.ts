@@ -1,0 +1,44 @@
+/**
+ * Drain orchestrator: SQS (fed by EventBridge terminate lifecycle events, and by its own
+ * continuations) → drain engine → CompleteLifecycleAction. Thin: the logic is lib/drain/lifecycle.ts.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { handleLifecycleMessage } from '../lib/drain/lifecycle';
+
+const logger = new Logger();
+const metrics = new Metrics();
+const clients = {
+  elbv2: new ElasticLoadBalancingV2Client({}),
+  autoScaling: new AutoScalingClient({}),
+  ecs: new ECSClient({}),
+  sqs: new SQSClient({}),
+};
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records) {
+    try {
+      await handleLifecycleMessage(record.body, {
+        clients,
+        queueUrl: process.env.QUEUE_URL ?? '',
+        cluster: process.env.CLUSTER_NAME || undefined,
+        targetGroupArns: process.env.TARGET_GROUP_ARNS ? process.env.TARGET_GROUP_ARNS.split(',') : undefined,
+        remainingMs: context.getRemainingTimeInMillis(),
+        log: (level, message, detail) => logger[level](message, detail ?? {}),
+        count: (metric, value = 1) => metrics.addMetric(metric, MetricUnit.Count, value),
+      });
+    } catch (error) {
+      logger.error('could not reach AWS to finish the lifecycle action; SQS will redeliver', error as Error);
+      metrics.addMetric('DrainErrors', MetricUnit.Count, 1);
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  metrics.publishStoredMetrics();
+  return { batchItemFailures };
+}
