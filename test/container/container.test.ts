@@ -1,0 +1,102 @@
+/**
+ * No Docker engine runs here, so the container is tested through what it runs: the Dockerfile's
+ * entry point and compose's commands are executed as-is with node (only hosts, ports and the
+ * mounted template path are mapped to this machine), and the proxy's import graph is checked
+ * against what the runtime image deletes.
+ */
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { Template } from 'aws-cdk-lib/assertions';
+import { parse } from 'yaml';
+import { addAlbatrossStack } from '../../lib/app';
+import { buildConfig } from '../../lib/config';
+import { TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
+
+const ROOT = join(__dirname, '..', '..');
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const compose = parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { entrypoint?: string[]; command: string[] }> };
+const children: ChildProcess[] = [];
+
+function jsonInstruction(name: string): string[] {
+  const line = dockerfile.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`Dockerfile has no ${name}`);
+  return JSON.parse(line.slice(name.length + 1)) as string[];
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForOk(url: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no answer from ${url}`);
+}
+
+beforeAll(() => {
+  // The image runs the compiled entry points; build them as the Dockerfile does.
+  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  expect(result.status).toBe(0);
+}, 120_000);
+
+afterAll(() => {
+  for (const child of children) child.kill('SIGTERM');
+});
+
+test('the image runs node dist/bin/proxy.js as a non-root user, with a HEALTHCHECK on the admin API', () => {
+  expect(jsonInstruction('ENTRYPOINT')).toEqual(['node', 'dist/bin/proxy.js']);
+  expect(dockerfile).toMatch(/^USER node$/m);
+  expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+  expect(dockerfile).toMatch(/^FROM .* AS build$/m);
+  expect(existsSync(join(ROOT, 'dist', 'bin', 'proxy.js'))).toBe(true);
+  expect(existsSync(join(ROOT, 'dist', 'bin', 'sample-app.js'))).toBe(true);
+});
+
+test('the packages the runtime image deletes are never loaded by the proxy or the sample app', async () => {
+  const removed = [...dockerfile.matchAll(/node_modules\/([\w@/-]+)/g)].map((m) => m[1]);
+  expect(removed).toEqual(expect.arrayContaining(['aws-cdk-lib', 'cdk-nag', 'constructs']));
+  const result = await build({ entryPoints: [join(ROOT, 'dist', 'bin', 'proxy.js'), join(ROOT, 'dist', 'bin', 'sample-app.js')], bundle: true, platform: 'node', write: false, metafile: true, logLevel: 'silent', outdir: tmpdir() });
+  const inputs = Object.keys(result.metafile!.inputs);
+  for (const name of removed) expect(inputs.filter((i) => i.includes(`node_modules/${name}/`))).toEqual([]);
+});
+
+test("compose's commands run the proxy over three sample apps, and the HEALTHCHECK passes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'albatross-compose-'));
+  const template = Template.fromStack(addAlbatrossStack(testApp(), buildConfig({ certificateArn: TEST_CERTIFICATE_ARN }))).toJSON();
+  writeFileSync(join(dir, 'Albatross.template.json'), JSON.stringify(template));
+  const hosts: Record<string, number> = {};
+  for (const name of ['app1', 'app2', 'app3']) {
+    const service = compose.services[name];
+    hosts[name] = await freePort();
+    // Container ports → free loopback ports; 0.0.0.0 → 127.0.0.1 (tests stay on loopback).
+    const args = service.command.map((a) => (a === '8080' ? String(hosts[name]) : a === '0.0.0.0' ? '127.0.0.1' : a));
+    children.push(spawn(service.entrypoint![0], [...service.entrypoint!.slice(1), ...args], { cwd: ROOT, stdio: 'ignore' }));
+  }
+  const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
+  const proxyArgs = [...jsonInstruction('ENTRYPOINT'), ...compose.services.proxy.command]
+    .map((a) => a.replace('/config/', `${dir}/`).replace('0.0.0.0', '127.0.0.1').replace(/app(\d):8080/g, (_m, n: string) => `127.0.0.1:${hosts[`app${n}`]}`));
+  children.push(spawn(proxyArgs[0], [...proxyArgs.slice(1), '--listen', `80=${http}`, '--listen', `443=${https}`, '--admin-port', String(admin), '--log-level', 'warn'], { cwd: ROOT, stdio: 'ignore' }));
+  await waitForOk(`http://127.0.0.1:${admin}/healthz`);
+  const healthcheck = JSON.parse(dockerfile.split('\n').find((l) => l.trim().startsWith('CMD ["node", "-e"'))!.trim().slice(4)) as string[];
+  const probe = spawnSync(healthcheck[0], [healthcheck[1], healthcheck[2].replace('9901', String(admin))], { encoding: 'utf8' });
+  expect(probe.status).toBe(0);
+  const report = (await (await fetch(`http://127.0.0.1:${admin}/targets`)).json()) as { targetGroups: { name: string; targets: unknown[] }[] };
+  expect(report.targetGroups.map((g) => [g.name, g.targets.length])).toEqual([['app', 3], ['api', 3], ['static', 3]]);
+  const redirect = await fetch(`http://127.0.0.1:${http}/x?y=1`, { redirect: 'manual' });
+  expect(redirect.status).toBe(301);
+}, 60_000);
