@@ -3,9 +3,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { TargetGroupConfig } from '../lib/config';
+import { TARGET_GROUP_NAME_TAG } from '../lib/config/tags';
 
-/** The tag that carries a target group's short name into the template, for the local proxy. */
-export const TARGET_GROUP_NAME_TAG = 'albatross:target-group';
 
 /** Properties of a {@link ServiceTargetGroup}. */
 export interface ServiceTargetGroupProps {

@@ -2,6 +2,7 @@
  * Reads the load balancer out of the SYNTHESIZED CloudFormation template, so that the local proxy
  * runs exactly what `cdk deploy` creates. Values absent from the template take the ALB defaults.
  */
+import { TARGET_GROUP_NAME_TAG } from '../config/tags';
 import { readFileSync } from 'node:fs';
 import {
   ActionModel,
@@ -32,8 +33,6 @@ export interface LoadModelOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-/** The tag carrying a target group's short name (set by the stack's ServiceTargetGroup). */
-export const TARGET_GROUP_NAME_TAG = 'albatross:target-group';
 
 const TYPE = {
   loadBalancer: 'AWS::ElasticLoadBalancingV2::LoadBalancer',
