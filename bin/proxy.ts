@@ -4,9 +4,12 @@
  *
  *   npx cdk synth && npm run local -- --targets app=127.0.0.1:9001,127.0.0.1:9002
  */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { TargetAddress } from '../lib/proxy/model';
+import { applyTargetChange, TargetChange } from '../lib/proxy/admin';
 import { createLoadBalancerRuntime, parseTargetsOption } from '../lib/proxy/runtime';
 import { startProxyServer } from '../lib/proxy/server';
 import { readTemplateFile } from '../lib/proxy/template';
@@ -56,6 +59,14 @@ interface ProxyOptions {
   upstreamClient: UpstreamClientKind;
   timeScale: number;
   logLevel: string;
+  workers: number;
+}
+
+function workerCount(value: string): number {
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be auto or an integer from 1 to 64');
+  return n;
 }
 
 const program = new Command('albatross-proxy')
@@ -70,6 +81,7 @@ const program = new Command('albatross-proxy')
   .option('--key <file>', 'PEM private key for --cert')
   .addOption(new Option('--upstream-client <kind>', 'HTTP client to targets').choices(['undici', 'http']).default('undici'))
   .option('--time-scale <factor>', 'multiply health-check, draining and slow-start durations (e.g. 0.1 to rehearse faster)', positive, 1)
+  .option('--workers <n|auto>', 'processes sharing the listeners (cluster mode; each has its own health checks; the admin API runs in the first)', workerCount, 1)
   .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
   .addHelpText(
     'after',
@@ -83,9 +95,31 @@ Examples:
   curl -XPOST localhost:9901/targets/deregister -d '{"targetGroup":"app","target":"127.0.0.1:9001"}'`,
   );
 
+const RELAY = 'albatross.target-change';
+
+/** Cluster primary: starts the workers, relays admin registration changes to all of them. */
+function runPrimary(workers: number): void {
+  for (let i = 0; i < workers; i++) cluster.fork({ ALBATROSS_WORKER_INDEX: String(i) });
+  cluster.on('message', (from, message: { type?: string; change?: TargetChange }) => {
+    if (message?.type !== RELAY) return;
+    for (const worker of Object.values(cluster.workers ?? {})) if (worker && worker !== from) worker.send(message);
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (signal !== 'SIGTERM' && code !== 0) console.error(`albatross-proxy: worker ${worker.process.pid} exited (${signal ?? code})`);
+  });
+  const stop = () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 async function main(): Promise<void> {
   const opts = program.parse().opts<ProxyOptions>();
-  const log = pino({ level: opts.logLevel, base: { service: 'albatross-proxy' } });
+  if (opts.workers > 1 && cluster.isPrimary) return runPrimary(opts.workers);
+  const workerIndex = Number(process.env.ALBATROSS_WORKER_INDEX ?? 0);
+  const log = pino({ level: opts.logLevel, base: { service: 'albatross-proxy', ...(cluster.isWorker ? { worker: workerIndex } : {}) } });
   const model = readTemplateFile(opts.template, { onWarning: (message) => log.warn(message) });
   const runtime = createLoadBalancerRuntime(model, opts.targets, {
     timeScale: opts.timeScale,
@@ -97,8 +131,10 @@ async function main(): Promise<void> {
     runtime,
     ports,
     bind: opts.bind,
-    adminPort: opts.adminPort,
+    // One admin API (the first worker): per-worker admin ports would split the view.
+    adminPort: workerIndex === 0 ? opts.adminPort : undefined,
     adminBind: opts.adminBind,
+    onTargetChange: cluster.isWorker ? (change) => process.send?.({ type: RELAY, change }) : undefined,
     tls: await loadTlsMaterial(opts.cert, opts.key),
     upstreamClient: opts.upstreamClient,
     log,
@@ -109,7 +145,12 @@ async function main(): Promise<void> {
     targetGroups: runtime.report().targetGroups.map((g) => ({ name: g.name, targets: g.targets.map((t) => t.id) })),
     admin: `${opts.adminBind}:${proxy.adminPort}`,
   };
-  log.info(summary, 'albatross proxy ready');
+  if (cluster.isWorker) {
+    process.on('message', (message: { type?: string; change?: TargetChange }) => {
+      if (message?.type === RELAY && message.change) applyTargetChange(runtime, message.change, log);
+    });
+  }
+  if (workerIndex === 0) log.info({ ...summary, workers: opts.workers }, 'albatross proxy ready');
   const shutdown = () => {
     log.info('shutting down');
     void proxy.close().then(() => process.exit(0));

@@ -36,24 +36,44 @@ function parseTargetChange(body: string): { targetGroup: string; target: string 
   return { targetGroup: parsed.targetGroup, target: parsed.target };
 }
 
+/** A runtime registration change, as the admin API receives it and cluster workers relay it. */
+export interface TargetChange {
+  readonly op: 'register' | 'deregister';
+  readonly targetGroup: string;
+  readonly target: string;
+}
+
+/** Applies a change to the runtime. Throws with a message naming the known groups when unknown. */
+export function applyTargetChange(runtime: DataPlaneRuntime, change: TargetChange, log: Logger): { targetGroup: string; target: string; state: string } {
+  const group = runtime.targetGroup(change.targetGroup);
+  if (!group) throw Object.assign(new Error(`unknown target group ${JSON.stringify(change.targetGroup)}; known: ${runtime.knownNames().join(', ')}`), { status: 404 });
+  const address = parseTargetAddress(change.target);
+  const target = targetIdOf(address);
+  if (change.op === 'register') {
+    group.register(address);
+    log.info({ targetGroup: group.model.name, target }, 'target registered');
+    return { targetGroup: group.model.name, target, state: 'initial' };
+  }
+  void group.deregister(target).then((result) => log.info({ targetGroup: group.model.name, target, result }, 'target drained'));
+  log.info({ targetGroup: group.model.name, target }, 'target deregistering');
+  return { targetGroup: group.model.name, target, state: 'draining' };
+}
+
 /**
  * The admin API (bind it to loopback): target listing and registration, Prometheus metrics, a
  * liveness probe, and the ELBv2 Query API subset at `POST /` for the drain CLI's `--endpoint`.
+ * `onTargetChange` hears every change made here (cluster mode relays it to the other workers).
  */
-export function createAdminServer(runtime: DataPlaneRuntime, metrics: ProxyMetrics, log: Logger): Server {
-  const changeTargets = async (req: IncomingMessage, res: ServerResponse, register: boolean): Promise<void> => {
-    const change = parseTargetChange(await readBody(req));
-    const group = runtime.targetGroup(change.targetGroup);
-    if (!group) return json(res, 404, { error: `unknown target group ${JSON.stringify(change.targetGroup)}; known: ${runtime.knownNames().join(', ')}` });
-    const address = parseTargetAddress(change.target);
-    if (register) {
-      group.register(address);
-      log.info({ targetGroup: group.model.name, target: change.target }, 'target registered');
-      return json(res, 200, { targetGroup: group.model.name, target: targetIdOf(address), state: 'initial' });
+export function createAdminServer(runtime: DataPlaneRuntime, metrics: ProxyMetrics, log: Logger, onTargetChange?: (change: TargetChange) => void): Server {
+  const changeTargets = async (req: IncomingMessage, res: ServerResponse, op: TargetChange['op']): Promise<void> => {
+    const change = { op, ...parseTargetChange(await readBody(req)) };
+    try {
+      const result = applyTargetChange(runtime, change, log);
+      onTargetChange?.(change);
+      return json(res, op === 'register' ? 200 : 202, result);
+    } catch (error) {
+      return json(res, (error as { status?: number }).status ?? 400, { error: (error as Error).message });
     }
-    void group.deregister(targetIdOf(address)).then((result) => log.info({ targetGroup: group.model.name, target: change.target, result }, 'target drained'));
-    log.info({ targetGroup: group.model.name, target: change.target }, 'target deregistering');
-    return json(res, 202, { targetGroup: group.model.name, target: targetIdOf(address), state: 'draining' });
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -65,8 +85,8 @@ export function createAdminServer(runtime: DataPlaneRuntime, metrics: ProxyMetri
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       return void res.end(text);
     }
-    if (req.method === 'POST' && path === '/targets/register') return changeTargets(req, res, true);
-    if (req.method === 'POST' && path === '/targets/deregister') return changeTargets(req, res, false);
+    if (req.method === 'POST' && path === '/targets/register') return changeTargets(req, res, 'register');
+    if (req.method === 'POST' && path === '/targets/deregister') return changeTargets(req, res, 'deregister');
     if (req.method === 'POST' && path === '/') {
       const answer = handleElbv2Request(runtime, await readBody(req));
       res.writeHead(answer.statusCode, { 'content-type': answer.contentType });

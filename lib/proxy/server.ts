@@ -10,7 +10,7 @@ import { AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import { Logger } from 'pino';
-import { createAdminServer } from './admin';
+import { createAdminServer, TargetChange } from './admin';
 import { RequestFacts, TargetLease } from './contracts';
 import { applyListenerHeaders, clientResponseHeaders, upstreamRequestHeaders } from './headers';
 import { ProxyMetrics } from './metrics';
@@ -39,6 +39,8 @@ export interface ProxyServerOptions {
   readonly tls: TlsMaterial;
   /** @default 'undici' */
   readonly upstreamClient?: UpstreamClientKind;
+  /** Hears registration changes made through the admin API (cluster mode relays them). */
+  readonly onTargetChange?: (change: TargetChange) => void;
   /** Time a client has to send the request head (slowloris guard). @default 10000 ms */
   readonly headersTimeoutMs?: number;
   readonly log: Logger;
@@ -291,7 +293,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   }
   let adminPort: number | undefined;
   if (options.adminPort !== undefined) {
-    const admin = createAdminServer(runtime, metrics, options.log);
+    const admin = createAdminServer(runtime, metrics, options.log, options.onTargetChange);
     adminPort = await listen(admin, options.adminPort, options.adminBind ?? '127.0.0.1');
     servers.push(admin);
   }
