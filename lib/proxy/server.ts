@@ -8,7 +8,6 @@ import { createServer as createHttpsServer } from 'node:https';
 import { connect, Socket } from 'node:net';
 import { AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
-import { Readable } from 'node:stream';
 import { Logger } from 'pino';
 import { createAdminServer, TargetChange } from './admin';
 import { RequestFacts, TargetLease } from './contracts';
@@ -62,24 +61,6 @@ function sendLoadBalancerError(res: ServerResponse, status: number, listener: Li
   const body = `<html>\r\n<head><title>${status} ${text}</title></head>\r\n<body>\r\n<center><h1>${status} ${text}</h1></center>\r\n</body>\r\n</html>\r\n`;
   res.writeHead(status, applyListenerHeaders({ 'content-type': 'text/html', 'content-length': Buffer.byteLength(body) }, listener));
   res.end(body);
-}
-
-/**
- * Streams the target's body to the client. Plain pipe: stream/promises' pipeline allocates an
- * AbortSignal per call, measurable at proxy request rates.
- */
-function streamBody(body: Readable, res: ServerResponse): Promise<void> {
-  return new Promise((resolve, reject) => {
-    body.once('error', (error) => {
-      res.destroy();
-      reject(error);
-    });
-    res.once('close', () => {
-      if (!res.writableFinished) body.destroy();
-      resolve();
-    });
-    body.pipe(res);
-  });
 }
 
 function parseCookies(header: string | undefined): Record<string, string> {
@@ -176,29 +157,33 @@ class ListenerHandler {
       sendLoadBalancerError(res, 503, this.listener);
       return finish(group.model.name, 503);
     }
-    let failed = true;
     let status = 502;
+    let errored = false;
     try {
-      const response = await this.upstream.send({
-        target: lease.target,
-        targetId: lease.targetId,
-        method: facts.method,
-        path: req.url ?? '/',
-        headers: upstreamRequestHeaders(req.headers, { sourceIp: facts.sourceIp, protocol: this.protocol, listenerPort: this.listener.port }),
-        client: req,
-        timeoutMs: this.options.runtime.model.idleTimeoutSeconds * 1000,
-      });
-      status = response.statusCode;
-      const headers = clientResponseHeaders(response.headers, this.listener);
-      addCookies(headers, lease);
-      res.writeHead(status, headers);
-      await streamBody(response.body, res);
-      failed = status >= 500;
+      await this.upstream.send(
+        {
+          target: lease.target,
+          targetId: lease.targetId,
+          method: facts.method,
+          path: req.url ?? '/',
+          headers: upstreamRequestHeaders(req.headers, { sourceIp: facts.sourceIp, protocol: this.protocol, listenerPort: this.listener.port }),
+          client: req,
+          timeoutMs: this.options.runtime.model.idleTimeoutSeconds * 1000,
+        },
+        (head) => {
+          status = head.statusCode;
+          const headers = clientResponseHeaders(head.headers, this.listener);
+          addCookies(headers, lease);
+          res.writeHead(status, headers);
+          return res;
+        },
+      );
     } catch (error) {
+      errored = true;
       if (!res.headersSent) status = statusForUpstreamError(error);
       sendLoadBalancerError(res, status, this.listener);
     } finally {
-      lease.release({ failed });
+      lease.release({ failed: errored || status >= 500 });
       finish(group.model.name, status);
     }
   }

@@ -1,14 +1,16 @@
 import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
-import { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { Pool } from 'undici';
 import { TargetAddress } from './model';
 
-/** A target's response head and a stream of its body. */
-export interface UpstreamResponse {
+/** A target's response head. */
+export interface UpstreamHead {
   readonly statusCode: number;
   readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: Readable;
 }
+
+/** Given the response head, returns where the body goes (the client response). */
+export type BodySink = (head: UpstreamHead) => Writable;
 
 /** One request to a target, streamed both ways. */
 export interface UpstreamRequest {
@@ -26,7 +28,8 @@ export interface UpstreamRequest {
 
 /** Sends requests to targets over pooled keep-alive connections. */
 export interface UpstreamClient {
-  send(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Streams the response body into the sink; resolves when it is all written, rejects on failure. */
+  send(request: UpstreamRequest, sink: BodySink): Promise<void>;
   /** Forgets a target's idle connections (it was deregistered). */
   forget(targetId: string): void;
   close(): Promise<void>;
@@ -64,16 +67,19 @@ class UndiciUpstream implements UpstreamClient {
     return pool;
   }
 
-  async send(r: UpstreamRequest): Promise<UpstreamResponse> {
-    const response = await this.pool(r.targetId, r.target).request({
-      method: r.method as 'GET',
-      path: r.path,
-      headers: r.headers,
-      body: hasBody(r.client) ? r.client : null,
-      headersTimeout: r.timeoutMs,
-      bodyTimeout: r.timeoutMs,
-    });
-    return { statusCode: response.statusCode, headers: response.headers as UpstreamResponse['headers'], body: response.body };
+  async send(r: UpstreamRequest, sink: BodySink): Promise<void> {
+    // stream() writes the body straight into the client response: no intermediate Readable.
+    await this.pool(r.targetId, r.target).stream(
+      {
+        method: r.method as 'GET',
+        path: r.path,
+        headers: r.headers,
+        body: hasBody(r.client) ? r.client : null,
+        headersTimeout: r.timeoutMs,
+        bodyTimeout: r.timeoutMs,
+      },
+      ({ statusCode, headers }) => sink({ statusCode, headers: headers as UpstreamHead['headers'] }),
+    );
   }
 
   forget(targetId: string): void {
@@ -93,13 +99,16 @@ class UndiciUpstream implements UpstreamClient {
 class NodeHttpUpstream implements UpstreamClient {
   private readonly agent = new HttpAgent({ keepAlive: true, maxSockets: 256, timeout: POOL_KEEP_ALIVE_MS });
 
-  send(r: UpstreamRequest): Promise<UpstreamResponse> {
+  send(r: UpstreamRequest, sink: BodySink): Promise<void> {
     return new Promise((resolve, reject) => {
       const outgoing = httpRequest({ host: r.target.host, port: r.target.port, method: r.method, path: r.path, headers: r.headers, agent: this.agent });
       const timer = setTimeout(() => outgoing.destroy(Object.assign(new Error('target did not answer in time'), { code: 'UPSTREAM_TIMEOUT' })), r.timeoutMs);
       outgoing.once('response', (response) => {
         clearTimeout(timer);
-        resolve({ statusCode: response.statusCode ?? 502, headers: response.headers, body: response });
+        const destination = sink({ statusCode: response.statusCode ?? 502, headers: response.headers });
+        response.once('error', reject);
+        destination.once('close', () => (destination.writableFinished ? resolve() : (response.destroy(), reject(new Error('client went away')))));
+        response.pipe(destination);
       });
       outgoing.once('error', (error) => {
         clearTimeout(timer);
