@@ -10,9 +10,9 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { freePort, waitForHttp } from '../lib/util/net';
 
 // Runs from bench/ (tsx) or dist/bench/ (compiled).
 const ROOT = basename(join(__dirname, '..')) === 'dist' ? join(__dirname, '..', '..') : join(__dirname, '..');
@@ -39,14 +39,6 @@ function has(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 }
 
-async function freePort(): Promise<number> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function start(command: string, argv: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   child.stderr?.on('data', (d: Buffer) => {
@@ -54,21 +46,6 @@ function start(command: string, argv: string[], env: NodeJS.ProcessEnv = {}): Ch
   });
   children.push(child);
   return child;
-}
-
-async function waitForHttp(port: number, path = '/', timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}${path}`);
-      await response.arrayBuffer();
-      if (response.status < 500) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing answered on port ${port}${path}`);
 }
 
 /** A minimal keep-alive backend in its own process: the same for every peer. */
@@ -171,7 +148,7 @@ async function albatross(backends: number[], extra: string[]): Promise<{ port: n
     '--time-scale', '0.02', // the bench template's default health checks (30 s, threshold 5) would take minutes
     ...extra,
   ]);
-  await waitForHttp(adminPort, '/healthz');
+  await waitForHttp(`http://127.0.0.1:${adminPort}/healthz`);
   // Wait until the targets are healthy (2 checks), so no request meets the fail-open start.
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
@@ -193,7 +170,7 @@ function stop(child: ChildProcess): Promise<void> {
 async function measure(name: string, run: () => Promise<{ port: number; child?: ChildProcess }>): Promise<Result | undefined> {
   try {
     const { port, child } = await run();
-    await waitForHttp(port, '/bench');
+    await waitForHttp(`http://127.0.0.1:${port}/bench`);
     wrk(port, 1); // warm-up: JIT, pools
     const result = { ...wrk(port), name };
     console.error(`  ${name}: ${result.requestsPerSecond.toFixed(0)} req/s`);
@@ -221,18 +198,17 @@ function table(results: Result[]): void {
 async function memoryRun(backends: number[]): Promise<void> {
   const { port, child } = await albatross(backends, []);
   const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
-  const samples: number[] = [rss()];
-  const timer = setInterval(() => samples.push(rss()), 1000);
+  // wrk runs synchronously, so RSS is sampled between 10 s chunks.
+  const samples: { requests: number; rssMiB: number }[] = [{ requests: 0, rssMiB: rss() }];
   let total = 0;
   while (total < 1_000_000) {
-    const r = wrk(port, 10);
-    total += r.requests;
-    console.error(`  ${total} requests, RSS ${rss().toFixed(1)} MiB`);
+    total += wrk(port, 10).requests;
+    samples.push({ requests: total, rssMiB: rss() });
+    console.error(`  ${total} requests, RSS ${samples[samples.length - 1].rssMiB.toFixed(1)} MiB`);
   }
-  clearInterval(timer);
-  const third = Math.max(1, Math.floor(samples.length / 3));
-  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  console.log(`\nRSS over ${total} requests: start ${samples[0].toFixed(1)} MiB, first third avg ${avg(samples.slice(0, third)).toFixed(1)} MiB, last third avg ${avg(samples.slice(-third)).toFixed(1)} MiB, peak ${Math.max(...samples).toFixed(1)} MiB`);
+  const afterWarmUp = samples[1];
+  const last = samples[samples.length - 1];
+  console.log(`\nRSS: idle ${samples[0].rssMiB.toFixed(1)} MiB; after ${afterWarmUp.requests} requests ${afterWarmUp.rssMiB.toFixed(1)} MiB; after ${last.requests} requests ${last.rssMiB.toFixed(1)} MiB (growth after warm-up ${(last.rssMiB - afterWarmUp.rssMiB).toFixed(1)} MiB); peak ${Math.max(...samples.map((s) => s.rssMiB)).toFixed(1)} MiB`);
   await stop(child);
 }
 
@@ -242,7 +218,7 @@ async function main(): Promise<void> {
   writeFileSync(join(work, 'http-proxy.js'), HTTP_PROXY_SOURCE);
   const backends = await Promise.all(Array.from({ length: BACKENDS }, () => freePort()));
   for (const port of backends) start(process.execPath, [join(work, 'backend.js'), String(port)]);
-  await Promise.all(backends.map((p) => waitForHttp(p)));
+  await Promise.all(backends.map((p) => waitForHttp(`http://127.0.0.1:${p}/`)));
   if (args.includes('--memory')) return memoryRun(backends);
 
   const results: (Result | undefined)[] = [];

@@ -6,10 +6,10 @@
  * health-check interval becomes 3 s) so the demo takes seconds.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { TargetsReport } from '../lib/proxy/model';
+import { freePort } from '../lib/util/net';
 
 const ROOT = join(__dirname, '..', '..');
 const TEMPLATE = join(ROOT, 'cdk.out', 'Albatross.template.json');
@@ -20,14 +20,6 @@ let failures = 0;
 function check(name: string, ok: boolean, detail: string): void {
   if (!ok) failures++;
   console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}${detail ? `  — ${detail}` : ''}`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function run(script: string, args: string[]): ChildProcess {

@@ -2,44 +2,24 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
-import { AddressInfo, createServer as createNetServer } from 'node:net';
+import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addAlbatrossStack } from '../../lib/app';
 import { buildConfig } from '../../lib/config';
 import { TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
+import { freePort, waitForHttp } from '../../lib/util/net';
 
 const ROOT = join(__dirname, '..', '..');
 const PROXY = join(ROOT, 'dist', 'bin', 'proxy.js');
 const children: ChildProcess[] = [];
 let templateFile: string;
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function namedBackend(name: string): Promise<Server> {
   const server = createServer((req, res) => res.end(req.url === '/health' ? 'ok' : name));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
-}
-
-async function waitForOk(url: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // starting
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no answer from ${url}`);
 }
 
 beforeAll(() => {
@@ -86,7 +66,7 @@ test('--workers 2: both workers serve, and a deregistration through the admin AP
   children.push(
     spawn(process.execPath, [PROXY, '--template', templateFile, '--targets', `app=${a},${b}`, '--listen', `80=${http}`, '--listen', `443=${https}`, '--admin-port', String(admin), '--workers', '2', '--log-level', 'warn', '--time-scale', '0.01'], { stdio: 'ignore' }),
   );
-  await waitForOk(`http://127.0.0.1:${admin}/healthz`);
+  await waitForHttp(`http://127.0.0.1:${admin}/healthz`);
   const { Agent, request } = await import('undici');
   // A new connection per request, so the kernel spreads them over both workers.
   const get = async () => {
@@ -96,7 +76,7 @@ test('--workers 2: both workers serve, and a deregistration through the admin AP
     await agent.close();
     return body;
   };
-  await waitForOk(`http://127.0.0.1:${admin}/targets`);
+  await waitForHttp(`http://127.0.0.1:${admin}/targets`);
   const deregister = await fetch(`http://127.0.0.1:${admin}/targets/deregister`, { method: 'POST', body: JSON.stringify({ targetGroup: 'app', target: a }) });
   expect(deregister.status).toBe(202);
   await new Promise((r) => setTimeout(r, 300));

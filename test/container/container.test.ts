@@ -6,7 +6,6 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -15,6 +14,7 @@ import { parse } from 'yaml';
 import { addAlbatrossStack } from '../../lib/app';
 import { buildConfig } from '../../lib/config';
 import { TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
+import { freePort, waitForHttp } from '../../lib/util/net';
 
 const ROOT = join(__dirname, '..', '..');
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -25,27 +25,6 @@ function jsonInstruction(name: string): string[] {
   const line = dockerfile.split('\n').find((l) => l.startsWith(`${name} `));
   if (!line) throw new Error(`Dockerfile has no ${name}`);
   return JSON.parse(line.slice(name.length + 1)) as string[];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForOk(url: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no answer from ${url}`);
 }
 
 beforeAll(() => {
@@ -91,7 +70,7 @@ test("compose's commands run the proxy over three sample apps, and the HEALTHCHE
   const proxyArgs = [...jsonInstruction('ENTRYPOINT'), ...compose.services.proxy.command]
     .map((a) => a.replace('/config/', `${dir}/`).replace('0.0.0.0', '127.0.0.1').replace(/app(\d):8080/g, (_m, n: string) => `127.0.0.1:${hosts[`app${n}`]}`));
   children.push(spawn(proxyArgs[0], [...proxyArgs.slice(1), '--listen', `80=${http}`, '--listen', `443=${https}`, '--admin-port', String(admin), '--log-level', 'warn'], { cwd: ROOT, stdio: 'ignore' }));
-  await waitForOk(`http://127.0.0.1:${admin}/healthz`);
+  await waitForHttp(`http://127.0.0.1:${admin}/healthz`);
   const healthcheck = JSON.parse(dockerfile.split('\n').find((l) => l.trim().startsWith('CMD ["node", "-e"'))!.trim().slice(4)) as string[];
   const probe = spawnSync(healthcheck[0], [healthcheck[1], healthcheck[2].replace('9901', String(admin))], { encoding: 'utf8' });
   expect(probe.status).toBe(0);
