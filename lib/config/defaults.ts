@@ -20,8 +20,9 @@ export const DEFAULT_TARGET_GROUP: TargetGroupConfig = {
 };
 
 /**
- * The defaults of a deployment. The certificate ARN here is a placeholder in the documentation
- * account so that `cdk synth` works out of the box; `cdk deploy` needs your own.
+ * The defaults of a deployment. There is no default certificate: `cdk.json` holds a placeholder in
+ * the default (documentation) account so that `cdk synth` works out of the box; `cdk deploy`
+ * needs your own.
  */
 export const DEFAULT_CONFIG: AlbatrossConfig = {
   stackName: 'Albatross',
@@ -31,6 +32,9 @@ export const DEFAULT_CONFIG: AlbatrossConfig = {
     availabilityZones: ['eu-west-1a', 'eu-west-1b'],
   },
   certificateArn: '',
+  network: {
+    flowLogRetentionDays: 30,
+  },
   loadBalancer: {
     deletionProtection: true,
     idleTimeoutSeconds: 60,
@@ -68,13 +72,15 @@ export const DEFAULT_CONFIG: AlbatrossConfig = {
     },
   ],
   service: {
-    image: 'public.ecr.aws/nginx/nginx:stable-alpine',
-    containerPort: 8080,
+    image: 'traefik/whoami:v1.11.0',
+    containerPort: 80,
     memoryReservationMiB: 256,
     cpu: 256,
     desiredCount: 2,
     maxCount: 20,
     defaultTargetGroup: 'app',
+    healthCheckGracePeriodSeconds: 60,
+    logRetentionDays: 30,
   },
   capacity: {
     instanceType: 't3.small',
@@ -99,5 +105,7 @@ export const DEFAULT_CONFIG: AlbatrossConfig = {
     target5xxRatePercent: 1,
     p95LatencyMs: 500,
     periodSeconds: 60,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 2,
   },
 };

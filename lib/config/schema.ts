@@ -6,18 +6,23 @@
  */
 
 /** Routing algorithms an Application Load Balancer target group supports. */
-export type RoutingAlgorithm = 'round_robin' | 'least_outstanding_requests' | 'weighted_random';
+export const ROUTING_ALGORITHMS = ['round_robin', 'least_outstanding_requests', 'weighted_random'] as const;
+export type RoutingAlgorithm = (typeof ROUTING_ALGORITHMS)[number];
 
 /** Desync mitigation modes we allow: `monitor` is left out on purpose (it blocks nothing). */
-export type DesyncMitigationMode = 'defensive' | 'strictest';
+export const DESYNC_MITIGATION_MODES = ['defensive', 'strictest'] as const;
+export type DesyncMitigationMode = (typeof DESYNC_MITIGATION_MODES)[number];
 
 /** Content types an ALB fixed-response action accepts. */
-export type FixedResponseContentType =
-  | 'text/plain'
-  | 'text/css'
-  | 'text/html'
-  | 'application/javascript'
-  | 'application/json';
+export const FIXED_RESPONSE_CONTENT_TYPES = ['text/plain', 'text/css', 'text/html', 'application/javascript', 'application/json'] as const;
+export type FixedResponseContentType = (typeof FIXED_RESPONSE_CONTENT_TYPES)[number];
+
+/** `X-Frame-Options` values the ALB listener attribute accepts (ALLOW-FROM is obsolete). */
+export const FRAME_OPTIONS = ['DENY', 'SAMEORIGIN'] as const;
+export type FrameOptions = (typeof FRAME_OPTIONS)[number];
+
+/** Retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 /** Where the stack deploys. Fixed values keep `cdk synth` free of lookups and credentials. */
 export interface EnvironmentConfig {
@@ -40,7 +45,7 @@ export interface SecurityHeadersConfig {
   /** `X-Content-Type-Options` value (only `nosniff` is valid). @default 'nosniff' */
   readonly contentTypeOptions: 'nosniff';
   /** `X-Frame-Options` value. @default 'DENY' */
-  readonly frameOptions: 'DENY' | 'SAMEORIGIN';
+  readonly frameOptions: FrameOptions;
   /** `Content-Security-Policy` value. @default "default-src 'self'; frame-ancestors 'none'" */
   readonly contentSecurityPolicy: string;
   /** Remove the `Server: awselb/2.0` header. @default true */
@@ -53,7 +58,11 @@ export interface LoadBalancerConfig {
   readonly deletionProtection: boolean;
   /** Connection idle timeout in seconds, 1–4000. @default 60 */
   readonly idleTimeoutSeconds: number;
-  /** TLS policy of the HTTPS listener: one of the `ELBSecurityPolicy-TLS13-1-*` policies. @default 'ELBSecurityPolicy-TLS13-1-2-2021-06' */
+  /**
+   * TLS policy of the HTTPS listener: an `ELBSecurityPolicy-TLS13-1-2-*` or `-TLS13-1-3-*` policy
+   * (TLS 1.3 offered, nothing older than TLS 1.2 accepted).
+   * @default 'ELBSecurityPolicy-TLS13-1-2-2021-06'
+   */
   readonly tlsPolicy: string;
   /** How the load balancer treats requests that may cause HTTP desync. @default 'defensive' */
   readonly desyncMitigationMode: DesyncMitigationMode;
@@ -61,9 +70,12 @@ export interface LoadBalancerConfig {
   readonly httpsPort: number;
   /** HTTP listener port (it only redirects to HTTPS). @default 80 */
   readonly httpPort: number;
-  /** Days to keep access logs in S3. @default 90 */
+  /** Days to keep access logs in S3, 1–3650. @default 90 */
   readonly accessLogRetentionDays: number;
-  /** Response headers injected by the HTTPS listener. */
+  /**
+   * Response headers injected by the HTTPS listener.
+   * @default - HSTS one year with preload, `nosniff`, `DENY`, a same-origin CSP, no `Server` header
+   */
   readonly securityHeaders: SecurityHeadersConfig;
 }
 
@@ -85,7 +97,10 @@ export interface HealthCheckConfig {
 
 /** A target group of the service. */
 export interface TargetGroupConfig {
-  /** Health check settings. */
+  /**
+   * Health check settings.
+   * @default - `GET /health` every 30 s, timeout 5 s, 2 to become healthy, 2 to become unhealthy, 200
+   */
   readonly healthCheck: HealthCheckConfig;
   /** Seconds a deregistering target drains, 0–3600. Keep it near your longest request. @default 30 */
   readonly deregistrationDelaySeconds: number;
@@ -122,9 +137,14 @@ export interface ListenerRuleConfig {
 
 /** The container service on ECS-on-EC2. */
 export interface ServiceConfig {
-  /** Container image of the application. @default 'public.ecr.aws/nginx/nginx:stable-alpine' */
+  /**
+   * Container image of the application. It must answer the target groups' health check path.
+   * The default is a tiny public echo server that answers `/health` with 200 on port 80, so a
+   * first deploy comes up healthy before you bring your own image.
+   * @default 'traefik/whoami:v1.11.0'
+   */
   readonly image: string;
-  /** Port the container listens on (mapped to a dynamic host port). @default 8080 */
+  /** Port the container listens on (mapped to a dynamic host port), 1–65535. @default 80 */
   readonly containerPort: number;
   /** Memory reservation of the container in MiB. @default 256 */
   readonly memoryReservationMiB: number;
@@ -136,6 +156,18 @@ export interface ServiceConfig {
   readonly maxCount: number;
   /** Name of the target group the listener forwards to when no rule matches. @default 'app' */
   readonly defaultTargetGroup: string;
+  /**
+   * Seconds ECS ignores failing load balancer health checks of a new task, 0–7200. Cover the
+   * app's start-up plus `healthyThreshold × intervalSeconds`.
+   * @default 60
+   */
+  readonly healthCheckGracePeriodSeconds: number;
+  /**
+   * Days to keep the container logs in CloudWatch Logs (a value CloudWatch accepts: 1, 3, 5, 7,
+   * 14, 30, 60, 90, …).
+   * @default 30
+   */
+  readonly logRetentionDays: number;
 }
 
 /** The EC2 Auto Scaling group that gives ECS its capacity. */
@@ -178,12 +210,26 @@ export interface WafConfig {
 
 /** CloudWatch alarm thresholds. */
 export interface AlarmsConfig {
-  /** Target 5xx responses as a percentage of requests, 0–100. @default 1 */
+  /** Target 5xx responses as a percentage of the requests routed to targets, above 0 and at most 100. @default 1 */
   readonly target5xxRatePercent: number;
-  /** p95 target response time in milliseconds. @default 500 */
+  /** p95 target response time in milliseconds, 1–60000. @default 500 */
   readonly p95LatencyMs: number;
-  /** Evaluation period in seconds (60 or a multiple of 60). @default 60 */
+  /** Period of the alarms and of the dashboard's graphs, 60 or a multiple of 60 seconds. @default 60 */
   readonly periodSeconds: number;
+  /**
+   * Periods an alarm looks back over, 1–1440; `evaluationPeriods × periodSeconds` is at most one
+   * day (a CloudWatch limit).
+   * @default 3
+   */
+  readonly evaluationPeriods: number;
+  /** Breaching periods among them that raise the alarm, 1–evaluationPeriods. @default 2 */
+  readonly datapointsToAlarm: number;
+}
+
+/** The VPC. */
+export interface NetworkConfig {
+  /** Days to keep the VPC flow logs of rejected traffic (a value CloudWatch Logs accepts). @default 30 */
+  readonly flowLogRetentionDays: number;
 }
 
 /** Everything that describes one deployment. */
@@ -192,13 +238,26 @@ export interface AlbatrossConfig {
   readonly stackName: string;
   /** Account, region and AZs. */
   readonly env: EnvironmentConfig;
-  /** ARN of the ACM certificate for the HTTPS listener. Required. */
+  /**
+   * ARN of the ACM certificate for the HTTPS listener, in the stack's own account and region.
+   * Required; `cdk.json` holds a placeholder in the default account so that synth works as is.
+   */
   readonly certificateArn: string;
+  /** The VPC. */
+  readonly network: NetworkConfig;
   /** Load balancer and listeners. */
   readonly loadBalancer: LoadBalancerConfig;
-  /** Target groups by name; the name is used in rules and in the local proxy's `--targets`. */
+  /**
+   * Target groups by name (at most 9: the 5xx-rate alarm sums their request counts in one metric
+   * math expression of at most 10 metrics); the name is used in rules and in the local proxy's
+   * `--targets`.
+   * @default - `app` (round robin), `api` (least outstanding requests), `static` (sticky for a day)
+   */
   readonly targetGroups: Record<string, TargetGroupConfig>;
-  /** Path-based rules of the HTTPS listener. */
+  /**
+   * Path-based rules of the HTTPS listener.
+   * @default - `/api/*` → api (10), `/static/*` → static (20), `/maintenance` → fixed 503 JSON (30)
+   */
   readonly rules: ListenerRuleConfig[];
   /** The ECS service. */
   readonly service: ServiceConfig;

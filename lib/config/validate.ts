@@ -1,9 +1,13 @@
 import { SslPolicy } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import {
   AlbatrossConfig,
+  DESYNC_MITIGATION_MODES,
+  FIXED_RESPONSE_CONTENT_TYPES,
+  FRAME_OPTIONS,
   HealthCheckConfig,
   ListenerRuleConfig,
-  RoutingAlgorithm,
+  LOG_RETENTION_DAYS,
+  ROUTING_ALGORITHMS,
   TargetGroupConfig,
 } from './schema';
 
@@ -15,10 +19,18 @@ export class ConfigError extends Error {
   }
 }
 
-const ROUTING_ALGORITHMS: RoutingAlgorithm[] = ['round_robin', 'least_outstanding_requests', 'weighted_random'];
-/** Modern policies only: TLS 1.3 with TLS 1.2 as the floor. */
-const MODERN_TLS_POLICIES: string[] = Object.values(SslPolicy).filter((policy) => policy.startsWith('ELBSecurityPolicy-TLS13-1-'));
-const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
+/**
+ * Modern policies only: TLS 1.3 offered and TLS 1.2 as the floor. `TLS13-1-0-*` and `TLS13-1-1-*`
+ * also offer TLS 1.3 but still accept TLS 1.0/1.1, so they are left out.
+ */
+export const MODERN_TLS_POLICIES: string[] = Object.values(SslPolicy).filter((policy) => /^ELBSecurityPolicy-TLS13-1-[23]-/.test(policy));
+/** Days the access log bucket keeps objects: at least a day, at most ten years. */
+export const ACCESS_LOG_RETENTION_DAYS_RANGE = { min: 1, max: 3650 } as const;
+const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
+/** CloudWatch alarms combine at most 10 metrics; the 5xx-rate alarm uses one per group plus one. */
+export const MAX_TARGET_GROUPS = 9;
+/** CloudWatch: evaluationPeriods × period must not exceed one day. */
+const MAX_ALARM_WINDOW_SECONDS = 86_400;
 const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
 const PATH_PATTERN = /^[A-Za-z0-9_\-.$/~"'@:+?*&(),!=;%]+$/;
 const FIXED_RESPONSE_BODY_MAX_BYTES = 1024;
@@ -62,7 +74,12 @@ class Problems {
 export function validateConfig(config: AlbatrossConfig): AlbatrossConfig {
   const p = new Problems();
   validateEnvironment(p, config);
+  p.oneOf('network.flowLogRetentionDays', config.network.flowLogRetentionDays, LOG_RETENTION_DAYS);
   validateLoadBalancer(p, config);
+  const groupCount = Object.keys(config.targetGroups).length;
+  if (groupCount < 1 || groupCount > MAX_TARGET_GROUPS) {
+    p.add('targetGroups', `must define 1 to ${MAX_TARGET_GROUPS} target groups (got ${groupCount}): the 5xx-rate alarm combines one metric per group plus one, and CloudWatch allows 10`);
+  }
   for (const [name, group] of Object.entries(config.targetGroups)) {
     validateTargetGroup(p, `targetGroups.${name}`, name, group);
   }
@@ -93,8 +110,22 @@ function validateEnvironment(p: Problems, config: AlbatrossConfig): void {
       'certificateArn',
       'is required: pass the ARN of an ACM certificate, e.g. `cdk deploy -c albatross.certificateArn=arn:aws:acm:REGION:ACCOUNT:certificate/ID`',
     );
-  } else {
+    return;
+  }
+  const arn = typeof config.certificateArn === 'string' ? CERTIFICATE_ARN.exec(config.certificateArn) : null;
+  if (!arn) {
     p.matches('certificateArn', config.certificateArn, CERTIFICATE_ARN, 'an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/UUID)');
+    return;
+  }
+  // A load balancer can only use a certificate of its own account and region; CloudFormation would
+  // find out half-way through a deploy. This also catches a deploy that forgot to replace the
+  // placeholder in cdk.json after changing env.account.
+  const [, region, account] = arn;
+  if (region !== config.env.region) {
+    p.add('certificateArn', `must be a certificate in env.region ${config.env.region} (the ARN's region is ${region})`);
+  }
+  if (account !== config.env.account) {
+    p.add('certificateArn', `must be a certificate in env.account ${config.env.account} (the ARN's account is ${account})`);
   }
 }
 
@@ -103,15 +134,15 @@ function validateLoadBalancer(p: Problems, config: AlbatrossConfig): void {
   p.boolean('loadBalancer.deletionProtection', lb.deletionProtection);
   p.integerInRange('loadBalancer.idleTimeoutSeconds', lb.idleTimeoutSeconds, 1, 4000);
   p.oneOf('loadBalancer.tlsPolicy', lb.tlsPolicy, MODERN_TLS_POLICIES);
-  p.oneOf('loadBalancer.desyncMitigationMode', lb.desyncMitigationMode, ['defensive', 'strictest']);
+  p.oneOf('loadBalancer.desyncMitigationMode', lb.desyncMitigationMode, DESYNC_MITIGATION_MODES);
   p.integerInRange('loadBalancer.httpsPort', lb.httpsPort, 1, 65535);
   p.integerInRange('loadBalancer.httpPort', lb.httpPort, 1, 65535);
   if (lb.httpPort === lb.httpsPort) p.add('loadBalancer.httpPort', `must differ from loadBalancer.httpsPort (${lb.httpsPort})`);
-  p.integerInRange('loadBalancer.accessLogRetentionDays', lb.accessLogRetentionDays, 1, 3650);
+  p.integerInRange('loadBalancer.accessLogRetentionDays', lb.accessLogRetentionDays, ACCESS_LOG_RETENTION_DAYS_RANGE.min, ACCESS_LOG_RETENTION_DAYS_RANGE.max);
   const h = lb.securityHeaders;
   p.matches('loadBalancer.securityHeaders.strictTransportSecurity', h.strictTransportSecurity, /^max-age=\d+/, 'an HSTS value starting with max-age=SECONDS');
   p.oneOf('loadBalancer.securityHeaders.contentTypeOptions', h.contentTypeOptions, ['nosniff']);
-  p.oneOf('loadBalancer.securityHeaders.frameOptions', h.frameOptions, ['DENY', 'SAMEORIGIN']);
+  p.oneOf('loadBalancer.securityHeaders.frameOptions', h.frameOptions, FRAME_OPTIONS);
   p.matches('loadBalancer.securityHeaders.contentSecurityPolicy', h.contentSecurityPolicy, /^[^\r\n]{1,1000}$/, 'a non-empty single-line policy of at most 1000 characters');
   p.boolean('loadBalancer.securityHeaders.removeServerHeader', h.removeServerHeader);
 }
@@ -198,9 +229,7 @@ function validateRuleAction(p: Problems, field: string, rule: ListenerRuleConfig
     if (!/^[245]\d\d$/.test(String(fixed.statusCode))) {
       p.add(`${field}.fixedResponse.statusCode`, `must be a 2XX, 4XX or 5XX code (got ${JSON.stringify(fixed.statusCode)})`);
     }
-    p.oneOf(`${field}.fixedResponse.contentType`, fixed.contentType, [
-      'text/plain', 'text/css', 'text/html', 'application/javascript', 'application/json',
-    ]);
+    p.oneOf(`${field}.fixedResponse.contentType`, fixed.contentType, FIXED_RESPONSE_CONTENT_TYPES);
     if (typeof fixed.body !== 'string' || Buffer.byteLength(fixed.body) > FIXED_RESPONSE_BODY_MAX_BYTES) {
       p.add(`${field}.fixedResponse.body`, `must be a string of at most ${FIXED_RESPONSE_BODY_MAX_BYTES} bytes`);
     }
@@ -217,6 +246,8 @@ function validateServiceAndCapacity(p: Problems, config: AlbatrossConfig): void 
   p.integerInRange('service.cpu', s.cpu, 0, 10240);
   p.integerInRange('service.desiredCount', s.desiredCount, 1, 1000);
   p.integerInRange('service.maxCount', s.maxCount, Math.max(1, s.desiredCount), 1000);
+  p.integerInRange('service.healthCheckGracePeriodSeconds', s.healthCheckGracePeriodSeconds, 0, 7200);
+  p.oneOf('service.logRetentionDays', s.logRetentionDays, LOG_RETENTION_DAYS);
   if (!(s.defaultTargetGroup in config.targetGroups)) {
     p.add('service.defaultTargetGroup', `must name a target group (${Object.keys(config.targetGroups).join(', ')}; got ${JSON.stringify(s.defaultTargetGroup)})`);
   }
@@ -247,7 +278,12 @@ function validateScalingWafAlarms(p: Problems, config: AlbatrossConfig): void {
     p.add('alarms.target5xxRatePercent', `must be a number above 0 and at most 100 (got ${JSON.stringify(a.target5xxRatePercent)})`);
   }
   p.integerInRange('alarms.p95LatencyMs', a.p95LatencyMs, 1, 60_000);
-  if (typeof a.periodSeconds !== 'number' || a.periodSeconds < 60 || a.periodSeconds % 60 !== 0) {
-    p.add('alarms.periodSeconds', `must be 60 or a multiple of 60 (got ${JSON.stringify(a.periodSeconds)})`);
+  if (typeof a.periodSeconds !== 'number' || a.periodSeconds < 60 || a.periodSeconds % 60 !== 0 || a.periodSeconds > MAX_ALARM_WINDOW_SECONDS) {
+    p.add('alarms.periodSeconds', `must be a multiple of 60 from 60 to ${MAX_ALARM_WINDOW_SECONDS} (got ${JSON.stringify(a.periodSeconds)})`);
+  }
+  p.integerInRange('alarms.evaluationPeriods', a.evaluationPeriods, 1, MAX_ALARM_WINDOW_SECONDS / 60);
+  p.integerInRange('alarms.datapointsToAlarm', a.datapointsToAlarm, 1, Math.max(1, a.evaluationPeriods));
+  if (a.evaluationPeriods * a.periodSeconds > MAX_ALARM_WINDOW_SECONDS) {
+    p.add('alarms.evaluationPeriods', `× alarms.periodSeconds must be at most ${MAX_ALARM_WINDOW_SECONDS} seconds, a CloudWatch limit (got ${a.evaluationPeriods} × ${a.periodSeconds})`);
   }
 }

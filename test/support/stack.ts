@@ -6,14 +6,14 @@ import { addAlbatrossStack } from '../../lib/app';
 import { AlbatrossConfig, buildConfig, DeepPartial } from '../../lib/config';
 import { AlbatrossStack } from '../../lib/stacks/albatross-stack';
 
-/** A syntactically valid certificate ARN for tests. */
-export const TEST_CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000000';
-
 /** The context of cdk.json (feature flags, the config), so tests synthesize what `cdk synth` does. */
 export function cdkJsonContext(): Record<string, unknown> {
   const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
   return cdkJson.context;
 }
+
+/** The placeholder certificate ARN of cdk.json: valid for the default account and region. */
+export const TEST_CERTIFICATE_ARN = (cdkJsonContext().albatross as { certificateArn: string }).certificateArn;
 
 /** A fresh app with cdk.json's context that skips asset bundling (tests assert on templates). */
 export function testApp(extraContext: Record<string, unknown> = {}): App {

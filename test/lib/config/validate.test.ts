@@ -17,6 +17,11 @@ describe('a valid configuration', () => {
     expect(problems({})).toEqual([]);
   });
 
+  test('TLS 1.3 policies with TLS 1.2 or 1.3 as the floor are accepted', () => {
+    expect(problems({ loadBalancer: { tlsPolicy: 'ELBSecurityPolicy-TLS13-1-3-2021-06' } })).toEqual([]);
+    expect(problems({ loadBalancer: { tlsPolicy: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06' } })).toEqual([]);
+  });
+
   test('the defaults are the documented production values', () => {
     const config = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN });
     expect(config.loadBalancer.tlsPolicy).toBe('ELBSecurityPolicy-TLS13-1-2-2021-06');
@@ -75,6 +80,18 @@ describe('bad input fails with the field name and the allowed range', () => {
     ['WAF limit 5', { waf: { rateLimitPer5Minutes: 5 } }, 'waf.rateLimitPer5Minutes must be an integer from 10 to 2000000000 (got 5)'],
     ['auth limit above general', { waf: { authRateLimitPer5Minutes: 5000 } }, 'waf.authRateLimitPer5Minutes must not exceed waf.rateLimitPer5Minutes (2000)'],
     ['5xx rate 0', { alarms: { target5xxRatePercent: 0 } }, 'alarms.target5xxRatePercent must be a number above 0 and at most 100 (got 0)'],
+    ['TLS 1.3 policy that still accepts TLS 1.0', { loadBalancer: { tlsPolicy: 'ELBSecurityPolicy-TLS13-1-0-2021-06' } }, 'loadBalancer.tlsPolicy must be one of'],
+    ['TLS 1.3 policy that still accepts TLS 1.1', { loadBalancer: { tlsPolicy: 'ELBSecurityPolicy-TLS13-1-1-2021-06' } }, 'loadBalancer.tlsPolicy must be one of'],
+    ['certificate of another region', { certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000' }, "certificateArn must be a certificate in env.region eu-west-1 (the ARN's region is us-east-1)"],
+    ['certificate of another account', { env: { account: '111122223333' } }, "certificateArn must be a certificate in env.account 111122223333 (the ARN's account is 123456789012)"],
+    ['deregistration delay -1', { targetGroups: { app: { deregistrationDelaySeconds: -1 } } }, 'targetGroups.app.deregistrationDelaySeconds must be an integer from 0 to 3600 (got -1)'],
+    ['thirteen target groups', { targetGroups: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`g${i}`, {}])) }, 'targetGroups must define 1 to 9 target groups (got 13)'],
+    ['service grace period 7201', { service: { healthCheckGracePeriodSeconds: 7201 } }, 'service.healthCheckGracePeriodSeconds must be an integer from 0 to 7200 (got 7201)'],
+    ['container log retention 31 days', { service: { logRetentionDays: 31 } }, 'service.logRetentionDays must be one of 1, 3, 5, 7, 14, 30, 60, 90'],
+    ['flow log retention 2 days', { network: { flowLogRetentionDays: 2 } }, 'network.flowLogRetentionDays must be one of 1, 3, 5'],
+    ['alarm period 90 s', { alarms: { periodSeconds: 90 } }, 'alarms.periodSeconds must be a multiple of 60 from 60 to 86400 (got 90)'],
+    ['alarm window over a day', { alarms: { periodSeconds: 3600, evaluationPeriods: 25, datapointsToAlarm: 2 } }, 'alarms.evaluationPeriods × alarms.periodSeconds must be at most 86400 seconds, a CloudWatch limit (got 25 × 3600)'],
+    ['more datapoints than periods', { alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } }, 'alarms.datapointsToAlarm must be an integer from 1 to 2 (got 3)'],
     ['string where a number belongs', { loadBalancer: { idleTimeoutSeconds: '60' as unknown as number } }, 'loadBalancer.idleTimeoutSeconds must be an integer from 1 to 4000 (got "60")'],
   ])('%s', (_name, partial, expected) => {
     expect(problems(partial).join('\n')).toContain(expected);
