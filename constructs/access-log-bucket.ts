@@ -1,13 +1,14 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ACCESS_LOG_RETENTION_DAYS_RANGE, DEFAULT_CONFIG } from '../lib/config';
 import { acknowledgeNag } from '../lib/nag/acknowledge';
 
 /** Properties of an {@link AccessLogBucket}. */
 export interface AccessLogBucketProps {
   /**
-   * Days to keep log objects before they expire.
-   * @default 90
+   * Days to keep log objects before they expire, 1–3650.
+   * @default 90 (the configuration's `loadBalancer.accessLogRetentionDays`)
    */
   readonly retentionDays?: number;
   /**
@@ -28,9 +29,10 @@ export class AccessLogBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: AccessLogBucketProps = {}) {
     super(scope, id);
-    const retentionDays = props.retentionDays ?? 90;
-    if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 3650) {
-      throw new Error(`AccessLogBucket retentionDays must be an integer from 1 to 3650 (got ${retentionDays})`);
+    const retentionDays = props.retentionDays ?? DEFAULT_CONFIG.loadBalancer.accessLogRetentionDays;
+    const { min, max } = ACCESS_LOG_RETENTION_DAYS_RANGE;
+    if (!Number.isInteger(retentionDays) || retentionDays < min || retentionDays > max) {
+      throw new Error(`AccessLogBucket retentionDays must be an integer from ${min} to ${max} (got ${retentionDays})`);
     }
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,

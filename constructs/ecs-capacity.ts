@@ -56,6 +56,11 @@ export class EcsCapacity extends Construct {
       maxCapacity: s.maxCapacity,
       desiredCapacity: s.desiredCapacity,
       requireImdsv2: true,
+      // ELB health checks only act on target groups attached to the group itself. ECS registers
+      // each task's dynamic host port in the target groups instead, so here ECS replaces a task
+      // that fails its load balancer health check (the service's own grace period), and the
+      // group replaces an instance that fails EC2 status checks; ELB is kept so that a target
+      // group attached to the group later is honoured without a second change.
       healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
         gracePeriod: Duration.seconds(s.healthCheckGracePeriodSeconds),

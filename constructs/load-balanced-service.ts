@@ -17,11 +17,6 @@ export interface LoadBalancedServiceProps {
   readonly scaling: ScalingConfig;
   /** Every target group the container serves; the first one drives request-count scaling. */
   readonly targetGroups: elbv2.ApplicationTargetGroup[];
-  /**
-   * Days to keep container logs.
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /** Name of the application container in the task definition. */
@@ -50,7 +45,7 @@ export class LoadBalancedService extends Construct {
       portMappings: [{ containerPort: s.containerPort, hostPort: 0, protocol: ecs.Protocol.TCP }],
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'app',
-        logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
+        logGroup: new logs.LogGroup(this, 'Logs', { retention: s.logRetentionDays as logs.RetentionDays }),
       }),
     });
     this.service = new ecs.Ec2Service(this, 'Service', {
@@ -62,7 +57,7 @@ export class LoadBalancedService extends Construct {
       circuitBreaker: { enable: true, rollback: true },
       capacityProviderStrategies: [{ capacityProvider: props.capacityProvider.capacityProviderName, weight: 1 }],
       placementStrategies: [ecs.PlacementStrategy.spreadAcross(ecs.BuiltInAttributes.AVAILABILITY_ZONE), ecs.PlacementStrategy.spreadAcrossInstances()],
-      healthCheckGracePeriod: Duration.seconds(60),
+      healthCheckGracePeriod: Duration.seconds(s.healthCheckGracePeriodSeconds),
     });
     const target = this.service.loadBalancerTarget({ containerName: APP_CONTAINER_NAME, containerPort: s.containerPort });
     for (const group of props.targetGroups) group.addTarget(target);

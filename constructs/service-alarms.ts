@@ -4,7 +4,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { AlarmsConfig } from '../lib/config';
+import { AlarmsConfig, MAX_TARGET_GROUPS } from '../lib/config';
 
 /** Properties of {@link ServiceAlarms}. */
 export interface ServiceAlarmsProps {
@@ -19,6 +19,31 @@ export interface ServiceAlarmsProps {
 }
 
 /**
+ * Target 5xx responses as a percentage of the requests the target groups received. The load
+ * balancer's own RequestCount would also count HTTP→HTTPS redirects, fixed responses and requests
+ * WAF blocked, none of which a target answered, and so understate the rate.
+ */
+function target5xxRate(props: ServiceAlarmsProps, period: Duration): cloudwatch.MathExpression {
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {
+    errors: props.loadBalancer.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: 'Sum' }),
+  };
+  Object.values(props.targetGroups).forEach((group, i) => {
+    usingMetrics[`requests${i}`] = group.metrics.requestCount({ period, statistic: 'Sum' });
+  });
+  // FILL(…, 0): a group with no traffic in a period has no data point, which would blank the sum.
+  const requests = Object.keys(usingMetrics)
+    .filter((name) => name !== 'errors')
+    .map((name) => `FILL(${name}, 0)`)
+    .join(' + ');
+  return new cloudwatch.MathExpression({
+    expression: `IF((${requests}) > 0, 100 * FILL(errors, 0) / (${requests}), 0)`,
+    usingMetrics,
+    period,
+    label: 'Target 5xx rate (%)',
+  });
+}
+
+/**
  * The alarms an on-call engineer needs for a load-balanced service: target 5xx rate, unhealthy
  * hosts per target group, p95 target response time, and rejected connections. Missing data is
  * not breaching: a quiet service is not an incident.
@@ -26,22 +51,25 @@ export interface ServiceAlarmsProps {
 export class ServiceAlarms extends Construct {
   /** Every alarm created, for dashboards and composite alarms. */
   readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly settings: AlarmsConfig;
 
   constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
     super(scope, id);
     const s = props.settings;
+    this.settings = s;
+    const groupCount = Object.keys(props.targetGroups).length;
+    if (groupCount < 1 || groupCount > MAX_TARGET_GROUPS) {
+      throw new Error(`ServiceAlarms targetGroups must hold 1 to ${MAX_TARGET_GROUPS} target groups (got ${groupCount}): CloudWatch alarms combine at most 10 metrics`);
+    }
     const period = Duration.seconds(s.periodSeconds);
     const lbMetrics = props.loadBalancer.metrics;
-    const target5xxRate = new cloudwatch.MathExpression({
-      expression: 'IF(requests > 0, 100 * errors / requests, 0)',
-      usingMetrics: {
-        errors: lbMetrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: 'Sum' }),
-        requests: lbMetrics.requestCount({ period, statistic: 'Sum' }),
-      },
-      period,
-      label: 'Target 5xx rate (%)',
-    });
-    this.add('Target5xxRate', target5xxRate, s.target5xxRatePercent, `Target 5xx responses above ${s.target5xxRatePercent}% of requests`, props.topic);
+    this.add(
+      'Target5xxRate',
+      target5xxRate(props, period),
+      s.target5xxRatePercent,
+      `Target 5xx responses above ${s.target5xxRatePercent}% of the requests routed to targets`,
+      props.topic,
+    );
     this.add(
       'TargetResponseTimeP95',
       lbMetrics.targetResponseTime({ period, statistic: 'p95' }),
@@ -66,8 +94,8 @@ export class ServiceAlarms extends Construct {
       metric,
       threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
+      evaluationPeriods: this.settings.evaluationPeriods,
+      datapointsToAlarm: this.settings.datapointsToAlarm,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });

@@ -82,6 +82,7 @@ export class AlbatrossStack extends Stack {
       loadBalancer: this.loadBalancer.loadBalancer,
       targetGroups: this.targetGroups,
       alarms: [...this.alarms.alarms, ...this.drain.alarms],
+      periodSeconds: config.alarms.periodSeconds,
     });
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancer.loadBalancerDnsName });
     new CfnOutput(this, 'AutoScalingGroupName', { value: this.capacity.autoScalingGroup.autoScalingGroupName });
@@ -107,7 +108,9 @@ export class AlbatrossStack extends Stack {
       ],
     });
     vpc.addFlowLog('FlowLogs', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogGroup', { retention: logs.RetentionDays.ONE_MONTH })),
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(
+        new logs.LogGroup(this, 'FlowLogGroup', { retention: config.network.flowLogRetentionDays as logs.RetentionDays }),
+      ),
       trafficType: ec2.FlowLogTrafficType.REJECT,
     });
     return vpc;

@@ -38,8 +38,12 @@ describe('network', () => {
     expect(lb.Properties.Subnets).toHaveLength(3);
   });
 
-  test('rejected traffic is logged by VPC flow logs', () => {
+  test('rejected traffic is logged by VPC flow logs, kept for the configured days', () => {
     template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT', ResourceType: 'VPC' });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    const { template: t } = synthStack({ network: { flowLogRetentionDays: 365 }, service: { logRetentionDays: 7 } });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
   });
 });
 
@@ -227,6 +231,18 @@ describe('target groups', () => {
       ]),
     });
   });
+
+  test('security headers follow the config; the Server header can be kept', () => {
+    const { template: t } = synthStack({ loadBalancer: { securityHeaders: { frameOptions: 'SAMEORIGIN', contentSecurityPolicy: "default-src 'none'", removeServerHeader: false } } });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      ListenerAttributes: Match.arrayWith([
+        { Key: 'routing.http.response.x_frame_options.header_value', Value: 'SAMEORIGIN' },
+        { Key: 'routing.http.response.content_security_policy.header_value', Value: "default-src 'none'" },
+        { Key: 'routing.http.response.server.enabled', Value: 'true' },
+      ]),
+    });
+  });
 });
 
 describe('security groups', () => {
@@ -235,6 +251,10 @@ describe('security groups', () => {
     const lb = groups.find((g) => g.Properties.GroupDescription.includes('load balancer'))!;
     const ingress = lb.Properties.SecurityGroupIngress!.map((r) => `${r.CidrIp ?? r.CidrIpv6}:${r.FromPort}-${r.ToPort}`).sort();
     expect(ingress).toEqual(['0.0.0.0/0:443-443', '0.0.0.0/0:80-80', '::/0:443-443', '::/0:80-80']);
+    const lbId = Object.entries(template.findResources('AWS::EC2::SecurityGroup')).find(([, g]) => g === (lb as unknown))?.[0];
+    expect(lbId).toBeDefined();
+    const standalone = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')) as { Properties: { GroupId: unknown } }[];
+    expect(standalone.filter((r) => JSON.stringify(r.Properties.GroupId).includes(lbId!))).toEqual([]);
   });
 
   test('instances accept only the ephemeral host-port range, only from the load balancer security group', () => {
@@ -292,12 +312,31 @@ describe('ECS on EC2', () => {
       HeartbeatTimeout: 300,
       DefaultResult: 'CONTINUE',
     });
+    const { template: t } = synthStack({ capacity: { lifecycleHeartbeatSeconds: 900 } });
+    t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', { LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 900 });
+  });
+
+  test('the service places tasks with the capacity provider and gives new tasks a health-check grace period', () => {
+    const providerId = Object.keys(template.findResources('AWS::ECS::CapacityProvider'))[0];
+    template.hasResourceProperties('AWS::ECS::Service', {
+      CapacityProviderStrategy: [{ CapacityProvider: { Ref: providerId }, Weight: 1 }],
+      HealthCheckGracePeriodSeconds: 60,
+    });
+    const { template: t } = synthStack({ service: { healthCheckGracePeriodSeconds: 180 } });
+    t.hasResourceProperties('AWS::ECS::Service', { HealthCheckGracePeriodSeconds: 180 });
+  });
+
+  test('the default image answers the default health check path on the default port', () => {
+    // traefik/whoami serves GET /health → 200 on port 80: a first deploy comes up healthy.
+    expect(config.service.image).toMatch(/^traefik\/whoami:v\d/);
+    expect(config.service.containerPort).toBe(80);
+    expect(config.targetGroups.app.healthCheck.path).toBe('/health');
   });
 
   test('the service uses bridge mode with dynamic host ports', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       NetworkMode: 'bridge',
-      ContainerDefinitions: [Match.objectLike({ PortMappings: [{ ContainerPort: 8080, HostPort: 0, Protocol: 'tcp' }] })],
+      ContainerDefinitions: [Match.objectLike({ Image: config.service.image, PortMappings: [{ ContainerPort: config.service.containerPort, HostPort: 0, Protocol: 'tcp' }] })],
     });
   });
 
@@ -316,7 +355,7 @@ describe('ECS on EC2', () => {
     const service = onlyResource('AWS::ECS::Service') as { LoadBalancers: { TargetGroupArn: { Ref: string }; ContainerPort: number }[] };
     const groupIds = Object.keys(template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup')).sort();
     expect(service.LoadBalancers.map((l) => l.TargetGroupArn.Ref).sort()).toEqual(groupIds);
-    expect(service.LoadBalancers.every((l) => l.ContainerPort === 8080)).toBe(true);
+    expect(service.LoadBalancers.every((l) => l.ContainerPort === config.service.containerPort)).toBe(true);
   });
 });
 
@@ -335,15 +374,25 @@ describe('scaling', () => {
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({
         TargetValue: 1000,
         PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
+        ScaleInCooldown: 300,
+        ScaleOutCooldown: 60,
       }),
     });
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 20 });
   });
 
   test('targets and cooldowns follow the config', () => {
-    const { template: t } = synthStack({ scaling: { cpuTargetPercent: 55, scaleInCooldownSeconds: 600, scaleOutCooldownSeconds: 30 } });
+    const { template: t } = synthStack({ scaling: { cpuTargetPercent: 55, requestsPerTarget: 250, scaleInCooldownSeconds: 600, scaleOutCooldownSeconds: 30 } });
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 55, ScaleInCooldown: 600, ScaleOutCooldown: 30 }),
+    });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: 250,
+        PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
+        ScaleInCooldown: 600,
+        ScaleOutCooldown: 30,
+      }),
     });
   });
 });
@@ -385,13 +434,32 @@ describe('WAF', () => {
 });
 
 describe('alarms and dashboard', () => {
-  test('target 5xx rate above 1 % of requests', () => {
+  test('target 5xx rate above 1 % of the requests the target groups received (not redirects or fixed responses)', () => {
+    const requests = 'FILL(requests0, 0) + FILL(requests1, 0) + FILL(requests2, 0)';
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 1,
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
-      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(requests > 0, 100 * errors / requests, 0)' })]),
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: `IF((${requests}) > 0, 100 * FILL(errors, 0) / (${requests}), 0)` })]),
     });
+    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) => JSON.stringify(a).includes('FILL(errors')) as { Properties: { Metrics: { Id: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string }[] } } }[] } };
+    const requestMetrics = alarm.Properties.Metrics.filter((m) => m.Id.startsWith('requests'));
+    expect(requestMetrics).toHaveLength(3);
+    for (const m of requestMetrics) {
+      expect(m.MetricStat!.Metric.MetricName).toBe('RequestCount');
+      expect(m.MetricStat!.Metric.Dimensions.map((d) => d.Name).sort()).toEqual(['LoadBalancer', 'TargetGroup']);
+    }
+  });
+
+  test('alarm windows and the dashboard period follow the config', () => {
+    const { template: t } = synthStack({ alarms: { periodSeconds: 120, evaluationPeriods: 5, datapointsToAlarm: 3 } });
+    // The service alarms: 5xx rate, p95, rejected connections, and one unhealthy-host alarm per group.
+    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { EvaluationPeriods: 5, DatapointsToAlarm: 3 }, 3 + Object.keys(config.targetGroups).length);
+    const body = JSON.stringify((Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as { Properties: { DashboardBody: unknown } }).Properties.DashboardBody);
+    expect(body).toContain('\\"period\\":120');
+    expect(body).not.toContain('\\"period\\":60');
   });
 
   test('any unhealthy host, per target group', () => {
