@@ -119,11 +119,20 @@ export class DrainOrchestrator extends Construct {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'], resources: [asgArn] }));
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['elasticloadbalancing:DeregisterTargets'], resources: props.targetGroups.map((g) => g.targetGroupArn) }));
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:ListContainerInstances'], resources: [props.cluster.clusterArn] }));
+    const inCluster = { ArnEquals: { 'ecs:cluster': props.cluster.clusterArn } };
+    // ListTasks is authorized on the container instance it filters by; DescribeTasks on the tasks.
     fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState'],
+        actions: ['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState', 'ecs:ListTasks'],
         resources: [stack.formatArn({ service: 'ecs', resource: 'container-instance', resourceName: `${props.cluster.clusterName}/*` })],
-        conditions: { ArnEquals: { 'ecs:cluster': props.cluster.clusterArn } },
+        conditions: inCluster,
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:DescribeTasks'],
+        resources: [stack.formatArn({ service: 'ecs', resource: 'task', resourceName: `${props.cluster.clusterName}/*` })],
+        conditions: inCluster,
       }),
     );
     // Describe* calls of ELBv2 and Auto Scaling have no resource-level permissions.
@@ -139,6 +148,7 @@ export class DrainOrchestrator extends Construct {
     acknowledgeNag(this, 'IAM5[Resource::*]', 'ELBv2 DescribeTargetGroups/DescribeTargetHealth/DescribeTargetGroupAttributes/DescribeTags and autoscaling:DescribeAutoScalingInstances do not support resource-level permissions; mutating actions are scoped to this group, cluster and target groups.');
     acknowledgeNag(this, `IAM5[Resource::arn:<AWS::Partition>:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${logicalId(props.autoScalingGroup)}]`, 'The group id part of an Auto Scaling group ARN is not known before deploy; the ARN is pinned to this group by name.');
     acknowledgeNag(this, `IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:${account}:container-instance/${logicalId(props.cluster)}/*]`, 'Container instance ids are not known before deploy; the statement is limited to this cluster by ARN and by the ecs:cluster condition.');
+    acknowledgeNag(this, `IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:${account}:task/${logicalId(props.cluster)}/*]`, 'Task ids are not known before deploy; the statement is limited to this cluster by ARN and by the ecs:cluster condition.');
   }
 
   private createAlarms(timeout: Duration, topic?: sns.ITopic): void {

@@ -6,8 +6,8 @@
 import { DescribeAutoScalingInstancesCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { DeregisterTargetsCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { findContainerInstance, runningTasks, setDraining } from './ecs';
-import { awsErrorCode, DrainError, toDrainError } from './errors';
+import { findContainerInstance, setDraining, unstoppedTasks } from './ecs';
+import { DrainError, isInvalidTarget, toDrainError } from './errors';
 import { findRegistrations, Registration, RegistrationScope } from './registrations';
 import { RetryPolicy, sleep as realSleep, withThrottlingRetry } from './retry';
 import { InFlightProbe } from './signals';
@@ -32,6 +32,16 @@ export interface RegistrationOutcome extends Registration {
   error?: string;
 }
 
+/** What the engine did to the ECS container instance (absent when there was none or no cluster). */
+export interface EcsOutcome {
+  readonly cluster: string;
+  readonly containerInstanceArn: string;
+  /** This run set it DRAINING (it was ACTIVE); an interrupted run says how to set it back. */
+  readonly setDrainingByThisRun: boolean;
+  /** Every task on it has lastStatus STOPPED. */
+  tasksStopped: boolean;
+}
+
 export interface DrainReport {
   readonly target: string;
   state: DrainState;
@@ -40,6 +50,7 @@ export interface DrainReport {
   readonly registrations: RegistrationOutcome[];
   /** Each state entered, with ms since start. */
   readonly steps: { state: DrainState; atMs: number }[];
+  ecs?: EcsOutcome;
 }
 
 export interface DrainOptions {
@@ -69,12 +80,13 @@ export interface DrainOptions {
 }
 
 const TIMEOUT_MARGIN_MS = 30_000;
+/** Extra time the default timeout allows ECS to move the tasks before deregistration. */
+const ECS_ALLOWANCE_MS = 10 * 60_000;
 
 class DrainRun {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   readonly report: DrainReport;
-  private ecsTasksStopped = false;
 
   constructor(
     private readonly clients: DrainClients,
@@ -105,10 +117,12 @@ class DrainRun {
     this.report.registrations.push(...registrations);
     if (this.options.dryRun) return this.report;
     const maxDelayMs = Math.max(0, ...registrations.map((r) => r.deregistrationDelaySeconds * 1000));
-    const timeoutAt = this.report.startedAt + (this.options.timeoutMs ?? maxDelayMs + TIMEOUT_MARGIN_MS + (this.options.cluster ? 10 * 60_000 : 0));
+    const timeoutAt = this.report.startedAt + (this.options.timeoutMs ?? maxDelayMs + TIMEOUT_MARGIN_MS + (this.options.cluster ? ECS_ALLOWANCE_MS : 0));
     if (this.options.cluster && this.target.kind === 'instance' && this.clients.ecs) {
-      const stopped = await this.drainEcs(timeoutAt);
-      if (stopped !== undefined) return this.finish(stopped);
+      // The ECS wait leaves the delay + margin for deregistration and its wait, so that when the
+      // tasks do not stop in time the targets are still deregistered and drained.
+      const ecsUntil = timeoutAt - maxDelayMs - TIMEOUT_MARGIN_MS;
+      if ((await this.drainEcs(ecsUntil)) === 'in-progress') return this.finish('in-progress');
     }
     this.enter('deregistering');
     await this.deregister();
@@ -138,21 +152,33 @@ class DrainRun {
     throw new DrainError('NOT_REGISTERED', `${what} is not registered in any target group${this.options.scope?.stackName ? ` of stack ${this.options.scope.stackName}` : ''}: nothing to drain`);
   }
 
-  /** ECS first: its tasks move and ECS deregisters their ports itself. Returns a final state when out of budget. */
-  private async drainEcs(timeoutAt: number): Promise<DrainState | undefined> {
+  /**
+   * ECS first: its tasks move and ECS deregisters their ports itself. Waits until every task on
+   * the instance has stopped or `until` passes (then the drain goes on regardless); only the
+   * run's deadline stops it here, as `in-progress`.
+   */
+  private async drainEcs(until: number): Promise<'in-progress' | undefined> {
     const ecs = this.clients.ecs!;
     const cluster = this.options.cluster!;
     const arn = await findContainerInstance(ecs, cluster, this.target.id, this.options.retry);
     if (arn === undefined) return undefined;
     this.enter('ecs-draining');
-    await setDraining(ecs, cluster, arn, this.options.retry);
-    while ((await runningTasks(ecs, cluster, arn, this.options.retry)) > 0) {
-      const out = this.outOfBudget(timeoutAt);
-      if (out) return out;
+    const changed = await setDraining(ecs, cluster, arn, this.options.retry);
+    this.report.ecs = { cluster, containerInstanceArn: arn, setDrainingByThisRun: changed, tasksStopped: false };
+    while (!(await this.checkEcsTasks())) {
+      if (this.options.deadline !== undefined && this.now() >= this.options.deadline) return 'in-progress';
+      if (this.now() >= until) return undefined;
       await this.sleep(this.options.pollMs ?? 1500);
     }
-    this.ecsTasksStopped = true;
     return undefined;
+  }
+
+  /** Have all tasks on the container instance stopped? Remembered once true. */
+  private async checkEcsTasks(): Promise<boolean> {
+    const ecs = this.report.ecs;
+    if (ecs === undefined) return false;
+    if (!ecs.tasksStopped) ecs.tasksStopped = (await unstoppedTasks(this.clients.ecs!, ecs.cluster, ecs.containerInstanceArn, this.options.retry)) === 0;
+    return ecs.tasksStopped;
   }
 
   private async deregister(): Promise<void> {
@@ -166,7 +192,7 @@ class DrainRun {
         );
       } catch (error) {
         // Already gone is what we wanted; anything else is recorded and the others still drain.
-        if (awsErrorCode(error) === 'InvalidTarget') continue;
+        if (isInvalidTarget(error)) continue;
         for (const r of group) r.error = toDrainError(error).message;
       }
     }
@@ -179,7 +205,8 @@ class DrainRun {
     );
     const state = health.TargetHealthDescriptions?.[0]?.TargetHealth?.State;
     if (state === undefined || state === 'unused') return 'unused';
-    if (this.ecsTasksStopped) return 'ecs-tasks-stopped';
+    // Checked again while waiting: when the ECS wait ran out, the tasks may still stop before the delay.
+    if (await this.checkEcsTasks()) return 'ecs-tasks-stopped';
     if (this.options.inFlight && (await this.options.inFlight(r)) === 0) return 'in-flight-zero';
     if (this.now() - this.report.startedAt >= r.deregistrationDelaySeconds * 1000) return 'delay-elapsed';
     return undefined;

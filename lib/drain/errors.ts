@@ -45,6 +45,12 @@ export function awsErrorCode(error: unknown): string {
   return e?.Code ?? e?.name ?? e?.code ?? '';
 }
 
+/** "Not registered" from DeregisterTargets: the SDK's InvalidTargetException (query code InvalidTarget). */
+export function isInvalidTarget(error: unknown): boolean {
+  const e = error as AwsErrorShape;
+  return e?.name === 'InvalidTargetException' || e?.Code === 'InvalidTarget' || e?.name === 'InvalidTarget';
+}
+
 const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'ThrottledException', 'RequestLimitExceeded', 'TooManyRequestsException', 'SlowDown']);
 
 /** Is this a throttling answer, to be retried with backoff? */

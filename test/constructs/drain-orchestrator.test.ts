@@ -63,6 +63,12 @@ test('least privilege: ECS actions on this cluster only', () => {
   expect(statementFor('ecs:ListContainerInstances')!.Resource).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(stack.capacity.cluster.node.defaultChild as never), 'Arn'] });
   const update = statementFor('ecs:UpdateContainerInstancesState')!;
   expect(update.Condition).toEqual({ ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [stack.getLogicalId(stack.capacity.cluster.node.defaultChild as never), 'Arn'] } } });
+  // Waiting for the tasks to stop: ListTasks on the container instance, DescribeTasks on its tasks.
+  for (const action of ['ecs:ListTasks', 'ecs:DescribeTasks']) {
+    expect(statementFor(action)!.Condition).toEqual(update.Condition);
+    expect(JSON.stringify(statementFor(action)!.Resource)).toContain(`{"Ref":"${stack.getLogicalId(stack.capacity.cluster.node.defaultChild as never)}"},"/*"`);
+  }
+  expect(JSON.stringify(statementFor('ecs:DescribeTasks')!.Resource)).toContain(':task/');
 });
 
 test('only Describe actions (no resource-level permissions) use Resource *', () => {

@@ -3,7 +3,7 @@
  * the engine makes is answered by these mocks; nothing else is stubbed.
  */
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeContainerInstancesCommand, ECSClient, ListContainerInstancesCommand, UpdateContainerInstancesStateCommand } from '@aws-sdk/client-ecs';
+import { DescribeContainerInstancesCommand, DescribeTasksCommand, ECSClient, ListContainerInstancesCommand, ListTasksCommand, UpdateContainerInstancesStateCommand } from '@aws-sdk/client-ecs';
 import {
   DeregisterTargetsCommand,
   DescribeTagsCommand,
@@ -11,6 +11,7 @@ import {
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
+  InvalidTargetException,
   TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -136,21 +137,81 @@ test('throttling that never stops is an AWS_ERROR saying so', async () => {
   await expect(drainTarget(clients, parseDrainTarget(INSTANCE), { retry: { sleep: async () => undefined, attempts: 3 } })).rejects.toMatchObject({ code: 'AWS_ERROR', message: expect.stringContaining('throttling') });
 });
 
-test('ECS: the container instance goes DRAINING, tasks move, and that ends the drain', async () => {
+/**
+ * ECS tasks on the instance as ListTasks/DescribeTasks report them: after DRAINING their desired
+ * status is STOPPED at once while they keep serving (DEACTIVATING) until the delay has passed.
+ * Each DescribeTasks call takes the next lastStatus of the sequence.
+ */
+function ecsTasks(lastStatuses: string[]): void {
+  const tasks = ['arn:task/a', 'arn:task/b'];
+  ecs.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [] });
+  ecs.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).resolves({ taskArns: tasks });
+  let call = 0;
+  ecs.on(DescribeTasksCommand).callsFake(() => {
+    const lastStatus = lastStatuses[Math.min(call++, lastStatuses.length - 1)];
+    return { tasks: tasks.map((taskArn) => ({ taskArn, desiredStatus: 'STOPPED', lastStatus })) };
+  });
+}
+
+test('ECS: the container instance goes DRAINING and the drain waits until every task has really stopped', async () => {
   elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
   health({ [tgArn(1)]: ['healthy', 'draining'] });
   ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
-  ecs.on(DescribeContainerInstancesCommand)
-    .resolvesOnce({ containerInstances: [{ status: 'ACTIVE', runningTasksCount: 2 }] })
-    .resolvesOnce({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 2 }] })
-    .resolvesOnce({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 1 }] })
-    .resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
+  // runningTasksCount (desired RUNNING) drops to 0 at once on DRAINING; the tasks still serve.
+  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'ACTIVE', runningTasksCount: 0 }] });
+  ecsTasks(['DEACTIVATING', 'DEACTIVATING', 'STOPPING', 'STOPPED']);
   ecs.on(UpdateContainerInstancesStateCommand).resolves({});
   const c = clock();
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, pollMs: 1000 });
   expect(ecs.commandCalls(UpdateContainerInstancesStateCommand)[0].args[0].input).toEqual({ cluster: 'albatross', containerInstances: ['arn:ci/1'], status: 'DRAINING' });
+  expect(ecs.commandCalls(ListTasksCommand).map((call) => call.args[0].input)).toEqual(
+    expect.arrayContaining([
+      { cluster: 'albatross', containerInstance: 'arn:ci/1', desiredStatus: 'RUNNING', nextToken: undefined },
+      { cluster: 'albatross', containerInstance: 'arn:ci/1', desiredStatus: 'STOPPED', nextToken: undefined },
+    ]),
+  );
+  expect(ecs.commandCalls(DescribeTasksCommand)).toHaveLength(4);
   expect(report.steps.map((s) => s.state)).toEqual(['planned', 'ecs-draining', 'deregistering', 'waiting', 'drained']);
+  expect(report.steps.find((s) => s.state === 'deregistering')!.atMs).toBe(3000);
   expect(report.registrations[0].endedBy).toBe('ecs-tasks-stopped');
+  expect(report.ecs).toEqual({ cluster: 'albatross', containerInstanceArn: 'arn:ci/1', setDrainingByThisRun: true, tasksStopped: true });
+});
+
+test('ECS: tasks still DEACTIVATING never end a registration as ecs-tasks-stopped', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
+  ecsTasks(['DEACTIVATING']);
+  const c = clock();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, pollMs: 1000, timeoutMs: 20_000 });
+  expect(report.state).toBe('timed-out');
+  expect(report.registrations[0].endedBy).toBeUndefined();
+});
+
+test('ECS: when the tasks do not stop within the ECS wait, the targets are still deregistered and drained', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
+  ecsTasks(['RUNNING']);
+  const c = clock();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, pollMs: 1000 });
+  expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
+  expect(report.state).toBe('drained');
+  expect(report.registrations[0].endedBy).toBe('delay-elapsed');
+});
+
+test('ECS: a deadline during the ECS wait stops the run as in-progress before deregistering', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
+  ecsTasks(['RUNNING']);
+  const c = clock();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, pollMs: 1000, deadline: c.now() + 5000 });
+  expect(report.state).toBe('in-progress');
+  expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
 });
 
 test('ECS: an instance already DRAINING is not updated again (idempotent)', async () => {
@@ -158,6 +219,7 @@ test('ECS: an instance already DRAINING is not updated again (idempotent)', asyn
   health({ [tgArn(1)]: ['draining', 'unused'] });
   ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
   ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
+  ecsTasks(['STOPPED']);
   const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', sleep: async () => undefined });
   expect(report.state).toBe('drained');
   expect(ecs.commandCalls(UpdateContainerInstancesStateCommand)).toHaveLength(0);
@@ -176,7 +238,7 @@ test('partial deregistration failure: the other group still drains, the run repo
 test('running twice is harmless: an already-deregistered target (InvalidTarget) counts as done', async () => {
   elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
   health({ [tgArn(1)]: ['draining', 'unused'] });
-  elbv2.on(DeregisterTargetsCommand).rejects(Object.assign(new Error('not registered'), { name: 'InvalidTarget' }));
+  elbv2.on(DeregisterTargetsCommand).rejects(new InvalidTargetException({ message: 'The following targets are not registered', $metadata: {} }));
   const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { sleep: async () => undefined });
   expect(report.state).toBe('drained');
 });
