@@ -29,7 +29,25 @@ export interface RegistrationOutcome extends Registration {
   endedBy?: EndSignal;
   /** Milliseconds from the start of the drain. */
   endedAfterMs?: number;
+  /**
+   * Epoch ms when DeregisterTargets was sent for it (the delay counts from here; kept across
+   * resumes through `DrainOptions.deregisteredAt`). Set before the call, so an interrupted run
+   * still lists it among those to re-register; cleared when the call failed.
+   */
+  deregisteredAt?: number;
   error?: string;
+}
+
+/** Identifies a registration across runs: target group, id and port. */
+export function registrationKey(r: Pick<Registration, 'targetGroupArn' | 'id' | 'port'>): string {
+  return `${r.targetGroupArn}|${r.id}|${r.port}`;
+}
+
+/** When each registration was deregistered, by registrationKey: what a resumed run needs. */
+export function deregistrationTimes(report: DrainReport): Record<string, number> {
+  const times: Record<string, number> = {};
+  for (const r of report.registrations) if (r.deregisteredAt !== undefined) times[registrationKey(r)] = r.deregisteredAt;
+  return times;
 }
 
 /** What the engine did to the ECS container instance (absent when there was none or no cluster). */
@@ -68,6 +86,8 @@ export interface DrainOptions {
   readonly deadline?: number;
   /** Epoch ms of the original start, when resuming. */
   readonly startedAt?: number;
+  /** When resuming: when each registration was deregistered (from deregistrationTimes of the last run). */
+  readonly deregisteredAt?: Readonly<Record<string, number>>;
   /** Resumed drains and lifecycle events accept a target that is no longer registered. */
   readonly allowUnregistered?: boolean;
   /** Plan only: find registrations, change nothing. */
@@ -185,6 +205,8 @@ class DrainRun {
     const byGroup = new Map<string, RegistrationOutcome[]>();
     for (const r of this.report.registrations) byGroup.set(r.targetGroupArn, [...(byGroup.get(r.targetGroupArn) ?? []), r]);
     for (const [arn, group] of byGroup) {
+      // A resumed run keeps the first deregistration time: sending it again does not restart the delay.
+      for (const r of group) r.deregisteredAt = this.options.deregisteredAt?.[registrationKey(r)] ?? this.now();
       try {
         await withThrottlingRetry(
           () => this.clients.elbv2.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: group.map((r) => ({ Id: r.id, Port: r.port })) })),
@@ -193,7 +215,10 @@ class DrainRun {
       } catch (error) {
         // Already gone is what we wanted; anything else is recorded and the others still drain.
         if (isInvalidTarget(error)) continue;
-        for (const r of group) r.error = toDrainError(error).message;
+        for (const r of group) {
+          r.error = toDrainError(error).message;
+          r.deregisteredAt = undefined;
+        }
       }
     }
   }
@@ -208,7 +233,7 @@ class DrainRun {
     // Checked again while waiting: when the ECS wait ran out, the tasks may still stop before the delay.
     if (await this.checkEcsTasks()) return 'ecs-tasks-stopped';
     if (this.options.inFlight && (await this.options.inFlight(r)) === 0) return 'in-flight-zero';
-    if (this.now() - this.report.startedAt >= r.deregistrationDelaySeconds * 1000) return 'delay-elapsed';
+    if (this.now() - (r.deregisteredAt ?? this.report.startedAt) >= r.deregistrationDelaySeconds * 1000) return 'delay-elapsed';
     return undefined;
   }
 

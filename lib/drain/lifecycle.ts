@@ -5,7 +5,7 @@
  */
 import { AutoScalingClient, CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DrainClients, DrainReport, drainTarget } from './engine';
+import { deregistrationTimes, DrainClients, DrainReport, drainTarget } from './engine';
 import { awsErrorCode } from './errors';
 import { parseDrainTarget } from './target-id';
 
@@ -23,6 +23,8 @@ export interface Continuation {
   readonly action: LifecycleAction;
   readonly startedAt: number;
   readonly attempt: number;
+  /** When each registration was deregistered (registrationKey → epoch ms): the delay counts from there. */
+  readonly deregisteredAt?: Record<string, number>;
 }
 
 export type LifecycleOutcome = 'completed' | 'already-completed' | 'requeued' | 'ignored';
@@ -104,7 +106,7 @@ async function requeue(deps: LifecycleDeps, continuation: Continuation, report: 
     if (isNoActiveAction(error)) return 'already-completed';
     throw error;
   }
-  const next: Continuation = { kind: 'albatross.drain.continue', action, startedAt: report.startedAt, attempt: continuation.attempt + 1 };
+  const next: Continuation = { kind: 'albatross.drain.continue', action, startedAt: report.startedAt, attempt: continuation.attempt + 1, deregisteredAt: deregistrationTimes(report) };
   await deps.clients.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(next), DelaySeconds: deps.requeueDelaySeconds ?? 5 }));
   return 'requeued';
 }
@@ -129,6 +131,7 @@ export async function handleLifecycleMessage(body: string, deps: LifecycleDeps):
       scope: { targetGroupArns: deps.targetGroupArns },
       deadline: now() + deps.remainingMs - (deps.safetyMarginMs ?? 20_000),
       startedAt: continuation.startedAt || undefined,
+      deregisteredAt: continuation.deregisteredAt,
       allowUnregistered: true,
       pollMs: deps.pollMs,
       now: deps.now,

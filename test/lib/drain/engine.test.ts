@@ -15,7 +15,7 @@ import {
   TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { drainTarget, DrainClients } from '../../../lib/drain/engine';
+import { deregistrationTimes, drainTarget, DrainClients } from '../../../lib/drain/engine';
 import { DrainError } from '../../../lib/drain/errors';
 import { parseDrainTarget } from '../../../lib/drain/target-id';
 
@@ -117,10 +117,23 @@ test('a deadline stops the run as in-progress, and a resumed run finishes from t
   const c = clock();
   const first = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, deadline: c.now() + 5000 });
   expect(first.state).toBe('in-progress');
-  const resumed = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, startedAt: first.startedAt, allowUnregistered: true });
+  const resumed = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, startedAt: first.startedAt, deregisteredAt: deregistrationTimes(first), allowUnregistered: true });
   expect(resumed.state).toBe('drained');
   expect(resumed.registrations[0].endedBy).toBe('delay-elapsed');
   expect(resumed.registrations[0].endedAfterMs).toBeLessThan(32_000);
+  expect(resumed.registrations[0].deregisteredAt).toBe(first.registrations[0].deregisteredAt);
+});
+
+test('the delay counts from deregistration, not from the start of the run', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  const c = clock();
+  const startedAt = c.now() - 60_000; // resumed a minute after the start, but never deregistered so far
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, startedAt, timeoutMs: 120_000, allowUnregistered: true });
+  const r = report.registrations[0];
+  expect(r.endedBy).toBe('delay-elapsed');
+  expect(r.deregisteredAt).toBe(startedAt + 60_000);
+  expect(startedAt + r.endedAfterMs! - r.deregisteredAt!).toBeGreaterThanOrEqual(30_000);
 });
 
 test('throttling is retried with backoff, then succeeds', async () => {
@@ -199,7 +212,8 @@ test('ECS: when the tasks do not stop within the ECS wait, the targets are still
   const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, pollMs: 1000 });
   expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
   expect(report.state).toBe('drained');
-  expect(report.registrations[0].endedBy).toBe('delay-elapsed');
+  expect(report.registrations[0].endedBy).toBe('delay-elapsed');  // 10 min of ECS wait before deregistration do not count towards the 30 s delay.
+  expect(report.startedAt + report.registrations[0].endedAfterMs! - report.registrations[0].deregisteredAt!).toBeGreaterThanOrEqual(30_000);
 });
 
 test('ECS: a deadline during the ECS wait stops the run as in-progress before deregistering', async () => {

@@ -82,6 +82,7 @@ test('a drain longer than the run records a heartbeat and re-queues itself with 
   const sent = sqs.commandCalls(SendMessageCommand)[0].args[0].input;
   const continuation = JSON.parse(sent.MessageBody!);
   expect(continuation).toMatchObject({ kind: 'albatross.drain.continue', startedAt: 1_000_000, attempt: 1, action: { LifecycleActionToken: 'token-1' } });
+  expect(continuation.deregisteredAt).toEqual({ [`${TG}|${INSTANCE}|32768`]: 1_000_000 });
   expect(sent.DelaySeconds).toBe(5);
 
   // The next run resumes: the delay counts from the original start, then the action completes.
