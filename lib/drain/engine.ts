@@ -78,7 +78,7 @@ export interface DrainOptions {
   readonly cluster?: string;
   /** Instance-side early-finish signal (the local proxy's admin API). */
   readonly inFlight?: InFlightProbe;
-  /** Poll period in ms; throttled polls back off. @default 1500 */
+  /** Poll period in ms, jittered ±1/3; slowed down while AWS throttles. @default 1500 */
   readonly pollMs?: number;
   /** Give up after this long. @default the largest deregistration delay + 30 s (+ ECS wait) */
   readonly timeoutMs?: number;
@@ -95,17 +95,27 @@ export interface DrainOptions {
   readonly retry?: RetryPolicy;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Jitter source, 0 ≤ x < 1. @default Math.random */
+  readonly random?: () => number;
   /** Told about every state change and every poll. */
   readonly onProgress?: (report: DrainReport) => void;
 }
 
 const TIMEOUT_MARGIN_MS = 30_000;
+const DEFAULT_POLL_MS = 1500;
+/** A throttled pass doubles the poll period, up to this factor; a clean pass resets it. */
+const MAX_SLOWDOWN = 8;
 /** Extra time the default timeout allows ECS to move the tasks before deregistration. */
 const ECS_ALLOWANCE_MS = 10 * 60_000;
 
 class DrainRun {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  /** The caller's retry policy, also telling this run when AWS throttles it. */
+  private readonly retry: RetryPolicy;
+  private throttled = false;
+  private slowdown = 1;
   readonly report: DrainReport;
 
   constructor(
@@ -115,6 +125,14 @@ class DrainRun {
   ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? realSleep;
+    this.random = options.random ?? Math.random;
+    this.retry = {
+      ...options.retry,
+      onThrottle: (error) => {
+        this.throttled = true;
+        options.retry?.onThrottle?.(error);
+      },
+    };
     this.report = { target: formatDrainTarget(target), state: 'planned', startedAt: options.startedAt ?? this.now(), registrations: [], steps: [] };
   }
 
@@ -130,9 +148,25 @@ class DrainRun {
     return undefined;
   }
 
+  private pastDeadline(): boolean {
+    return this.options.deadline !== undefined && this.now() >= this.options.deadline;
+  }
+
+  /**
+   * Sleeps one poll period: pollMs × 2/3–4/3 (1–2 s by default; jitter keeps many drains from
+   * polling in step), doubled after each pass AWS throttled, and never past `until`, so neither the
+   * timeout nor the run's deadline is overshot by an interval.
+   */
+  private async pause(until: number): Promise<void> {
+    this.slowdown = this.throttled ? Math.min(this.slowdown * 2, MAX_SLOWDOWN) : 1;
+    this.throttled = false;
+    const period = (this.options.pollMs ?? DEFAULT_POLL_MS) * this.slowdown * (2 / 3 + (this.random() * 2) / 3);
+    await this.sleep(Math.max(0, Math.min(period, until - this.now())));
+  }
+
   async run(): Promise<DrainReport> {
     this.enter('planned');
-    const registrations = await findRegistrations(this.clients.elbv2, this.target, this.options.scope, this.options.retry);
+    const registrations = await findRegistrations(this.clients.elbv2, this.target, this.options.scope, this.retry);
     if (registrations.length === 0 && !this.options.allowUnregistered) await this.explainNoRegistration();
     this.report.registrations.push(...registrations);
     if (this.options.dryRun) return this.report;
@@ -163,7 +197,7 @@ class DrainRun {
     if (this.target.kind === 'instance' && this.clients.autoScaling) {
       const asg = await withThrottlingRetry(
         () => this.clients.autoScaling!.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [this.target.id] })),
-        this.options.retry,
+        this.retry,
       );
       if ((asg.AutoScalingInstances ?? []).length === 0) {
         throw new DrainError('UNKNOWN_INSTANCE', `instance ${what} is in no Auto Scaling group and no target group: check the id and --region`);
@@ -180,15 +214,15 @@ class DrainRun {
   private async drainEcs(until: number): Promise<'in-progress' | undefined> {
     const ecs = this.clients.ecs!;
     const cluster = this.options.cluster!;
-    const arn = await findContainerInstance(ecs, cluster, this.target.id, this.options.retry);
+    const arn = await findContainerInstance(ecs, cluster, this.target.id, this.retry);
     if (arn === undefined) return undefined;
     this.enter('ecs-draining');
-    const changed = await setDraining(ecs, cluster, arn, this.options.retry);
+    const changed = await setDraining(ecs, cluster, arn, this.retry);
     this.report.ecs = { cluster, containerInstanceArn: arn, setDrainingByThisRun: changed, tasksStopped: false };
     while (!(await this.checkEcsTasks())) {
-      if (this.options.deadline !== undefined && this.now() >= this.options.deadline) return 'in-progress';
+      if (this.pastDeadline()) return 'in-progress';
       if (this.now() >= until) return undefined;
-      await this.sleep(this.options.pollMs ?? 1500);
+      await this.pause(Math.min(until, this.options.deadline ?? Infinity));
     }
     return undefined;
   }
@@ -197,7 +231,7 @@ class DrainRun {
   private async checkEcsTasks(): Promise<boolean> {
     const ecs = this.report.ecs;
     if (ecs === undefined) return false;
-    if (!ecs.tasksStopped) ecs.tasksStopped = (await unstoppedTasks(this.clients.ecs!, ecs.cluster, ecs.containerInstanceArn, this.options.retry)) === 0;
+    if (!ecs.tasksStopped) ecs.tasksStopped = (await unstoppedTasks(this.clients.ecs!, ecs.cluster, ecs.containerInstanceArn, this.retry)) === 0;
     return ecs.tasksStopped;
   }
 
@@ -210,7 +244,7 @@ class DrainRun {
       try {
         await withThrottlingRetry(
           () => this.clients.elbv2.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: group.map((r) => ({ Id: r.id, Port: r.port })) })),
-          this.options.retry,
+          this.retry,
         );
       } catch (error) {
         // Already gone is what we wanted; anything else is recorded and the others still drain.
@@ -226,7 +260,7 @@ class DrainRun {
   private async endSignal(r: RegistrationOutcome): Promise<EndSignal | undefined> {
     const health = await withThrottlingRetry(
       () => this.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: r.targetGroupArn, Targets: [{ Id: r.id, Port: r.port }] })),
-      this.options.retry,
+      this.retry,
     );
     const state = health.TargetHealthDescriptions?.[0]?.TargetHealth?.State;
     if (state === undefined || state === 'unused') return 'unused';
@@ -237,21 +271,30 @@ class DrainRun {
     return undefined;
   }
 
+  /**
+   * One look at every open registration. The run's deadline is checked between registrations:
+   * with many groups and throttled calls a pass can take long, and a Lambda run must not overrun.
+   */
+  private async pollPass(): Promise<void> {
+    const open = this.report.registrations.filter((r) => r.endedBy === undefined && r.error === undefined);
+    for (const [i, r] of open.entries()) {
+      if (i > 0 && this.pastDeadline()) return;
+      const signal = await this.endSignal(r);
+      if (signal) {
+        r.endedBy = signal;
+        r.endedAfterMs = this.now() - this.report.startedAt;
+      }
+    }
+  }
+
   private async waitForDrained(timeoutAt: number): Promise<DrainState> {
     for (;;) {
-      for (const r of this.report.registrations) {
-        if (r.endedBy !== undefined || r.error !== undefined) continue;
-        const signal = await this.endSignal(r);
-        if (signal) {
-          r.endedBy = signal;
-          r.endedAfterMs = this.now() - this.report.startedAt;
-        }
-      }
+      await this.pollPass();
       this.options.onProgress?.(this.report);
       if (this.report.registrations.every((r) => r.endedBy !== undefined || r.error !== undefined)) return 'drained';
       const out = this.outOfBudget(timeoutAt);
       if (out) return out;
-      await this.sleep(this.options.pollMs ?? 1500);
+      await this.pause(Math.min(timeoutAt, this.options.deadline ?? Infinity));
     }
   }
 }

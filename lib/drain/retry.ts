@@ -10,6 +10,8 @@ export interface RetryPolicy {
   readonly maxMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
+  /** Told about every throttled attempt, so a poller can slow down as a whole. */
+  readonly onThrottle?: (error: unknown) => void;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,7 +27,9 @@ export async function withThrottlingRetry<T>(call: () => Promise<T>, policy: Ret
     try {
       return await call();
     } catch (error) {
-      if (!isThrottling(error) || attempt >= attempts) throw error;
+      if (!isThrottling(error)) throw error;
+      policy.onThrottle?.(error);
+      if (attempt >= attempts) throw error;
       await wait(Math.floor(random() * Math.min(max, base * 2 ** (attempt - 1))));
     }
   }

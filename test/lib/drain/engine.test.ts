@@ -26,10 +26,11 @@ const clients: DrainClients = { elbv2: new ElasticLoadBalancingV2Client({}), aut
 const INSTANCE = 'i-0123456789abcdef0';
 const tgArn = (n: number) => `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tg${n}/000000000000000${n}`;
 
-/** A fake clock: sleeping advances it, so waits cost no real time. */
+/** A fake clock: sleeping advances it, so waits cost no real time. Jitter 0.5 = the poll period exactly. */
 function clock() {
   let t = 1_000_000;
-  return { now: () => t, sleep: async (ms: number) => void (t += ms), advance: (ms: number) => (t += ms) };
+  const sleeps: number[] = [];
+  return { now: () => t, sleep: async (ms: number) => void (sleeps.push(ms), (t += ms)), random: () => 0.5, advance: (ms: number) => (t += ms), sleeps };
 }
 
 const throttle = () => Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
@@ -59,7 +60,7 @@ test('finds registrations across paginated target groups and drains until the AP
   elbv2.on(DescribeTargetGroupsCommand).resolvesOnce({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }], NextMarker: 'm' }).resolvesOnce({ TargetGroups: [{ TargetGroupArn: tgArn(2), TargetGroupName: 'tg2' }] });
   health({ [tgArn(1)]: ['healthy', 'draining', 'draining', 'unused'], [tgArn(2)]: ['healthy', 'draining', 'gone'] });
   const c = clock();
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000 });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
   expect(report.state).toBe('drained');
   expect(report.registrations.map((r) => [r.targetGroupName, r.endedBy])).toEqual([['tg1', 'unused'], ['tg2', 'unused']]);
   expect(elbv2.commandCalls(DeregisterTargetsCommand).map((c) => c.args[0].input)).toEqual([
@@ -74,7 +75,7 @@ test('restricts to a stack by the aws:cloudformation:stack-name tag', async () =
   elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: tgArn(1), Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'Albatross' }] }, { ResourceArn: tgArn(2), Tags: [] }] });
   health({ [tgArn(1)]: ['healthy', 'unused'], [tgArn(2)]: ['healthy'] });
   const c = clock();
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { scope: { stackName: 'Albatross' }, now: c.now, sleep: c.sleep });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { scope: { stackName: 'Albatross' }, now: c.now, sleep: c.sleep, random: c.random });
   expect(report.registrations.map((r) => r.targetGroupName)).toEqual(['mine']);
   expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
 });
@@ -84,7 +85,7 @@ test('early finish: the in-flight signal ends the drain while the API still says
   health({ [tgArn(1)]: ['healthy', 'draining'] });
   const c = clock();
   let probes = 0;
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, inFlight: async () => (++probes < 3 ? 2 : 0) });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, inFlight: async () => (++probes < 3 ? 2 : 0) });
   expect(report.state).toBe('drained');
   expect(report.registrations[0].endedBy).toBe('in-flight-zero');
   expect(report.registrations[0].endedAfterMs).toBe(2000);
@@ -94,7 +95,7 @@ test('without an early signal the drain ends when the deregistration delay has e
   elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
   health({ [tgArn(1)]: ['healthy', 'draining'] });
   const c = clock();
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1500 });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1500 });
   expect(report.registrations[0].endedBy).toBe('delay-elapsed');
   expect(report.registrations[0].endedAfterMs).toBeGreaterThanOrEqual(30_000);
   expect(report.registrations[0].endedAfterMs).toBeLessThan(31_500);
@@ -106,18 +107,77 @@ test('times out when the target never drains, never waiting past the timeout', a
   health({ [tgArn(1)]: ['healthy', 'draining'] });
   const c = clock();
   const start = c.now();
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, timeoutMs: 10_000 });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, timeoutMs: 10_000 });
   expect(report.state).toBe('timed-out');
   expect(c.now() - start).toBeLessThanOrEqual(11_000);
+});
+
+describe('polling', () => {
+  beforeEach(() => {
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+    elbv2.on(DescribeTargetGroupAttributesCommand).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '600' }] });
+  });
+
+  test('sleeps at most until the timeout: the last sleep is cut short, never a whole interval past it', async () => {
+    health({ [tgArn(1)]: ['healthy', 'draining'] });
+    const c = clock();
+    const start = c.now();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 3000, timeoutMs: 10_000 });
+    expect(report.state).toBe('timed-out');
+    expect(c.now() - start).toBe(10_000);
+    expect(c.sleeps).toEqual([3000, 3000, 3000, 1000]);
+  });
+
+  test('by default polls every 1–2 s, jittered', async () => {
+    health({ [tgArn(1)]: ['healthy', 'draining'] });
+    const c = clock();
+    let i = 0;
+    const randoms = [0, 0.999, 0.25];
+    await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: () => randoms[i++ % 3], timeoutMs: 20_000 });
+    const polls = c.sleeps.slice(0, -1); // the last one is cut at the timeout
+    expect(Math.min(...polls)).toBe(1000);
+    expect(Math.max(...polls)).toBeGreaterThan(1990);
+    expect(Math.max(...polls)).toBeLessThanOrEqual(2000);
+    expect(new Set(polls).size).toBe(3);
+  });
+
+  test('slows down after a throttled pass, and back to normal after a clean one', async () => {
+    let call = 0;
+    elbv2.on(DescribeTargetHealthCommand).callsFake(() => {
+      call++;
+      // Calls: 1 = find; 2.. = polls. The 2nd and 3rd polls are throttled once each, then answered.
+      if (call === 3 || call === 5) throw throttle();
+      return { TargetHealthDescriptions: [{ Target: { Id: INSTANCE, Port: 32768 }, TargetHealth: { State: call >= 8 ? 'unused' : 'draining' } }] };
+    });
+    const c = clock();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, retry: { sleep: async () => undefined } });
+    expect(report.state).toBe('drained');
+    expect(c.sleeps).toEqual([1000, 2000, 4000, 1000]);
+  });
+
+  test('the run deadline is checked within a pass: a slow pass does not go on past it', async () => {
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }, { TargetGroupArn: tgArn(2), TargetGroupName: 'tg2' }] });
+    health({ [tgArn(1)]: ['healthy', 'draining'], [tgArn(2)]: ['healthy', 'draining'] });
+    const c = clock();
+    // Looking at tg1 takes 4 s (a slow signal): after it the deadline has passed.
+    const probe = async () => {
+      c.advance(4000);
+      return 1;
+    };
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, deadline: c.now() + 2000, inFlight: probe });
+    expect(report.state).toBe('in-progress');
+    const tg2Polls = elbv2.commandCalls(DescribeTargetHealthCommand).filter((call) => call.args[0].input.TargetGroupArn === tgArn(2) && call.args[0].input.Targets);
+    expect(tg2Polls).toHaveLength(0);
+  });
 });
 
 test('a deadline stops the run as in-progress, and a resumed run finishes from the same start', async () => {
   elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
   health({ [tgArn(1)]: ['healthy', 'draining'] });
   const c = clock();
-  const first = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, deadline: c.now() + 5000 });
+  const first = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, deadline: c.now() + 5000 });
   expect(first.state).toBe('in-progress');
-  const resumed = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, startedAt: first.startedAt, deregisteredAt: deregistrationTimes(first), allowUnregistered: true });
+  const resumed = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, startedAt: first.startedAt, deregisteredAt: deregistrationTimes(first), allowUnregistered: true });
   expect(resumed.state).toBe('drained');
   expect(resumed.registrations[0].endedBy).toBe('delay-elapsed');
   expect(resumed.registrations[0].endedAfterMs).toBeLessThan(32_000);
@@ -129,7 +189,7 @@ test('the delay counts from deregistration, not from the start of the run', asyn
   health({ [tgArn(1)]: ['healthy', 'draining'] });
   const c = clock();
   const startedAt = c.now() - 60_000; // resumed a minute after the start, but never deregistered so far
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, pollMs: 1000, startedAt, timeoutMs: 120_000, allowUnregistered: true });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, startedAt, timeoutMs: 120_000, allowUnregistered: true });
   const r = report.registrations[0];
   expect(r.endedBy).toBe('delay-elapsed');
   expect(r.deregisteredAt).toBe(startedAt + 60_000);
@@ -175,7 +235,7 @@ test('ECS: the container instance goes DRAINING and the drain waits until every 
   ecsTasks(['DEACTIVATING', 'DEACTIVATING', 'STOPPING', 'STOPPED']);
   ecs.on(UpdateContainerInstancesStateCommand).resolves({});
   const c = clock();
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, pollMs: 1000 });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
   expect(ecs.commandCalls(UpdateContainerInstancesStateCommand)[0].args[0].input).toEqual({ cluster: 'albatross', containerInstances: ['arn:ci/1'], status: 'DRAINING' });
   expect(ecs.commandCalls(ListTasksCommand).map((call) => call.args[0].input)).toEqual(
     expect.arrayContaining([
@@ -197,7 +257,7 @@ test('ECS: tasks still DEACTIVATING never end a registration as ecs-tasks-stoppe
   ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
   ecsTasks(['DEACTIVATING']);
   const c = clock();
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, pollMs: 1000, timeoutMs: 20_000 });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, timeoutMs: 20_000 });
   expect(report.state).toBe('timed-out');
   expect(report.registrations[0].endedBy).toBeUndefined();
 });
@@ -209,7 +269,7 @@ test('ECS: when the tasks do not stop within the ECS wait, the targets are still
   ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
   ecsTasks(['RUNNING']);
   const c = clock();
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, pollMs: 1000 });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
   expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
   expect(report.state).toBe('drained');
   expect(report.registrations[0].endedBy).toBe('delay-elapsed');  // 10 min of ECS wait before deregistration do not count towards the 30 s delay.
@@ -223,7 +283,7 @@ test('ECS: a deadline during the ECS wait stops the run as in-progress before de
   ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
   ecsTasks(['RUNNING']);
   const c = clock();
-  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, pollMs: 1000, deadline: c.now() + 5000 });
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, deadline: c.now() + 5000 });
   expect(report.state).toBe('in-progress');
   expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
 });
