@@ -13,12 +13,21 @@ import { handleLifecycleMessage } from '../lib/drain/lifecycle';
 
 const logger = new Logger();
 const metrics = new Metrics();
+// One attempt per SDK call: the drain's own throttling retry wraps every call, and two nested
+// retry loops would multiply the waits past the run's deadline.
+const config = { maxAttempts: 1 };
 const clients = {
-  elbv2: new ElasticLoadBalancingV2Client({}),
-  autoScaling: new AutoScalingClient({}),
-  ecs: new ECSClient({}),
-  sqs: new SQSClient({}),
+  elbv2: new ElasticLoadBalancingV2Client(config),
+  autoScaling: new AutoScalingClient(config),
+  ecs: new ECSClient(config),
+  sqs: new SQSClient(config),
 };
+
+/** Seconds from an environment variable, in ms; undefined when unset or not a positive number. */
+function envMs(name: string): number | undefined {
+  const seconds = Number(process.env[name]);
+  return seconds > 0 ? seconds * 1000 : undefined;
+}
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
@@ -30,6 +39,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         cluster: process.env.CLUSTER_NAME || undefined,
         targetGroupArns: process.env.TARGET_GROUP_ARNS ? process.env.TARGET_GROUP_ARNS.split(',') : undefined,
         remainingMs: context.getRemainingTimeInMillis(),
+        functionTimeoutMs: envMs('FUNCTION_TIMEOUT_SECONDS'),
+        heartbeatTimeoutMs: envMs('HEARTBEAT_TIMEOUT_SECONDS'),
         log: (level, message, detail) => logger[level](message, detail ?? {}),
         count: (metric, value = 1) => metrics.addMetric(metric, MetricUnit.Count, value),
       });

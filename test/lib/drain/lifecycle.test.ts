@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { DURATION_ALARM_FRACTION } from '../../../lib/drain/budget';
 import { handleLifecycleMessage, LifecycleDeps } from '../../../lib/drain/lifecycle';
 
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
@@ -35,6 +36,7 @@ function deps(over: Partial<LifecycleDeps> = {}): LifecycleDeps {
     targetGroupArns: [TG],
     remainingMs: 300_000,
     pollMs: 1000,
+    retry: { sleep: async () => undefined },
     now: () => t,
     sleep: async (ms) => void (t += ms),
     log: () => undefined,
@@ -76,8 +78,9 @@ test('drains, then completes the lifecycle action with CONTINUE', async () => {
 
 test('a drain longer than the run records a heartbeat and re-queues itself with its start time', async () => {
   targetHealth('healthy', 'draining');
-  expect(await handleLifecycleMessage(event, deps({ remainingMs: 25_000, safetyMarginMs: 20_000 }))).toBe('requeued');
-  expect(autoScaling.commandCalls(RecordLifecycleActionHeartbeatCommand)).toHaveLength(1);
+  expect(await handleLifecycleMessage(event, deps({ remainingMs: 25_000 }))).toBe('requeued');
+  // One heartbeat at the start of the run, one before re-queuing.
+  expect(autoScaling.commandCalls(RecordLifecycleActionHeartbeatCommand)).toHaveLength(2);
   expect(autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
   const sent = sqs.commandCalls(SendMessageCommand)[0].args[0].input;
   const continuation = JSON.parse(sent.MessageBody!);
@@ -102,7 +105,15 @@ test('a duplicate event for an action already completed is harmless', async () =
 test('a heartbeat on a completed action stops the loop instead of re-queuing', async () => {
   targetHealth('healthy', 'draining');
   autoScaling.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveAction());
-  expect(await handleLifecycleMessage(event, deps({ remainingMs: 25_000, safetyMarginMs: 20_000 }))).toBe('already-completed');
+  expect(await handleLifecycleMessage(event, deps({ remainingMs: 25_000 }))).toBe('already-completed');
+  expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+});
+
+test('a heartbeat refused at the end of a run (action completed meanwhile) stops the loop instead of re-queuing', async () => {
+  targetHealth('healthy', 'draining');
+  autoScaling.on(RecordLifecycleActionHeartbeatCommand).resolvesOnce({}).rejects(noActiveAction());
+  expect(await handleLifecycleMessage(event, deps({ remainingMs: 25_000 }))).toBe('already-completed');
+  expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
   expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
 });
 
@@ -115,13 +126,102 @@ test('an unexpected drain error still completes the action, and is logged and co
   expect(logged.some((l) => l.startsWith('error: drain failed'))).toBe(true);
 });
 
-test('when AWS cannot be reached to complete the action, the error propagates (SQS redelivers)', async () => {
+test('when AWS cannot be reached to complete the action nor to re-queue, the error propagates (SQS redelivers)', async () => {
   targetHealth('gone');
   autoScaling.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
+  sqs.on(SendMessageCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
   await expect(handleLifecycleMessage(event, deps())).rejects.toThrow('Service unavailable');
 });
 
 test('messages that are not terminate actions (test notifications) are ignored', async () => {
   expect(await handleLifecycleMessage(JSON.stringify({ Event: 'autoscaling:TEST_NOTIFICATION' }), deps())).toBe('ignored');
   expect(autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+});
+
+describe('heartbeats and the run budget', () => {
+  test('a run that drains starts with a heartbeat, before anything is deregistered', async () => {
+    const order: string[] = [];
+    autoScaling.on(RecordLifecycleActionHeartbeatCommand).callsFake(() => void order.push('heartbeat'));
+    elbv2.on(DeregisterTargetsCommand).callsFake(() => void order.push('deregister'));
+    autoScaling.on(CompleteLifecycleActionCommand).callsFake(() => void order.push('complete'));
+    targetHealth('healthy', 'unused');
+    expect(await handleLifecycleMessage(event, deps())).toBe('completed');
+    expect(order).toEqual(['heartbeat', 'deregister', 'complete']);
+  });
+
+  test('the run ends before the heartbeat it sent runs out, even with Lambda time left', async () => {
+    elbv2.on(DescribeTargetGroupAttributesCommand).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '600' }] });
+    targetHealth('healthy', 'draining');
+    const start = t;
+    expect(await handleLifecycleMessage(event, deps({ remainingMs: 900_000, functionTimeoutMs: 900_000, heartbeatTimeoutMs: 120_000 }))).toBe('requeued');
+    // 120 s heartbeat − 20 s margin; without the bound the run would go on to 900 s − 135 s.
+    expect(t - start).toBeLessThanOrEqual(100_000);
+    expect(t - start).toBeGreaterThan(90_000);
+  });
+
+  test('a normal re-queued run ends below the duration alarm (90 % of the timeout)', async () => {
+    elbv2.on(DescribeTargetGroupAttributesCommand).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '3600' }] });
+    targetHealth('healthy', 'draining');
+    for (const timeoutMs of [60_000, 300_000, 900_000]) {
+      const start = t;
+      expect(await handleLifecycleMessage(event, deps({ remainingMs: timeoutMs, functionTimeoutMs: timeoutMs }))).toBe('requeued');
+      // At least 10 s between the end of the drain and the alarm, for the heartbeat and the re-queue.
+      expect(t - start).toBeLessThanOrEqual(DURATION_ALARM_FRACTION * timeoutMs - 10_000);
+    }
+  });
+
+  test('a failed start heartbeat is logged and the drain goes on', async () => {
+    autoScaling.on(RecordLifecycleActionHeartbeatCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
+    targetHealth('healthy', 'unused');
+    const logged: string[] = [];
+    expect(await handleLifecycleMessage(event, deps({ log: (level, message) => void logged.push(`${level}: ${message}`) }))).toBe('completed');
+    expect(logged).toContain('warn: heartbeat failed; draining anyway');
+    expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
+  });
+});
+
+describe('throttling and failed completions', () => {
+  const throttling = () => Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+
+  test('CompleteLifecycleAction, the heartbeat and SendMessage are retried when throttled', async () => {
+    targetHealth('healthy', 'draining');
+    autoScaling.on(RecordLifecycleActionHeartbeatCommand).rejectsOnce(throttling()).resolves({});
+    sqs.on(SendMessageCommand).rejectsOnce(throttling()).resolves({});
+    expect(await handleLifecycleMessage(event, deps({ remainingMs: 25_000 }))).toBe('requeued');
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(2);
+    autoScaling.on(CompleteLifecycleActionCommand).rejectsOnce(throttling()).rejectsOnce(throttling()).resolves({});
+    targetHealth('gone');
+    expect(await handleLifecycleMessage(event, deps())).toBe('completed');
+    expect(autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(3);
+  });
+
+  test('a completion that fails is re-queued as complete-only with a short delay, and the next run only completes', async () => {
+    targetHealth('healthy', 'unused');
+    autoScaling.on(CompleteLifecycleActionCommand).rejectsOnce(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' })).resolves({});
+    expect(await handleLifecycleMessage(event, deps())).toBe('complete-requeued');
+    const sent = sqs.commandCalls(SendMessageCommand)[0].args[0].input;
+    expect(sent.DelaySeconds).toBe(5);
+    expect(JSON.parse(sent.MessageBody!)).toMatchObject({ completeFailures: 1, action: { LifecycleActionToken: 'token-1' } });
+    expect(counted).toContain('CompleteRequeued');
+
+    const calls = () => elbv2.commandCalls(DescribeTargetGroupsCommand).length + autoScaling.commandCalls(RecordLifecycleActionHeartbeatCommand).length;
+    const before = calls();
+    expect(await handleLifecycleMessage(sent.MessageBody!, deps())).toBe('completed');
+    expect(calls()).toBe(before); // no second drain, no heartbeat
+    expect(autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(2);
+  });
+
+  test('after too many failed completions the error propagates (left to SQS and the DLQ)', async () => {
+    autoScaling.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
+    const body = JSON.stringify({ kind: 'albatross.drain.continue', action: JSON.parse(event).detail, startedAt: 1, attempt: 0, completeFailures: 5 });
+    await expect(handleLifecycleMessage(body, deps())).rejects.toThrow('Service unavailable');
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+});
+
+test('a message that is not JSON is logged and ignored, not retried', async () => {
+  const logged: string[] = [];
+  expect(await handleLifecycleMessage('not json {', deps({ log: (level, message) => void logged.push(`${level}: ${message}`) }))).toBe('ignored');
+  expect(logged).toEqual(['info: ignored a message that is not a terminate lifecycle action']);
+  expect(autoScaling.calls()).toHaveLength(0);
 });
