@@ -15,6 +15,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
+import { DURATION_ALARM_FRACTION } from '../lib/drain/budget';
 import { acknowledgeNag } from '../lib/nag/acknowledge';
 
 /** Properties of a {@link DrainOrchestrator}. */
@@ -33,10 +34,40 @@ export interface DrainOrchestratorProps {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
-   * Lambda timeout; drains longer than one run continue through the queue. 1–15 minutes.
-   * @default Duration.minutes(5)
+   * The lifecycle hook's heartbeat timeout. Each run starts with a heartbeat and hands over to the
+   * next run before it runs out; the Lambda timeout must be below it.
+   * @default - not known: runs are bounded by the Lambda timeout only
+   */
+  readonly heartbeatTimeout?: Duration;
+  /**
+   * Lambda timeout; drains longer than one run continue through the queue. 1–15 minutes, and
+   * below `heartbeatTimeout`.
+   * @default Duration.minutes(5), or 60 seconds less than `heartbeatTimeout` when that is shorter
    */
   readonly timeout?: Duration;
+}
+
+const DEFAULT_TIMEOUT_SECONDS = 300;
+
+/** The Lambda timeout: given, or the default kept below the heartbeat timeout. */
+function functionTimeout(props: DrainOrchestratorProps): Duration {
+  if (props.timeout) return props.timeout;
+  const heartbeat = props.heartbeatTimeout;
+  if (heartbeat === undefined || heartbeat.isUnresolved()) return Duration.seconds(DEFAULT_TIMEOUT_SECONDS);
+  return Duration.seconds(Math.max(60, Math.min(DEFAULT_TIMEOUT_SECONDS, heartbeat.toSeconds() - 60)));
+}
+
+function validate(props: DrainOrchestratorProps, timeout: Duration): void {
+  if (!timeout.isUnresolved() && (timeout.toSeconds() < 60 || timeout.toSeconds() > 900)) {
+    throw new Error(`DrainOrchestrator timeout must be from 1 to 15 minutes (got ${timeout.toSeconds()} seconds)`);
+  }
+  const heartbeat = props.heartbeatTimeout;
+  if (heartbeat && !heartbeat.isUnresolved() && !timeout.isUnresolved() && timeout.toSeconds() >= heartbeat.toSeconds()) {
+    throw new Error(
+      `DrainOrchestrator timeout (${timeout.toSeconds()} seconds) must be below heartbeatTimeout (${heartbeat.toSeconds()} seconds): each run starts with a heartbeat and must re-queue before it runs out`,
+    );
+  }
+  if (props.targetGroups.length === 0) throw new Error('DrainOrchestrator targetGroups must contain at least one target group');
 }
 
 /**
@@ -57,11 +88,8 @@ export class DrainOrchestrator extends Construct {
 
   constructor(scope: Construct, id: string, props: DrainOrchestratorProps) {
     super(scope, id);
-    const timeout = props.timeout ?? Duration.minutes(5);
-    if (!timeout.isUnresolved() && (timeout.toSeconds() < 60 || timeout.toSeconds() > 900)) {
-      throw new Error(`DrainOrchestrator timeout must be from 1 to 15 minutes (got ${timeout.toSeconds()} seconds)`);
-    }
-    if (props.targetGroups.length === 0) throw new Error('DrainOrchestrator targetGroups must contain at least one target group');
+    const timeout = functionTimeout(props);
+    validate(props, timeout);
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -76,7 +104,8 @@ export class DrainOrchestrator extends Construct {
       eventPattern: {
         source: ['aws.autoscaling'],
         detailType: ['EC2 Instance-terminate Lifecycle Action'],
-        detail: { AutoScalingGroupName: [props.autoScalingGroup.autoScalingGroupName] },
+        // The hook name too: another terminate hook on the group (say, for log shipping) is not ours to complete.
+        detail: { AutoScalingGroupName: [props.autoScalingGroup.autoScalingGroupName], LifecycleHookName: [props.lifecycleHookName] },
       },
       targets: [new targets.SqsQueue(this.queue)],
     });
@@ -102,6 +131,8 @@ export class DrainOrchestrator extends Construct {
         QUEUE_URL: this.queue.queueUrl,
         CLUSTER_NAME: props.cluster.clusterName,
         TARGET_GROUP_ARNS: props.targetGroups.map((g) => g.targetGroupArn).join(','),
+        FUNCTION_TIMEOUT_SECONDS: String(timeout.toSeconds()),
+        ...(props.heartbeatTimeout ? { HEARTBEAT_TIMEOUT_SECONDS: String(props.heartbeatTimeout.toSeconds()) } : {}),
         POWERTOOLS_SERVICE_NAME: 'albatross-drain',
         POWERTOOLS_METRICS_NAMESPACE: 'Albatross',
       },
@@ -135,9 +166,11 @@ export class DrainOrchestrator extends Construct {
         conditions: inCluster,
       }),
     );
-    // Describe* calls of ELBv2 and Auto Scaling have no resource-level permissions.
+    // Describe* calls of ELBv2 have no resource-level permissions. No DescribeTags (the Lambda
+    // scopes by target group ARNs, not by stack tag) and no DescribeAutoScalingInstances (it accepts
+    // unregistered targets, so never asks whether the instance exists).
     const describe = new iam.PolicyStatement({
-      actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth', 'elasticloadbalancing:DescribeTargetGroupAttributes', 'elasticloadbalancing:DescribeTags', 'autoscaling:DescribeAutoScalingInstances'],
+      actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth', 'elasticloadbalancing:DescribeTargetGroupAttributes'],
       resources: ['*'],
     });
     fn.addToRolePolicy(describe);
@@ -145,7 +178,7 @@ export class DrainOrchestrator extends Construct {
     const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
     const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
     const logicalId = (c: Construct) => `<${stack.getLogicalId(c.node.defaultChild as CfnElement)}>`;
-    acknowledgeNag(this, 'IAM5[Resource::*]', 'ELBv2 DescribeTargetGroups/DescribeTargetHealth/DescribeTargetGroupAttributes/DescribeTags and autoscaling:DescribeAutoScalingInstances do not support resource-level permissions; mutating actions are scoped to this group, cluster and target groups.');
+    acknowledgeNag(this, 'IAM5[Resource::*]', 'ELBv2 DescribeTargetGroups/DescribeTargetHealth/DescribeTargetGroupAttributes do not support resource-level permissions; mutating actions are scoped to this group, cluster and target groups.');
     acknowledgeNag(this, `IAM5[Resource::arn:<AWS::Partition>:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${logicalId(props.autoScalingGroup)}]`, 'The group id part of an Auto Scaling group ARN is not known before deploy; the ARN is pinned to this group by name.');
     acknowledgeNag(this, `IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:${account}:container-instance/${logicalId(props.cluster)}/*]`, 'Container instance ids are not known before deploy; the statement is limited to this cluster by ARN and by the ecs:cluster condition.');
     acknowledgeNag(this, `IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:${account}:task/${logicalId(props.cluster)}/*]`, 'Task ids are not known before deploy; the statement is limited to this cluster by ARN and by the ecs:cluster condition.');
@@ -159,7 +192,8 @@ export class DrainOrchestrator extends Construct {
     };
     add('Errors', this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 0, 'The drain orchestrator Lambda failed');
     add('DrainErrors', new cloudwatch.Metric({ namespace: 'Albatross', metricName: 'DrainErrors', dimensionsMap: { service: 'albatross-drain' }, period: Duration.minutes(5), statistic: 'Sum' }), 0, 'A drain failed or timed out; the instance was released anyway');
-    add('DurationNearTimeout', this.function.metricDuration({ period: Duration.minutes(5), statistic: 'Maximum' }), timeout.toMilliseconds() * 0.9, 'A drain run came within 10% of the Lambda timeout');
+    // Runs keep a 15 % margin (lib/drain/budget.ts), so a normal long drain stays below this.
+    add('DurationNearTimeout', this.function.metricDuration({ period: Duration.minutes(5), statistic: 'Maximum' }), timeout.toMilliseconds() * DURATION_ALARM_FRACTION, 'A drain run came within 10% of the Lambda timeout');
     add('DeadLetters', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 0, 'Lifecycle messages could not be handled (dead-letter queue)');
   }
 }

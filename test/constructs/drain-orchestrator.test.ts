@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Duration } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
-import { DrainOrchestrator } from '../../constructs/drain-orchestrator';
+import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DrainOrchestrator, DrainOrchestratorProps } from '../../constructs/drain-orchestrator';
+import { DURATION_ALARM_FRACTION, safetyMarginMs } from '../../lib/drain/budget';
 import { addAlbatrossStack } from '../../lib/app';
 import { buildConfig } from '../../lib/config';
-import { cdkJsonContext, synthStack, TEST_CERTIFICATE_ARN } from '../support/stack';
+import { cdkJsonContext, synthStack, TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
 
 const { template, stack } = synthStack();
 const ref = (construct: { node: { defaultChild?: unknown } }) => ({ Ref: stack.getLogicalId(construct.node.defaultChild as never) });
@@ -17,12 +18,26 @@ function statements(): { Action: string | string[]; Resource: unknown; Condition
 }
 const statementFor = (action: string) => statements().find((s) => ([] as string[]).concat(s.Action).includes(action));
 
+/** The drain Lambda's timeout in the stack, in seconds (the stack may derive it from the hook's heartbeat). */
+function drainFunctionTimeout(t: Template = template): number {
+  const fns = Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'albatross-drain' } } } }));
+  expect(fns).toHaveLength(1);
+  return (fns[0] as { Properties: { Timeout: number } }).Properties.Timeout;
+}
+
+/** A second orchestrator in a fresh stack, with these props over the stack's own. */
+function standalone(props: Partial<DrainOrchestratorProps>): { orchestrator: DrainOrchestrator; template: Template } {
+  const s = addAlbatrossStack(testApp(), buildConfig({ certificateArn: TEST_CERTIFICATE_ARN }));
+  const orchestrator = new DrainOrchestrator(s, 'Standalone', { autoScalingGroup: s.capacity.autoScalingGroup, lifecycleHookName: 'h', cluster: s.capacity.cluster, targetGroups: Object.values(s.targetGroups), ...props });
+  return { orchestrator, template: Template.fromStack(s) };
+}
+
 test('EventBridge sends the terminate lifecycle actions of this group to the queue', () => {
   template.hasResourceProperties('AWS::Events::Rule', {
     EventPattern: {
       source: ['aws.autoscaling'],
       'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
-      detail: { AutoScalingGroupName: [ref(stack.capacity.autoScalingGroup)] },
+      detail: { AutoScalingGroupName: [ref(stack.capacity.autoScalingGroup)], LifecycleHookName: [ref(stack.capacity.terminateHook)] },
     },
     Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(stack.drain.queue.node.defaultChild as never), 'Arn'] } })],
   });
@@ -31,7 +46,7 @@ test('EventBridge sends the terminate lifecycle actions of this group to the que
 test('queues are encrypted, TLS-only, with a dead-letter queue after 5 receives', () => {
   template.hasResourceProperties('AWS::SQS::Queue', {
     SqsManagedSseEnabled: true,
-    VisibilityTimeout: 600,
+    VisibilityTimeout: 2 * drainFunctionTimeout(),
     RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
   });
   template.resourcePropertiesCountIs('AWS::SQS::QueuePolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } }, 2);
@@ -40,9 +55,27 @@ test('queues are encrypted, TLS-only, with a dead-letter queue after 5 receives'
 test('the Lambda reads the queue one message at a time with partial batch failures', () => {
   template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'] });
   template.hasResourceProperties('AWS::Lambda::Function', {
-    Timeout: 300,
-    Environment: { Variables: Match.objectLike({ CLUSTER_NAME: ref(stack.capacity.cluster), POWERTOOLS_SERVICE_NAME: 'albatross-drain' }) },
+    Timeout: drainFunctionTimeout(),
+    Environment: { Variables: Match.objectLike({ CLUSTER_NAME: ref(stack.capacity.cluster), POWERTOOLS_SERVICE_NAME: 'albatross-drain', FUNCTION_TIMEOUT_SECONDS: String(drainFunctionTimeout()) }) },
   });
+});
+
+test('timeout: 5 minutes by default, 60 s below the heartbeat timeout when that is shorter; both reach the Lambda', () => {
+  const { orchestrator, template: t } = standalone({});
+  expect(orchestrator.function.timeout!.toSeconds()).toBe(300);
+  const withHeartbeat = standalone({ heartbeatTimeout: Duration.seconds(300) });
+  expect(withHeartbeat.orchestrator.function.timeout!.toSeconds()).toBe(240);
+  const variables = (tt: Template, o: DrainOrchestrator) =>
+    (tt.findResources('AWS::Lambda::Function')[Stack.of(o).getLogicalId(o.function.node.defaultChild as CfnElement)] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
+  expect(variables(withHeartbeat.template, withHeartbeat.orchestrator)).toMatchObject({ FUNCTION_TIMEOUT_SECONDS: '240', HEARTBEAT_TIMEOUT_SECONDS: '300' });
+  expect(variables(t, orchestrator).HEARTBEAT_TIMEOUT_SECONDS).toBeUndefined();
+});
+
+test('rejects a Lambda timeout not below the heartbeat timeout, naming both props', () => {
+  expect(() => standalone({ heartbeatTimeout: Duration.seconds(300), timeout: Duration.seconds(300) })).toThrow(
+    'DrainOrchestrator timeout (300 seconds) must be below heartbeatTimeout (300 seconds)',
+  );
+  expect(() => standalone({ heartbeatTimeout: Duration.seconds(30) })).toThrow('must be below heartbeatTimeout (30 seconds)');
 });
 
 test('least privilege: lifecycle actions on this group only', () => {
@@ -71,6 +104,13 @@ test('least privilege: ECS actions on this cluster only', () => {
   expect(JSON.stringify(statementFor('ecs:DescribeTasks')!.Resource)).toContain(':task/');
 });
 
+test('no grants the Lambda never uses: DescribeTags (it scopes by ARN), DescribeAutoScalingInstances (it accepts unregistered targets)', () => {
+  const granted = statements().flatMap((st) => ([] as string[]).concat(st.Action));
+  expect(granted).not.toContain('elasticloadbalancing:DescribeTags');
+  expect(granted).not.toContain('autoscaling:DescribeAutoScalingInstances');
+  expect(granted).toEqual(expect.arrayContaining(['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth', 'elasticloadbalancing:DescribeTargetGroupAttributes']));
+});
+
 test('only Describe actions (no resource-level permissions) use Resource *', () => {
   for (const s of statements().filter((st) => st.Resource === '*')) {
     for (const action of ([] as string[]).concat(s.Action)) expect(action).toMatch(/:Describe/);
@@ -80,8 +120,20 @@ test('only Describe actions (no resource-level permissions) use Resource *', () 
 test('alarms: Lambda errors, drain errors, duration near the timeout, dead letters', () => {
   template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 0 });
   template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DrainErrors', Namespace: 'Albatross', Threshold: 0 });
-  template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Duration', Threshold: 270_000 });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Duration', Threshold: drainFunctionTimeout() * 1000 * 0.9 });
   template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 });
+});
+
+test('the duration alarm sits above a normal run: every run keeps at least 15 % of the timeout free, +10 s slack', () => {
+  for (const seconds of [60, 120, 300, 600, 900]) {
+    const timeoutMs = seconds * 1000;
+    expect(safetyMarginMs(timeoutMs)).toBeGreaterThanOrEqual(0.15 * timeoutMs);
+    expect(timeoutMs - safetyMarginMs(timeoutMs) + 10_000).toBeLessThanOrEqual(DURATION_ALARM_FRACTION * timeoutMs);
+  }
+  const { orchestrator, template: t } = standalone({ timeout: Duration.minutes(10) });
+  const alarm = Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Duration' } })).map((a) => (a as { Properties: { Threshold: number } }).Properties.Threshold);
+  expect(alarm).toContain(600_000 * DURATION_ALARM_FRACTION);
+  expect(orchestrator.alarms).toHaveLength(4);
 });
 
 test('rejects a timeout outside 1-15 minutes, naming the prop', () => {
