@@ -64,7 +64,13 @@ export function applyTargetChange(runtime: DataPlaneRuntime, change: TargetChang
  * liveness probe, and the ELBv2 Query API subset at `POST /` for the drain CLI's `--endpoint`.
  * `onTargetChange` hears every change made here (cluster mode relays it to the other workers).
  */
-export function createAdminServer(runtime: DataPlaneRuntime, metrics: ProxyMetrics, log: Logger, onTargetChange?: (change: TargetChange) => void): Server {
+export function createAdminServer(
+  runtime: DataPlaneRuntime,
+  metrics: ProxyMetrics,
+  log: Logger,
+  onTargetChange?: (change: TargetChange) => void,
+  metricsText?: () => Promise<{ contentType: string; text: string }>,
+): Server {
   const changeTargets = async (req: IncomingMessage, res: ServerResponse, op: TargetChange['op']): Promise<void> => {
     const change = { op, ...parseTargetChange(await readBody(req)) };
     try {
@@ -81,14 +87,14 @@ export function createAdminServer(runtime: DataPlaneRuntime, metrics: ProxyMetri
     if (req.method === 'GET' && path === '/healthz') return json(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/targets') return json(res, 200, runtime.report());
     if (req.method === 'GET' && path === '/metrics') {
-      const text = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
-      return void res.end(text);
+      const answer = metricsText ? await metricsText() : { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
+      res.writeHead(200, { 'content-type': answer.contentType });
+      return void res.end(answer.text);
     }
     if (req.method === 'POST' && path === '/targets/register') return changeTargets(req, res, 'register');
     if (req.method === 'POST' && path === '/targets/deregister') return changeTargets(req, res, 'deregister');
     if (req.method === 'POST' && path === '/') {
-      const answer = handleElbv2Request(runtime, await readBody(req));
+      const answer = handleElbv2Request(runtime, await readBody(req), onTargetChange);
       res.writeHead(answer.statusCode, { 'content-type': answer.contentType });
       return void res.end(answer.body);
     }

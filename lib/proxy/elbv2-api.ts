@@ -208,15 +208,18 @@ function describeTargetHealth(runtime: LoadBalancerRuntime, p: Params): string {
   return `<TargetHealthDescriptions>${members(items)}</TargetHealthDescriptions>`;
 }
 
-function registerTargets(runtime: LoadBalancerRuntime, p: Params): string {
+function registerTargets(runtime: LoadBalancerRuntime, p: Params, onTargetChange?: TargetChangeListener): string {
   const group = groupByArn(runtime, p.required('TargetGroupArn'));
   const targets = p.targets(group.model.port);
   if (targets.length === 0) p.required('Targets.member.1.Id');
-  for (const t of targets) group.register(t);
+  for (const t of targets) {
+    group.register(t);
+    onTargetChange?.({ op: 'register', targetGroup: group.model.name, target: idOf(t) });
+  }
   return '';
 }
 
-function deregisterTargets(runtime: LoadBalancerRuntime, p: Params): string {
+function deregisterTargets(runtime: LoadBalancerRuntime, p: Params, onTargetChange?: TargetChangeListener): string {
   const group = groupByArn(runtime, p.required('TargetGroupArn'));
   const targets = p.targets(group.model.port);
   if (targets.length === 0) p.required('Targets.member.1.Id');
@@ -226,7 +229,10 @@ function deregisterTargets(runtime: LoadBalancerRuntime, p: Params): string {
     throw new Elbv2Error('InvalidTarget', `The following targets are not registered in target group: ${missing.map(idOf).join(', ')}`);
   }
   // Draining runs on; its end shows up in DescribeTargetHealth after the delay, as on the ALB.
-  for (const t of targets) void group.deregister(idOf(t));
+  for (const t of targets) {
+    void group.deregister(idOf(t));
+    onTargetChange?.({ op: 'deregister', targetGroup: group.model.name, target: idOf(t) });
+  }
   return '';
 }
 
@@ -245,7 +251,7 @@ function describeTargetGroupAttributes(runtime: LoadBalancerRuntime, p: Params):
   return `<Attributes>${members(attributes.map(([k, v]) => el('Key', k) + el('Value', v)))}</Attributes>`;
 }
 
-const ACTIONS: Record<string, (runtime: LoadBalancerRuntime, p: Params) => string> = {
+const ACTIONS: Record<string, (runtime: LoadBalancerRuntime, p: Params, onTargetChange?: TargetChangeListener) => string> = {
   DescribeTargetGroups: describeTargetGroups,
   DescribeTargetHealth: describeTargetHealth,
   RegisterTargets: registerTargets,
@@ -253,8 +259,14 @@ const ACTIONS: Record<string, (runtime: LoadBalancerRuntime, p: Params) => strin
   DescribeTargetGroupAttributes: describeTargetGroupAttributes,
 };
 
+/**
+ * Hears every registration change made through this API (cluster mode relays them to the other
+ * workers, as it does for the admin API's /targets/*).
+ */
+export type TargetChangeListener = (change: { readonly op: 'register' | 'deregister'; readonly targetGroup: string; readonly target: string }) => void;
+
 /** Answers one Query-protocol request body (`Action=…&Version=2015-12-01&…`) as ELBv2 would. */
-export function handleElbv2Request(runtime: LoadBalancerRuntime, body: string): Elbv2Response {
+export function handleElbv2Request(runtime: LoadBalancerRuntime, body: string, onTargetChange?: TargetChangeListener): Elbv2Response {
   const requestId = randomUUID();
   const p = new Params(body);
   const action = p.get('Action') ?? '';
@@ -265,7 +277,7 @@ export function handleElbv2Request(runtime: LoadBalancerRuntime, body: string): 
     }
     const version = p.get('Version');
     if (version !== undefined && version !== '2015-12-01') throw new Elbv2Error('InvalidParameterValue', `Version ${version} is not supported; use 2015-12-01`);
-    return { statusCode: 200, contentType: 'text/xml', body: envelope(action, handler(runtime, p), requestId) };
+    return { statusCode: 200, contentType: 'text/xml', body: envelope(action, handler(runtime, p, onTargetChange), requestId) };
   } catch (error) {
     if (!(error instanceof Elbv2Error)) throw error;
     return { statusCode: error.statusCode, contentType: 'text/xml', body: errorBody(error, requestId) };

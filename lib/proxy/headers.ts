@@ -40,6 +40,29 @@ export interface ForwardFacts {
   readonly protocol: 'http' | 'https';
   /** Listener port as in the template (what the ALB would report). */
   readonly listenerPort: number;
+  /**
+   * `routing.http.drop_invalid_header_fields.enabled`: drop header names the ALB calls invalid
+   * (anything but letters, digits and hyphens, e.g. `x_token`, `x.a`). @default false
+   */
+  readonly dropInvalidHeaderFields?: boolean;
+}
+
+/** The ALB's rule for a valid header name (alb-behaviour 18): letters, digits and hyphens only. */
+const VALID_HEADER_NAME = /^[-A-Za-z0-9]+$/;
+
+/** Header names listed in Connection (hop-by-hop for this message). */
+function connectionTokens(connection: string): string[] {
+  return connection.split(',').map((token) => token.trim().toLowerCase());
+}
+
+/**
+ * Connection values that name no other header: the common case, checked without splitting so the
+ * hot path allocates nothing for them.
+ */
+function namesOtherHeaders(connection: string | undefined): connection is string {
+  if (connection === undefined) return false;
+  const c = connection.toLowerCase();
+  return c !== 'keep-alive' && c !== 'close' && c !== 'upgrade';
 }
 
 /**
@@ -47,11 +70,14 @@ export interface ForwardFacts {
  * `Connection`), with X-Forwarded-For appended, X-Forwarded-Proto/Port set and a trace id. Host kept.
  */
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, facts: ForwardFacts, keepUpgrade = false): Record<string, string | string[]> {
-  const named = new Set(String(incoming.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean));
+  const named = namesOtherHeaders(incoming.connection) ? connectionTokens(incoming.connection) : undefined;
+  const dropInvalid = facts.dropInvalidHeaderFields === true;
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    if (named !== undefined && named.includes(name)) continue;
+    if (dropInvalid && !VALID_HEADER_NAME.test(name)) continue;
     out[name] = value;
   }
   if (keepUpgrade && incoming.upgrade) {

@@ -8,16 +8,23 @@ import { TargetGroup, TargetGroupOptions } from './target-group';
 
 export type RuntimeOptions = TargetGroupOptions;
 
+type StateChange = Parameters<NonNullable<TargetGroupOptions['onStateChange']>>[0];
+
 export class DataPlaneRuntime implements LoadBalancerRuntime {
   private readonly groups: TargetGroup[] = [];
   private readonly byKey = new Map<string, TargetGroup>();
+  private readonly removedListeners: ((targetId: string) => void)[] = [];
 
   constructor(
     readonly model: LoadBalancerModel,
     options: RuntimeOptions = {},
   ) {
+    const onStateChange = (event: StateChange): void => {
+      options.onStateChange?.(event);
+      if (event.state === 'unused' && !this.isRegisteredAnywhere(event.targetId)) for (const listener of this.removedListeners) listener(event.targetId);
+    };
     for (const tg of Object.values(model.targetGroups)) {
-      const group = new TargetGroup(tg, options);
+      const group = new TargetGroup(tg, { ...options, onStateChange });
       this.groups.push(group);
       this.byKey.set(tg.logicalId, group);
       if (!this.byKey.has(tg.name)) this.byKey.set(tg.name, group);
@@ -45,6 +52,18 @@ export class DataPlaneRuntime implements LoadBalancerRuntime {
 
   async stop(): Promise<void> {
     for (const g of this.groups) g.stop();
+  }
+
+  /**
+   * Hears a target leaving the last group it was registered in (the network layer then closes its
+   * pooled connections).
+   */
+  onTargetRemoved(listener: (targetId: string) => void): void {
+    this.removedListeners.push(listener);
+  }
+
+  private isRegisteredAnywhere(targetId: string): boolean {
+    return this.groups.some((g) => g.status().some((t) => t.id === targetId));
   }
 
   /** Names accepted by `targetGroup()`, for error messages. */

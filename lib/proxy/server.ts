@@ -5,23 +5,29 @@
  */
 import { createServer as createHttpServer, IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { connect, Socket } from 'node:net';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
 import { createAdminServer, TargetChange } from './admin';
 import { RequestFacts, TargetLease } from './contracts';
-import { applyListenerHeaders, clientResponseHeaders, upstreamRequestHeaders } from './headers';
+import { sendLoadBalancerError, writeLoadBalancerError } from './errors';
+import { applyListenerHeaders, clientResponseHeaders, ForwardFacts, upstreamRequestHeaders } from './headers';
 import { ProxyMetrics } from './metrics';
 import { ActionModel, ListenerModel } from './model';
 import { evaluateListener, renderRedirect } from './rules';
 import { chooseTargetGroup, DataPlaneRuntime } from './runtime';
 import { TlsMaterial } from './tls';
-import { createUpstreamClient, statusForUpstreamError, UpstreamClient, UpstreamClientKind } from './upstream';
+import { guardSocket, tunnelUpgrade } from './upgrade';
+import { ClientAbort, createUpstreamClient, statusForUpstreamError, UpstreamClient, UpstreamClientKind } from './upstream';
+
+export { sendLoadBalancerError } from './errors';
 
 /** ALB limits: request line and each header up to 16 KB, all headers up to 64 KB. */
 export const MAX_URI_BYTES = 16 * 1024;
 export const MAX_HEADER_BYTES = 64 * 1024;
+
+/** The status the ALB logs when the client closed the connection before it answered. */
+export const CLIENT_CLOSED = 460;
 
 /** How to run the proxy. */
 export interface ProxyServerOptions {
@@ -40,8 +46,12 @@ export interface ProxyServerOptions {
   readonly upstreamClient?: UpstreamClientKind;
   /** Hears registration changes made through the admin API (cluster mode relays them). */
   readonly onTargetChange?: (change: TargetChange) => void;
+  /** Answers `GET /metrics` instead of this process's registry (cluster mode aggregates workers). */
+  readonly metricsText?: () => Promise<{ contentType: string; text: string }>;
   /** Time a client has to send the request head (slowloris guard). @default 10000 ms */
   readonly headersTimeoutMs?: number;
+  /** On close, how long requests in flight may take to finish before their connections are cut. @default 10000 ms */
+  readonly shutdownGraceMs?: number;
   readonly log: Logger;
 }
 
@@ -51,17 +61,13 @@ export interface RunningProxy {
   readonly ports: Readonly<Record<number, number>>;
   readonly adminPort?: number;
   readonly metrics: ProxyMetrics;
+  /** The upstream client (tests look at its pools). */
+  readonly upstream: UpstreamClient;
+  /** Stops accepting, lets requests in flight finish (up to the grace period), then closes the rest. */
   close(): Promise<void>;
 }
 
-/** An error page like the ALB's, with the listener's headers. */
-function sendLoadBalancerError(res: ServerResponse, status: number, listener: ListenerModel): void {
-  if (res.headersSent) return void res.destroy();
-  const text = STATUS_CODES[status] ?? 'Error';
-  const body = `<html>\r\n<head><title>${status} ${text}</title></head>\r\n<body>\r\n<center><h1>${status} ${text}</h1></center>\r\n</body>\r\n</html>\r\n`;
-  res.writeHead(status, applyListenerHeaders({ 'content-type': 'text/html', 'content-length': Buffer.byteLength(body) }, listener));
-  res.end(body);
-}
+const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze({});
 
 function parseCookies(header: string | undefined): Record<string, string> {
   const cookies: Record<string, string> = {};
@@ -92,11 +98,21 @@ function addCookies(headers: OutgoingHttpHeaders, lease: TargetLease): void {
   headers['set-cookie'] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]), ...cookies];
 }
 
+/** Shared by the listeners: whether the proxy is shutting down (responses then close their connection). */
+interface ProxyState {
+  closing: boolean;
+  /** Upgraded (tunnelled) client sockets, closed at shutdown. */
+  readonly tunnels: Set<Duplex>;
+}
+
+type Finish = (targetGroup: string, code: number) => void;
+
 /** Serves one listener: the request path of the ALB. */
 class ListenerHandler {
   private readonly protocol: 'http' | 'https';
   /** Access logs cost an object per request: skip building it when the level drops them. */
   private readonly accessLog: boolean;
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly listener: ListenerModel,
@@ -104,25 +120,32 @@ class ListenerHandler {
     private readonly upstream: UpstreamClient,
     private readonly metrics: ProxyMetrics,
     private readonly localPorts: Readonly<Record<number, number>>,
+    private readonly state: ProxyState,
   ) {
     this.protocol = listener.protocol === 'HTTPS' ? 'https' : 'http';
     this.accessLog = options.log.isLevelEnabled('info');
+    this.timeoutMs = options.runtime.model.idleTimeoutSeconds * 1000;
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const started = process.hrtime.bigint();
     const facts = requestFacts(req);
-    const finish = (targetGroup: string, code: number) => {
+    // Measured at the end of the response (or its failure), as the metric's help text says.
+    const finish: Finish = (targetGroup, code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.observe(this.listener.port, targetGroup, code, seconds);
       if (this.accessLog) this.options.log.info({ listener: this.listener.port, client: facts.sourceIp, method: facts.method, path: facts.path, targetGroup, status: code, ms: seconds * 1000 }, 'request');
     };
+    if (this.state.closing) res.shouldKeepAlive = false;
     if ((req.url ?? '').length > MAX_URI_BYTES) {
       sendLoadBalancerError(res, 414, this.listener);
       return finish('-', 414);
     }
     const action = evaluateListener(this.listener, facts);
-    if (action.type === 'forward') return void this.forward(req, res, facts, action, finish);
+    if (action.type === 'forward') {
+      this.forward(req, res, facts, action, finish).catch((error: Error) => this.forwardCrashed(res, error, finish));
+      return;
+    }
     if (action.type === 'redirect') {
       const location = renderRedirect(action, facts, this.listener.port, this.listener.protocol, this.localPorts);
       res.writeHead(action.statusCode, applyListenerHeaders({ location, 'content-length': 0 }, this.listener));
@@ -135,6 +158,13 @@ class ListenerHandler {
     finish('-', action.statusCode);
   }
 
+  /** A bug in the forward path: log it, and answer 502 rather than leaving the client hanging. */
+  private forwardCrashed(res: ServerResponse, error: Error, finish: Finish): void {
+    this.options.log.error({ err: error, listener: this.listener.port }, 'forward failed unexpectedly');
+    sendLoadBalancerError(res, 502, this.listener);
+    finish('-', 502);
+  }
+
   private fixedResponse(res: ServerResponse, action: Extract<ActionModel, { type: 'fixed-response' }>): void {
     const body = action.body ?? '';
     const headers: OutgoingHttpHeaders = { 'content-length': Buffer.byteLength(body) };
@@ -143,83 +173,86 @@ class ListenerHandler {
     res.end(body);
   }
 
-  private async forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    facts: RequestFacts,
-    action: Extract<ActionModel, { type: 'forward' }>,
-    finish: (targetGroup: string, code: number) => void,
-  ): Promise<void> {
+  private forwardFacts(sourceIp: string): ForwardFacts {
+    return { sourceIp, protocol: this.protocol, listenerPort: this.listener.port, dropInvalidHeaderFields: this.options.runtime.model.dropInvalidHeaderFields };
+  }
+
+  private async forward(req: IncomingMessage, res: ServerResponse, facts: RequestFacts, action: Extract<ActionModel, { type: 'forward' }>, finish: Finish): Promise<void> {
     const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
-    const lease = group.acquire(parseCookies(req.headers.cookie));
+    // Only sticky groups read cookies: the others skip parsing the header.
+    const lease = group.acquire(group.usesCookies ? parseCookies(req.headers.cookie) : NO_COOKIES);
     if (!('targetId' in lease)) {
       req.resume();
       sendLoadBalancerError(res, 503, this.listener);
       return finish(group.model.name, 503);
     }
+    // The client closing before the response ended abandons the target exchange at once.
+    const abort = new ClientAbort();
+    res.once('close', () => {
+      // errored: undici destroyed the response itself because the target failed; not the client.
+      if (!res.writableFinished && !res.errored) abort.abort();
+    });
     let status = 502;
-    let errored = false;
+    let targetFailed = false;
     try {
       await this.upstream.send(
         {
           target: lease.target,
           targetId: lease.targetId,
+          protocol: group.model.protocol,
           method: facts.method,
           path: req.url ?? '/',
-          headers: upstreamRequestHeaders(req.headers, { sourceIp: facts.sourceIp, protocol: this.protocol, listenerPort: this.listener.port }),
+          headers: upstreamRequestHeaders(req.headers, this.forwardFacts(facts.sourceIp)),
           client: req,
-          timeoutMs: this.options.runtime.model.idleTimeoutSeconds * 1000,
+          timeoutMs: this.timeoutMs,
+          abort,
         },
         (head) => {
           status = head.statusCode;
           const headers = clientResponseHeaders(head.headers, this.listener);
           addCookies(headers, lease);
+          if (this.state.closing) res.shouldKeepAlive = false;
           res.writeHead(status, headers);
           return res;
         },
       );
     } catch (error) {
-      errored = true;
-      if (!res.headersSent) status = statusForUpstreamError(error);
-      sendLoadBalancerError(res, status, this.listener);
+      if (abort.aborted) {
+        // The client left: the ALB logs 460 and it says nothing about the target's health.
+        status = CLIENT_CLOSED;
+      } else {
+        targetFailed = true;
+        // After the head went out the client only sees a cut; the log and metrics say 502, not the head's status.
+        status = res.headersSent ? 502 : statusForUpstreamError(error);
+        sendLoadBalancerError(res, status, this.listener);
+      }
     } finally {
-      lease.release({ failed: errored || status >= 500 });
+      lease.release({ failed: targetFailed || (status >= 500 && status !== CLIENT_CLOSED) });
       finish(group.model.name, status);
     }
   }
 
   /** WebSocket and other upgrades: the handshake goes to a target, then bytes flow both ways. */
   upgrade(req: IncomingMessage, client: Duplex, head: Buffer): void {
+    // Node detached its own error handler before 'upgrade': without this, a reset crashes the proxy.
+    guardSocket(client);
     const facts = requestFacts(req);
     const action = evaluateListener(this.listener, facts);
-    if (action.type !== 'forward') return void client.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    if (action.type !== 'forward') return void writeLoadBalancerError(client, 400, this.listener);
     const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
-    const lease = group.acquire(parseCookies(req.headers.cookie));
-    if (!('targetId' in lease)) return void client.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-    const headers = upstreamRequestHeaders(req.headers, { sourceIp: facts.sourceIp, protocol: this.protocol, listenerPort: this.listener.port }, true);
-    const upstream: Socket = connect(lease.target.port, lease.target.host);
-    let released = false;
-    const release = (failed: boolean) => {
-      if (!released) lease.release({ failed });
-      released = true;
-    };
-    upstream.once('connect', () => {
-      const lines = Object.entries(headers).flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((v) => `${name}: ${v}`));
-      upstream.write(`${req.method} ${req.url} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
-      if (head.length > 0) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
+    const lease = group.acquire(group.usesCookies ? parseCookies(req.headers.cookie) : NO_COOKIES);
+    if (!('targetId' in lease)) return void writeLoadBalancerError(client, 503, this.listener);
+    // Node hands over the connection's net.Socket (or TLSSocket), typed as a Duplex.
+    tunnelUpgrade(client as Socket, head, {
+      listener: this.listener,
+      lease,
+      protocol: group.model.protocol,
+      method: facts.method,
+      url: req.url ?? '/',
+      headers: upstreamRequestHeaders(req.headers, this.forwardFacts(facts.sourceIp), true),
+      idleTimeoutMs: this.timeoutMs,
+      open: this.state.tunnels,
     });
-    upstream.once('error', () => {
-      release(true);
-      client.destroy();
-    });
-    client.once('error', () => upstream.destroy());
-    upstream.once('close', () => {
-      release(false);
-      client.destroy();
-    });
-    client.once('close', () => upstream.destroy());
   }
 }
 
@@ -240,56 +273,82 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-function closeServer(server: Server): Promise<void> {
+/** How often idle keep-alive connections are swept while draining. */
+const DRAIN_SWEEP_MS = 50;
+
+/**
+ * Stops accepting and closes idle connections at once; connections with a request in flight close
+ * after their response (responses say `Connection: close` while closing), and whatever is left
+ * when the grace period ends is cut.
+ */
+function drainServer(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
+    const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
   });
+}
+
+function createListenerServer(listener: ListenerModel, options: ProxyServerOptions): Server {
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const serverOptions = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout,
+    requestTimeout: 0,
+    // Node enforces headersTimeout on this period (30 s by default), too coarse for a slowloris guard.
+    connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)),
+    // The ALB closes client connections idle longer than its idle timeout.
+    keepAliveTimeout: options.runtime.model.idleTimeoutSeconds * 1000,
+  };
+  return listener.protocol === 'HTTPS' ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createHttpServer(serverOptions);
 }
 
 /** Starts every listener of the model, and the admin API. */
 export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
   const { runtime } = options;
   const upstream = createUpstreamClient(options.upstreamClient ?? 'undici');
+  // A removed target's pooled connections would otherwise linger until their keep-alive timeout.
+  runtime.onTargetRemoved((targetId) => upstream.forget(targetId));
   const metrics = new ProxyMetrics(runtime);
   const bind = options.bind ?? '127.0.0.1';
-  const servers: Server[] = [];
+  const state: ProxyState = { closing: false, tunnels: new Set() };
+  const listeners: Server[] = [];
   const localPorts: Record<number, number> = {};
   for (const listener of runtime.model.listeners) {
-    const headersTimeout = options.headersTimeoutMs ?? 10_000;
-    const serverOptions = {
-      maxHeaderSize: MAX_HEADER_BYTES,
-      headersTimeout,
-      requestTimeout: 0,
-      // Node enforces headersTimeout on this period (30 s by default), too coarse for a slowloris guard.
-      connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)),
-      // The ALB closes client connections idle longer than its idle timeout.
-      keepAliveTimeout: runtime.model.idleTimeoutSeconds * 1000,
-    };
-    const server = listener.protocol === 'HTTPS' ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createHttpServer(serverOptions);
-    const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts);
+    const server = createListenerServer(listener, options);
+    const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts, state);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => handler.handle(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.upgrade(req, socket, head));
     server.on('clientError', rejectMalformed);
     const requested = options.ports[listener.port];
     if (requested === undefined) throw new Error(`no local port for listener ${listener.port}: pass --listen ${listener.port}=<local port>`);
     localPorts[listener.port] = await listen(server, requested, bind);
-    servers.push(server);
+    listeners.push(server);
   }
+  let admin: Server | undefined;
   let adminPort: number | undefined;
   if (options.adminPort !== undefined) {
-    const admin = createAdminServer(runtime, metrics, options.log, options.onTargetChange);
+    admin = createAdminServer(runtime, metrics, options.log, options.onTargetChange, options.metricsText);
     adminPort = await listen(admin, options.adminPort, options.adminBind ?? '127.0.0.1');
-    servers.push(admin);
   }
   runtime.start();
+  const graceMs = options.shutdownGraceMs ?? 10_000;
   return {
     ports: localPorts,
     adminPort,
     metrics,
+    upstream,
     async close() {
+      state.closing = true;
+      await Promise.all(listeners.map((server) => drainServer(server, graceMs)));
+      for (const tunnel of state.tunnels) tunnel.destroy();
+      if (admin) await drainServer(admin, 0);
       await runtime.stop();
-      await Promise.all(servers.map(closeServer));
       await upstream.close();
     },
   };

@@ -124,6 +124,11 @@ export class TargetGroup implements TargetGroupRuntime {
     }
   }
 
+  /** Whether `acquire` reads cookies (lb_cookie stickiness): the network layer parses them only then. */
+  get usesCookies(): boolean {
+    return this.sticky !== undefined;
+  }
+
   /** Starts health checks of every registered target. */
   start(): void {
     if (this.started) return;

@@ -1,4 +1,6 @@
+import { EventEmitter } from 'node:events';
 import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { Pool } from 'undici';
 import { TargetAddress } from './model';
@@ -12,25 +14,47 @@ export interface UpstreamHead {
 /** Given the response head, returns where the body goes (the client response). */
 export type BodySink = (head: UpstreamHead) => Writable;
 
+/** HTTP or HTTPS to the target, as its target group's Protocol says. */
+export type TargetProtocol = 'HTTP' | 'HTTPS';
+
+/**
+ * Fired by the network layer when the client goes away: the upstream exchange is abandoned so the
+ * target's connection (and the lease) is not held until a timeout. An EventEmitter rather than an
+ * AbortController because undici accepts either and an emitter is much cheaper to make per request.
+ */
+export class ClientAbort extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
+
 /** One request to a target, streamed both ways. */
 export interface UpstreamRequest {
   readonly target: TargetAddress;
   readonly targetId: string;
+  /** @default 'HTTP' */
+  readonly protocol?: TargetProtocol;
   readonly method: string;
   /** Path and query as received. */
   readonly path: string;
   readonly headers: Record<string, string | string[]>;
   /** The client's request, as the body stream (not read for requests without a body). */
   readonly client: IncomingMessage;
-  /** The ALB's idle timeout: no response head within it is a 504. */
+  /** The ALB's idle timeout: no response head (or no body bytes) within it fails the exchange. */
   readonly timeoutMs: number;
+  /** Aborts the exchange when the client goes away. */
+  readonly abort?: ClientAbort;
 }
 
 /** Sends requests to targets over pooled keep-alive connections. */
 export interface UpstreamClient {
   /** Streams the response body into the sink; resolves when it is all written, rejects on failure. */
   send(request: UpstreamRequest, sink: BodySink): Promise<void>;
-  /** Forgets a target's idle connections (it was deregistered). */
+  /** Closes a target's pooled connections (it was removed); a later request opens new ones. */
   forget(targetId: string): void;
   close(): Promise<void>;
 }
@@ -40,7 +64,7 @@ export type UpstreamClientKind = 'undici' | 'http';
 
 /** The ALB status for a failed upstream exchange: 504 when the target was too slow, else 502. */
 export function statusForUpstreamError(error: unknown): 502 | 504 {
-  const code = (error as { code?: string }).code;
+  const code = (error as { code?: string } | undefined)?.code;
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UPSTREAM_TIMEOUT' ? 504 : 502;
 }
 
@@ -54,22 +78,37 @@ function hasBody(request: IncomingMessage): boolean {
  */
 const POOL_KEEP_ALIVE_MS = 4_000;
 
+/** Target certificates are not verified, as the ALB does not verify them either. */
+const TARGET_TLS = { rejectUnauthorized: false } as const;
+
+function origin(protocol: TargetProtocol, target: TargetAddress): string {
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `${protocol === 'HTTPS' ? 'https' : 'http'}://${host}:${target.port}`;
+}
+
 class UndiciUpstream implements UpstreamClient {
+  /** Pools by target id; HTTPS pools are keyed `https:<id>` (a target may serve both protocols). */
   private readonly pools = new Map<string, Pool>();
 
-  private pool(targetId: string, target: TargetAddress): Pool {
-    let pool = this.pools.get(targetId);
+  private pool(r: UpstreamRequest): Pool {
+    const key = r.protocol === 'HTTPS' ? `https:${r.targetId}` : r.targetId;
+    let pool = this.pools.get(key);
     if (pool === undefined) {
-      const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-      pool = new Pool(`http://${host}:${target.port}`, { connections: 256, pipelining: 1, keepAliveTimeout: POOL_KEEP_ALIVE_MS, keepAliveMaxTimeout: POOL_KEEP_ALIVE_MS });
-      this.pools.set(targetId, pool);
+      pool = new Pool(origin(r.protocol ?? 'HTTP', r.target), {
+        connections: 256,
+        pipelining: 1,
+        keepAliveTimeout: POOL_KEEP_ALIVE_MS,
+        keepAliveMaxTimeout: POOL_KEEP_ALIVE_MS,
+        connect: r.protocol === 'HTTPS' ? TARGET_TLS : undefined,
+      });
+      this.pools.set(key, pool);
     }
     return pool;
   }
 
   async send(r: UpstreamRequest, sink: BodySink): Promise<void> {
     // stream() writes the body straight into the client response: no intermediate Readable.
-    await this.pool(r.targetId, r.target).stream(
+    await this.pool(r).stream(
       {
         method: r.method as 'GET',
         path: r.path,
@@ -77,16 +116,25 @@ class UndiciUpstream implements UpstreamClient {
         body: hasBody(r.client) ? r.client : null,
         headersTimeout: r.timeoutMs,
         bodyTimeout: r.timeoutMs,
+        signal: r.abort,
       },
       ({ statusCode, headers }) => sink({ statusCode, headers: headers as UpstreamHead['headers'] }),
     );
   }
 
   forget(targetId: string): void {
-    const pool = this.pools.get(targetId);
-    if (pool === undefined) return;
-    this.pools.delete(targetId);
-    void pool.close().catch(() => undefined);
+    for (const key of [targetId, `https:${targetId}`]) {
+      const pool = this.pools.get(key);
+      if (pool === undefined) continue;
+      this.pools.delete(key);
+      // close() lets requests already sent finish; new ones get a new pool.
+      void pool.close().catch(() => undefined);
+    }
+  }
+
+  /** How many pools are open (tests check that removed targets do not leak one). */
+  get poolCount(): number {
+    return this.pools.size;
   }
 
   async close(): Promise<void> {
@@ -96,35 +144,59 @@ class UndiciUpstream implements UpstreamClient {
   }
 }
 
+function upstreamTimeout(): Error {
+  return Object.assign(new Error('target did not answer in time'), { code: 'UPSTREAM_TIMEOUT' });
+}
+
 class NodeHttpUpstream implements UpstreamClient {
   private readonly agent = new HttpAgent({ keepAlive: true, maxSockets: 256, timeout: POOL_KEEP_ALIVE_MS });
+  private readonly tlsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256, timeout: POOL_KEEP_ALIVE_MS, ...TARGET_TLS });
 
   send(r: UpstreamRequest, sink: BodySink): Promise<void> {
     return new Promise((resolve, reject) => {
-      const outgoing = httpRequest({ host: r.target.host, port: r.target.port, method: r.method, path: r.path, headers: r.headers, agent: this.agent });
-      const timer = setTimeout(() => outgoing.destroy(Object.assign(new Error('target did not answer in time'), { code: 'UPSTREAM_TIMEOUT' })), r.timeoutMs);
+      const options = { host: r.target.host, port: r.target.port, method: r.method, path: r.path, headers: r.headers };
+      const outgoing = r.protocol === 'HTTPS' ? httpsRequest({ ...options, agent: this.tlsAgent }) : httpRequest({ ...options, agent: this.agent });
+      // A socket idle timeout covers both the wait for the head and a body that stops flowing.
+      outgoing.setTimeout(r.timeoutMs, () => outgoing.destroy(upstreamTimeout()));
+      const onAbort = () => outgoing.destroy(Object.assign(new Error('client went away'), { code: 'CLIENT_ABORTED' }));
+      r.abort?.once('abort', onAbort);
       outgoing.once('response', (response) => {
-        clearTimeout(timer);
-        const destination = sink({ statusCode: response.statusCode ?? 502, headers: response.headers });
-        response.once('error', reject);
-        destination.once('close', () => (destination.writableFinished ? resolve() : (response.destroy(), reject(new Error('client went away')))));
-        response.pipe(destination);
+        try {
+          this.pipeResponse(response, sink, resolve, reject);
+        } catch (error) {
+          // A throw in the sink (e.g. invalid header) must fail this exchange, not the process.
+          response.destroy();
+          reject(error);
+        }
       });
-      outgoing.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
+      outgoing.once('error', reject);
+      outgoing.once('close', () => r.abort?.off('abort', onAbort));
       if (hasBody(r.client)) r.client.pipe(outgoing);
       else outgoing.end();
     });
   }
 
-  forget(): void {
-    // The agent drops idle sockets of gone targets on its own when they close.
+  private pipeResponse(response: IncomingMessage, sink: BodySink, resolve: () => void, reject: (error: Error) => void): void {
+    const destination = sink({ statusCode: response.statusCode ?? 502, headers: response.headers });
+    response.once('error', reject);
+    // 'aborted': the target closed mid-body; the destination must not look complete.
+    response.once('aborted', () => reject(Object.assign(new Error('target closed the connection mid-body'), { code: 'ECONNRESET' })));
+    destination.once('close', () => (destination.writableFinished ? resolve() : (response.destroy(), reject(new Error('client went away')))));
+    response.pipe(destination);
+  }
+
+  forget(targetId: string): void {
+    // Free sockets of a removed target are closed now rather than at the keep-alive timeout.
+    for (const agent of [this.agent, this.tlsAgent] as HttpAgent[]) {
+      for (const [name, sockets] of Object.entries(agent.freeSockets)) {
+        if (name.startsWith(`${targetId}:`) || name.startsWith(`${targetId.replace(/^\[|\](?=:)/g, '')}:`)) for (const s of sockets ?? []) s.destroy();
+      }
+    }
   }
 
   async close(): Promise<void> {
     this.agent.destroy();
+    this.tlsAgent.destroy();
   }
 }
 

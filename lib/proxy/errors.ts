@@ -1,0 +1,43 @@
+/**
+ * Errors the load balancer itself answers (alb-behaviour 16): one rendering, used on a
+ * ServerResponse and on a raw socket (upgrades, which Node hands over before any response object).
+ */
+import { OutgoingHttpHeaders, ServerResponse, STATUS_CODES } from 'node:http';
+import { Duplex } from 'node:stream';
+import { applyListenerHeaders } from './headers';
+import { ListenerModel } from './model';
+
+/** The ALB's own status codes that Node does not name. */
+const EXTRA_STATUS_TEXT: Record<number, string> = { 460: 'Client Closed Request', 463: 'Too Many X-Forwarded-For Addresses', 561: 'Unauthorized' };
+
+function statusText(status: number): string {
+  return STATUS_CODES[status] ?? EXTRA_STATUS_TEXT[status] ?? 'Error';
+}
+
+/** Headers and body of an error page like the ALB's, with the listener's headers. */
+export function loadBalancerErrorPage(status: number, listener: ListenerModel): { headers: OutgoingHttpHeaders; body: string } {
+  const text = statusText(status);
+  const body = `<html>\r\n<head><title>${status} ${text}</title></head>\r\n<body>\r\n<center><h1>${status} ${text}</h1></center>\r\n</body>\r\n</html>\r\n`;
+  return { headers: applyListenerHeaders({ 'content-type': 'text/html', 'content-length': Buffer.byteLength(body) }, listener), body };
+}
+
+/** Answers with the error page; a response whose head already went out can only be cut. */
+export function sendLoadBalancerError(res: ServerResponse, status: number, listener: ListenerModel): void {
+  if (res.headersSent) return void res.destroy();
+  if (res.destroyed) return;
+  const page = loadBalancerErrorPage(status, listener);
+  res.writeHead(status, page.headers);
+  res.end(page.body);
+}
+
+/** Writes the error page on a raw socket and closes it (nothing is written to a dead socket). */
+export function writeLoadBalancerError(socket: Duplex, status: number, listener: ListenerModel): void {
+  if (socket.destroyed || !socket.writable) return void socket.destroy();
+  const page = loadBalancerErrorPage(status, listener);
+  let head = `HTTP/1.1 ${status} ${statusText(status)}\r\n`;
+  for (const [name, value] of Object.entries({ ...page.headers, connection: 'close' })) {
+    if (value !== undefined) head += `${name}: ${Array.isArray(value) ? value.join(', ') : String(value)}\r\n`;
+  }
+  // Destroyed once flushed: a client that never closes its side cannot hold the socket open.
+  socket.end(`${head}\r\n${page.body}`, () => socket.destroy());
+}

@@ -1,0 +1,204 @@
+/**
+ * Socket-level test helpers: the model of the synthesized stack (one source of truth for paths,
+ * headers and group names), echo backends on loopback, and a running proxy over them.
+ */
+import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { AddressInfo, connect, Socket } from 'node:net';
+import pino, { Logger } from 'pino';
+import { Agent, request } from 'undici';
+import { Template } from 'aws-cdk-lib/assertions';
+import { addAlbatrossStack } from '../../../../lib/app';
+import { AlbatrossConfig, buildConfig, DeepPartial } from '../../../../lib/config';
+import { ListenerModel, LoadBalancerModel, TargetAddress } from '../../../../lib/proxy/model';
+import { createLoadBalancerRuntime, RuntimeOptions } from '../../../../lib/proxy/runtime';
+import { ProxyServerOptions, RunningProxy, startProxyServer } from '../../../../lib/proxy/server';
+import { loadModelFromTemplate } from '../../../../lib/proxy/template';
+import { selfSignedCertificate, TlsMaterial } from '../../../../lib/proxy/tls';
+import { TEST_CERTIFICATE_ARN, testApp } from '../../../support/stack';
+
+/** The synthesized stack's CloudFormation template for a partial config. */
+export function stackTemplate(partial: DeepPartial<AlbatrossConfig> = {}): Record<string, unknown> {
+  return Template.fromStack(addAlbatrossStack(testApp(), buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, ...partial }))).toJSON();
+}
+
+/** The proxy's model of the synthesized stack. */
+export function stackModel(partial: DeepPartial<AlbatrossConfig> = {}): LoadBalancerModel {
+  return loadModelFromTemplate(stackTemplate(partial));
+}
+
+/** The model's HTTPS listener (rules, security headers). */
+export function httpsListener(model: LoadBalancerModel): ListenerModel {
+  return model.listeners.find((l) => l.protocol === 'HTTPS')!;
+}
+
+/** A target group's short name by the path its rule forwards (e.g. `/api/*` → `api`). */
+export function groupForPath(model: LoadBalancerModel, pathPattern: string): string {
+  const rule = httpsListener(model).rules.find((r) => r.conditions.some((c) => c.field === 'path-pattern' && c.values.includes(pathPattern)));
+  if (rule?.action.type !== 'forward') throw new Error(`no forward rule for ${pathPattern}`);
+  return model.targetGroups[rule.action.targetGroups[0].targetGroup].name;
+}
+
+/** The group the HTTPS listener's default action forwards to. */
+export function defaultGroup(model: LoadBalancerModel): string {
+  const action = httpsListener(model).defaultAction;
+  if (action.type !== 'forward') throw new Error('default action is not a forward');
+  return model.targetGroups[action.targetGroups[0].targetGroup].name;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface EchoBackend {
+  readonly name: string;
+  readonly port: number;
+  readonly address: TargetAddress;
+  readonly id: string;
+  readonly server: Server;
+  /** Swappable request handler (/health always answers 200). */
+  handler: Handler;
+  /** Requests seen (not /health), with their headers. */
+  readonly seen: { url: string; headers: IncomingMessage['headers'] }[];
+  /** Open TCP connections from the proxy (pooled ones included). */
+  readonly sockets: Set<Socket>;
+  close(): Promise<void>;
+}
+
+/** Echoes `{name, url, method, headers}` as JSON. */
+export function echo(name: string): Handler {
+  return (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', server: 'backend' });
+      res.end(JSON.stringify({ name, url: req.url, method: req.method, headers: req.headers }));
+    });
+  };
+}
+
+/** A backend on loopback (HTTPS with `tls`), answering /health with 200. */
+export async function echoBackend(name: string, tls?: TlsMaterial): Promise<EchoBackend> {
+  const seen: EchoBackend['seen'] = [];
+  const sockets = new Set<Socket>();
+  const backend = {} as EchoBackend;
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/health') return void res.end('ok');
+    seen.push({ url: req.url ?? '', headers: req.headers });
+    backend.handler(req, res);
+  };
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, listener) : createHttpServer(listener);
+  server.keepAliveTimeout = 65_000;
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  Object.assign(backend, {
+    name,
+    port,
+    address: { host: '127.0.0.1', port },
+    id: `127.0.0.1:${port}`,
+    server,
+    handler: echo(name),
+    seen,
+    sockets,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  return backend;
+}
+
+export const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export async function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
+  const response = await request(url, { method: method as 'GET', headers, dispatcher: insecure });
+  return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
+}
+
+/** The backend that served an echo answer. */
+export function servedBy(answer: Answer): string {
+  return (JSON.parse(answer.body) as { name: string }).name;
+}
+
+/** Sends raw bytes and returns everything the proxy answers until it closes or goes quiet. */
+export function raw(port: number, bytes: string, quietMs = 1500): Promise<string> {
+  return new Promise((resolve) => {
+    const socket: Socket = connect(port, '127.0.0.1');
+    let data = '';
+    let timer = setTimeout(() => socket.destroy(), quietMs);
+    socket.on('data', (chunk) => {
+      data += chunk.toString();
+      clearTimeout(timer);
+      timer = setTimeout(() => socket.destroy(), 200);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    socket.on('error', () => undefined);
+    socket.write(bytes);
+  });
+}
+
+export interface TestProxy extends RunningProxy {
+  readonly https: string;
+  readonly http: string;
+  readonly admin: string;
+  readonly runtime: ReturnType<typeof createLoadBalancerRuntime>;
+}
+
+let tlsMaterial: Promise<TlsMaterial> | undefined;
+/** One self-signed certificate per test file (generating one takes a while). */
+export function testTls(): Promise<TlsMaterial> {
+  tlsMaterial ??= selfSignedCertificate();
+  return tlsMaterial;
+}
+
+/** Starts the proxy over `model` with the given targets (time scaled down for health checks). */
+export async function startTestProxy(
+  model: LoadBalancerModel,
+  targets: Record<string, TargetAddress[]>,
+  options: { runtime?: RuntimeOptions; server?: Partial<ProxyServerOptions>; log?: Logger } = {},
+): Promise<TestProxy> {
+  const runtime = createLoadBalancerRuntime(model, targets, { timeScale: 0.01, ...options.runtime });
+  const proxy = await startProxyServer({
+    runtime,
+    ports: Object.fromEntries(model.listeners.map((l) => [l.port, 0])),
+    adminPort: 0,
+    tls: await testTls(),
+    headersTimeoutMs: 500,
+    log: options.log ?? pino({ level: 'silent' }),
+    ...options.server,
+  });
+  const httpsPort = model.listeners.find((l) => l.protocol === 'HTTPS')?.port;
+  const httpPort = model.listeners.find((l) => l.protocol === 'HTTP')?.port;
+  return Object.assign(proxy, {
+    runtime,
+    https: httpsPort === undefined ? '' : `https://localhost:${proxy.ports[httpsPort]}`,
+    http: httpPort === undefined ? '' : `http://localhost:${proxy.ports[httpPort]}`,
+    admin: `http://127.0.0.1:${proxy.adminPort}`,
+  });
+}
+
+/** Polls until `predicate` holds. */
+export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** In-flight count of a target as the admin API reports it. */
+export async function inFlight(proxy: TestProxy, group: string, targetId: string): Promise<number | undefined> {
+  const report = proxy.runtime.report();
+  return report.targetGroups.find((g) => g.name === group)?.targets.find((t) => t.id === targetId)?.inFlight;
+}
