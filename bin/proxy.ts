@@ -5,15 +5,17 @@
  *   npx cdk synth && npm run local -- --targets app=127.0.0.1:9001,127.0.0.1:9002
  */
 import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
+import { AggregatorRegistry } from 'prom-client';
 import { TargetAddress } from '../lib/proxy/model';
 import { applyTargetChange, TargetChange } from '../lib/proxy/admin';
 import { createLoadBalancerRuntime, parseTargetsOption } from '../lib/proxy/runtime';
 import { startProxyServer } from '../lib/proxy/server';
 import { readTemplateFile } from '../lib/proxy/template';
-import { loadTlsMaterial } from '../lib/proxy/tls';
+import { loadTlsMaterial, TlsMaterial } from '../lib/proxy/tls';
 import { UpstreamClientKind } from '../lib/proxy/upstream';
 
 /** Template ports below 1024 need root locally: they map to 8000 + port by default. */
@@ -30,6 +32,12 @@ function port(value: string): number {
 function positive(value: string): number {
   const n = Number(value);
   if (!(n > 0)) throw new InvalidArgumentError('must be a number above 0');
+  return n;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0)) throw new InvalidArgumentError('must be a number of seconds, 0 or more');
   return n;
 }
 
@@ -60,6 +68,7 @@ interface ProxyOptions {
   timeScale: number;
   logLevel: string;
   workers: number;
+  shutdownGrace: number;
 }
 
 function workerCount(value: string): number {
@@ -81,7 +90,8 @@ const program = new Command('albatross-proxy')
   .option('--key <file>', 'PEM private key for --cert')
   .addOption(new Option('--upstream-client <kind>', 'HTTP client to targets').choices(['undici', 'http']).default('undici'))
   .option('--time-scale <factor>', 'multiply health-check, draining and slow-start durations (e.g. 0.1 to rehearse faster)', positive, 1)
-  .option('--workers <n|auto>', 'processes sharing the listeners (cluster mode; each has its own health checks; the admin API runs in the first)', workerCount, 1)
+  .option('--workers <n|auto>', 'processes sharing the listeners (cluster mode: shared certificate and sticky-cookie key, each worker has its own health checks; the admin API runs in the first and aggregates /metrics)', workerCount, 1)
+  .option('--shutdown-grace <seconds>', 'on SIGTERM/SIGINT, how long requests in flight may take to finish before their connections are cut', nonNegative, 10)
   .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
   .addHelpText(
     'after',
@@ -96,67 +106,159 @@ Examples:
   );
 
 const RELAY = 'albatross.target-change';
+const METRICS_REQUEST = 'albatross.metrics-request';
+const METRICS_RESPONSE = 'albatross.metrics-response';
 
-/** Cluster primary: starts the workers, relays admin registration changes to all of them. */
-function runPrimary(workers: number): void {
-  for (let i = 0; i < workers; i++) cluster.fork({ ALBATROSS_WORKER_INDEX: String(i) });
-  cluster.on('message', (from, message: { type?: string; change?: TargetChange }) => {
-    if (message?.type !== RELAY) return;
-    for (const worker of Object.values(cluster.workers ?? {})) if (worker && worker !== from) worker.send(message);
+/**
+ * What every worker must share, made once by the primary and passed in the environment: the sticky
+ * cookie key (an AWSALB cookie issued by one worker is honoured by all) and the certificate (the
+ * same one whichever worker accepts the connection).
+ */
+interface SharedSecrets {
+  readonly cookieKey: Buffer;
+  readonly tls: TlsMaterial;
+}
+
+const SECRET_ENV = { cookieKey: 'ALBATROSS_COOKIE_KEY', cert: 'ALBATROSS_TLS_CERT', key: 'ALBATROSS_TLS_KEY' } as const;
+
+function secretsEnv(secrets: SharedSecrets): NodeJS.ProcessEnv {
+  return { [SECRET_ENV.cookieKey]: secrets.cookieKey.toString('hex'), [SECRET_ENV.cert]: secrets.tls.cert, [SECRET_ENV.key]: secrets.tls.key };
+}
+
+/** The primary's secrets in a worker, removed from the environment so no child process inherits them. */
+function takeSecrets(): SharedSecrets | undefined {
+  const { [SECRET_ENV.cookieKey]: cookieKey, [SECRET_ENV.cert]: cert, [SECRET_ENV.key]: key } = process.env;
+  for (const name of Object.values(SECRET_ENV)) delete process.env[name];
+  if (cookieKey === undefined || cert === undefined || key === undefined) return undefined;
+  return { cookieKey: Buffer.from(cookieKey, 'hex'), tls: { cert, key } };
+}
+
+interface RelayMessage {
+  type?: string;
+  change?: TargetChange;
+  id?: number;
+  text?: string;
+  contentType?: string;
+}
+
+/**
+ * Cluster primary: starts the workers with shared secrets, relays registration changes to all of
+ * them, answers the admin worker's /metrics with every worker's metrics aggregated, and re-forks a
+ * worker that dies unexpectedly.
+ */
+async function runPrimary(opts: ProxyOptions): Promise<void> {
+  const secrets: SharedSecrets = { cookieKey: randomBytes(32), tls: await loadTlsMaterial(opts.cert, opts.key) };
+  const indexOf = new Map<number, number>();
+  let stopping = false;
+  const fork = (index: number): void => {
+    const worker = cluster.fork({ ALBATROSS_WORKER_INDEX: String(index), ...secretsEnv(secrets) });
+    indexOf.set(worker.id, index);
+  };
+  for (let i = 0; i < opts.workers; i++) fork(i);
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (from, message: RelayMessage) => {
+    if (message?.type === RELAY) {
+      for (const worker of Object.values(cluster.workers ?? {})) if (worker && worker !== from) worker.send(message);
+    } else if (message?.type === METRICS_REQUEST) {
+      void aggregator.clusterMetrics().then(
+        (text) => from.send({ type: METRICS_RESPONSE, id: message.id, text, contentType: aggregator.contentType }),
+        (error: Error) => from.send({ type: METRICS_RESPONSE, id: message.id, text: `# metrics aggregation failed: ${error.message}\n`, contentType: aggregator.contentType }),
+      );
+    }
   });
   cluster.on('exit', (worker, code, signal) => {
-    if (signal !== 'SIGTERM' && code !== 0) console.error(`albatross-proxy: worker ${worker.process.pid} exited (${signal ?? code})`);
+    const index = indexOf.get(worker.id) ?? 0;
+    indexOf.delete(worker.id);
+    if (stopping) return;
+    // A crashed worker would leave its share of the listeners' connections unserved: start another.
+    console.error(`albatross-proxy: worker ${worker.process.pid} (index ${index}) exited (${signal ?? code}); starting a new one`);
+    fork(index);
   });
   const stop = () => {
+    stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
-    setTimeout(() => process.exit(0), 200).unref();
+    // Workers drain their requests in flight (up to the grace period) before exiting.
+    const deadline = setTimeout(() => process.exit(0), opts.shutdownGrace * 1000 + 2000);
+    deadline.unref();
+    cluster.on('exit', () => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
 
+/** The admin worker's /metrics: asks the primary for every worker's metrics, aggregated. */
+function clusterMetricsText(): () => Promise<{ contentType: string; text: string }> {
+  let next = 0;
+  const pending = new Map<number, (answer: { contentType: string; text: string }) => void>();
+  process.on('message', (message: RelayMessage) => {
+    if (message?.type !== METRICS_RESPONSE || message.id === undefined) return;
+    pending.get(message.id)?.({ contentType: message.contentType ?? 'text/plain', text: message.text ?? '' });
+    pending.delete(message.id);
+  });
+  return () =>
+    new Promise((resolve) => {
+      const id = next++;
+      pending.set(id, resolve);
+      process.send?.({ type: METRICS_REQUEST, id });
+    });
+}
+
 async function main(): Promise<void> {
   const opts = program.parse().opts<ProxyOptions>();
-  if (opts.workers > 1 && cluster.isPrimary) return runPrimary(opts.workers);
+  if (opts.workers > 1 && cluster.isPrimary) return runPrimary(opts);
   const workerIndex = Number(process.env.ALBATROSS_WORKER_INDEX ?? 0);
+  const secrets = cluster.isWorker ? takeSecrets() : undefined;
   const log = pino({ level: opts.logLevel, base: { service: 'albatross-proxy', ...(cluster.isWorker ? { worker: workerIndex } : {}) } });
   const model = readTemplateFile(opts.template, { onWarning: (message) => log.warn(message) });
   const runtime = createLoadBalancerRuntime(model, opts.targets, {
     timeScale: opts.timeScale,
+    cookieKey: secrets?.cookieKey,
     onStateChange: (event) => log.info(event, 'target state'),
   });
   const ports: Record<number, number> = {};
   for (const listener of model.listeners) ports[listener.port] = opts.listen[listener.port] ?? defaultLocalPort(listener.port);
+  const isAdmin = workerIndex === 0;
   const proxy = await startProxyServer({
     runtime,
     ports,
     bind: opts.bind,
     // One admin API (the first worker): per-worker admin ports would split the view.
-    adminPort: workerIndex === 0 ? opts.adminPort : undefined,
+    adminPort: isAdmin ? opts.adminPort : undefined,
     adminBind: opts.adminBind,
     onTargetChange: cluster.isWorker ? (change) => process.send?.({ type: RELAY, change }) : undefined,
-    tls: await loadTlsMaterial(opts.cert, opts.key),
+    metricsText: cluster.isWorker && isAdmin ? clusterMetricsText() : undefined,
+    tls: secrets?.tls ?? (await loadTlsMaterial(opts.cert, opts.key)),
     upstreamClient: opts.upstreamClient,
+    shutdownGraceMs: opts.shutdownGrace * 1000,
     log,
   });
+  if (cluster.isWorker) {
+    // The primary's AggregatorRegistry collects this worker's registry for /metrics.
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([proxy.metrics.registry]);
+    process.on('message', (message: RelayMessage) => {
+      if (message?.type === RELAY && message.change) applyTargetChange(runtime, message.change, log);
+    });
+  }
   const summary = {
     template: opts.template,
     listeners: model.listeners.map((l) => ({ port: l.port, protocol: l.protocol, local: `${opts.bind}:${proxy.ports[l.port]}`, rules: l.rules.length })),
     targetGroups: runtime.report().targetGroups.map((g) => ({ name: g.name, targets: g.targets.map((t) => t.id) })),
     admin: `${opts.adminBind}:${proxy.adminPort}`,
   };
-  if (cluster.isWorker) {
-    process.on('message', (message: { type?: string; change?: TargetChange }) => {
-      if (message?.type === RELAY && message.change) applyTargetChange(runtime, message.change, log);
-    });
-  }
-  if (workerIndex === 0) log.info({ ...summary, workers: opts.workers }, 'albatross proxy ready');
-  const shutdown = () => {
-    log.info('shutting down');
+  if (isAdmin) log.info({ ...summary, workers: opts.workers }, 'albatross proxy ready');
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    // A second signal means "now": skip the rest of the grace period.
+    if (shuttingDown) process.exit(1);
+    shuttingDown = true;
+    log.info({ signal, graceSeconds: opts.shutdownGrace }, 'shutting down: finishing requests in flight');
     void proxy.close().then(() => process.exit(0));
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 main().catch((error: Error & { code?: string }) => {

@@ -19,7 +19,7 @@ export class ProxyMetrics {
     });
     this.latency = new Histogram({
       name: 'albatross_request_duration_seconds',
-      help: 'Time from request to response head, by target group',
+      help: 'Time from request received to the end of its response (last byte written, or the failure), by target group',
       labelNames: ['target_group'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
@@ -28,6 +28,8 @@ export class ProxyMetrics {
       name: 'albatross_target_health',
       help: '1 for the state each target is in',
       labelNames: ['target_group', 'target', 'state'],
+      // Cluster mode: every worker checks health itself; 1 when any worker sees the state.
+      aggregator: 'max',
       registers: [this.registry],
       collect() {
         this.reset();

@@ -2,7 +2,9 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { AddressInfo } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -59,28 +61,121 @@ test('a malformed --targets value is rejected before start', () => {
   expect(result.stderr).toContain('expected host:port');
 });
 
-test('--workers 2: both workers serve, and a deregistration through the admin API reaches both', async () => {
-  const backends = await Promise.all([namedBackend('one'), namedBackend('two')]);
-  const [a, b] = backends.map((s) => `127.0.0.1:${(s.address() as AddressInfo).port}`);
-  const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
-  children.push(
-    spawn(process.execPath, [PROXY, '--template', templateFile, '--targets', `app=${a},${b}`, '--listen', `80=${http}`, '--listen', `443=${https}`, '--admin-port', String(admin), '--workers', '2', '--log-level', 'warn', '--time-scale', '0.01'], { stdio: 'ignore' }),
-  );
-  await waitForHttp(`http://127.0.0.1:${admin}/healthz`);
-  const { Agent, request } = await import('undici');
-  // A new connection per request, so the kernel spreads them over both workers.
-  const get = async () => {
-    const agent = new Agent({ connect: { rejectUnauthorized: false }, pipelining: 0 });
-    const r = await request(`https://localhost:${https}/`, { dispatcher: agent, reset: true });
-    const body = await r.body.text();
-    await agent.close();
-    return body;
-  };
-  await waitForHttp(`http://127.0.0.1:${admin}/targets`);
-  const deregister = await fetch(`http://127.0.0.1:${admin}/targets/deregister`, { method: 'POST', body: JSON.stringify({ targetGroup: 'app', target: a }) });
-  expect(deregister.status).toBe(202);
+/** Starts the CLI as a child process; resolves once its admin API answers. */
+async function startCli(args: string[]): Promise<{ child: ChildProcess; http: number; https: number; admin: string }> {
+  const [http, https, adminPort] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, [PROXY, '--template', templateFile, '--listen', `80=${http}`, '--listen', `443=${https}`, '--admin-port', String(adminPort), '--log-level', 'warn', '--time-scale', '0.01', ...args], { stdio: 'ignore' });
+  children.push(child);
+  const admin = `http://127.0.0.1:${adminPort}`;
+  await waitForHttp(`${admin}/healthz`);
+  return { child, http, https, admin };
+}
+
+/** One request on a new connection (so the kernel spreads them over the workers); the body and the cookie set. */
+async function freshGet(url: string, headers: Record<string, string> = {}): Promise<{ body: string; cookie?: string; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { rejectUnauthorized: false, agent: false, headers }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        const cookie = (res.headers['set-cookie'] ?? []).find((c) => c.startsWith('AWSALB='))?.split(';')[0];
+        resolve({ body, cookie, fingerprint: (res.socket as TLSSocket).getPeerCertificate().fingerprint256 ?? '' });
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+async function allHealthy(admin: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const report = (await (await fetch(`${admin}/targets`)).json()) as { targetGroups: { targets: { state: string }[] }[] };
+    if (report.targetGroups.every((g) => g.targets.every((t) => t.state === 'healthy'))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('targets not healthy');
+}
+
+test('SIGTERM during a slow request: the request completes, then the proxy exits 0', async () => {
+  const slow = createServer((req, res) => (req.url === '/health' ? res.end('ok') : setTimeout(() => res.end('slow done'), 1500)));
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  const target = `127.0.0.1:${(slow.address() as AddressInfo).port}`;
+  const { child, https, admin } = await startCli(['--targets', `app=${target}`, '--shutdown-grace', '10']);
+  await allHealthy(admin);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const answer = freshGet(`https://localhost:${https}/slow`);
   await new Promise((r) => setTimeout(r, 300));
-  const bodies = await Promise.all(Array.from({ length: 30 }, get));
-  expect(new Set(bodies)).toEqual(new Set(['two']));
-  for (const s of backends) s.close();
+  child.kill('SIGTERM');
+  expect((await answer).body).toBe('slow done');
+  expect(await exited).toBe(0);
+  slow.close();
 }, 60_000);
+
+describe('--workers 2', () => {
+  let backends: Server[];
+  let a: string;
+  let b: string;
+  let cli: Awaited<ReturnType<typeof startCli>>;
+
+  beforeAll(async () => {
+    backends = await Promise.all([namedBackend('one'), namedBackend('two')]);
+    [a, b] = backends.map((s) => `127.0.0.1:${(s.address() as AddressInfo).port}`);
+    cli = await startCli(['--targets', `app=${a},${b}`, '--targets', `static=${a},${b}`, '--workers', '2']);
+    await allHealthy(cli.admin);
+  }, 60_000);
+
+  afterAll(() => {
+    for (const s of backends) s.close();
+  });
+
+  test('every worker serves the same certificate, and honours an AWSALB cookie another worker issued', async () => {
+    const first = await freshGet(`https://localhost:${cli.https}/static/x`);
+    expect(first.cookie).toBeDefined();
+    const sticky = await Promise.all(Array.from({ length: 20 }, () => freshGet(`https://localhost:${cli.https}/static/x`, { cookie: first.cookie! })));
+    expect(new Set(sticky.map((r) => r.body))).toEqual(new Set([first.body]));
+    expect(new Set([first, ...sticky].map((r) => r.fingerprint)).size).toBe(1);
+  });
+
+  test('/metrics counts the requests of every worker', async () => {
+    const count = async () => {
+      const text = await (await fetch(`${cli.admin}/metrics`)).text();
+      return Number(/albatross_requests_total\{listener="443",target_group="app",code="200"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await count();
+    await Promise.all(Array.from({ length: 20 }, () => freshGet(`https://localhost:${cli.https}/`)));
+    expect((await count()) - before).toBe(20);
+  });
+
+  test('a worker that dies is replaced, and the listeners keep serving', async () => {
+    const workers = () => spawnSync('pgrep', ['-P', String(cli.child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+    const before = workers();
+    expect(before).toHaveLength(2);
+    process.kill(before[1], 'SIGKILL');
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && !(workers().length === 2 && !workers().includes(before[1]))) await new Promise((r) => setTimeout(r, 100));
+    expect(workers()).toHaveLength(2);
+    expect(workers()).not.toContain(before[1]);
+    await new Promise((r) => setTimeout(r, 1000)); // the new worker's targets pass their checks
+    const bodies = await Promise.all(Array.from({ length: 10 }, () => freshGet(`https://localhost:${cli.https}/`)));
+    expect(bodies.every((r) => r.body === 'one' || r.body === 'two')).toBe(true);
+  }, 30_000);
+
+  test('a deregistration through the ELBv2 API at POST / reaches every worker, like one through /targets', async () => {
+    const query = (body: string) => fetch(`${cli.admin}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).then((r) => r.text());
+    const groups = await query('Action=DescribeTargetGroups&Version=2015-12-01');
+    const arn = /<TargetGroupArn>([^<]*targetgroup\/app\/[^<]*)<\/TargetGroupArn>/.exec(groups)![1];
+    const [host, port] = a.split(':');
+    await query(`Action=DeregisterTargets&Version=2015-12-01&TargetGroupArn=${encodeURIComponent(arn)}&Targets.member.1.Id=${host}&Targets.member.1.Port=${port}`);
+    await new Promise((r) => setTimeout(r, 300));
+    const bodies = await Promise.all(Array.from({ length: 30 }, () => freshGet(`https://localhost:${cli.https}/`)));
+    expect(new Set(bodies.map((r) => r.body))).toEqual(new Set(['two']));
+  });
+
+  test('a deregistration through the admin API reaches both workers', async () => {
+    const deregister = await fetch(`${cli.admin}/targets/deregister`, { method: 'POST', body: JSON.stringify({ targetGroup: 'static', target: a }) });
+    expect(deregister.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 300));
+    const bodies = await Promise.all(Array.from({ length: 30 }, () => freshGet(`https://localhost:${cli.https}/static/y`)));
+    expect(new Set(bodies.map((r) => r.body))).toEqual(new Set(['two']));
+  });
+});
