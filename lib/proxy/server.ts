@@ -60,6 +60,8 @@ export interface RunningProxy {
   /** Template listener port → the local port it listens on. */
   readonly ports: Readonly<Record<number, number>>;
   readonly adminPort?: number;
+  /** The address the admin API is bound to. */
+  readonly adminAddress?: string;
   readonly metrics: ProxyMetrics;
   /** The upstream client (tests look at its pools). */
   readonly upstream: UpstreamClient;
@@ -332,15 +334,18 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   }
   let admin: Server | undefined;
   let adminPort: number | undefined;
+  let adminAddress: string | undefined;
   if (options.adminPort !== undefined) {
     admin = createAdminServer(runtime, metrics, options.log, options.onTargetChange, options.metricsText);
     adminPort = await listen(admin, options.adminPort, options.adminBind ?? '127.0.0.1');
+    adminAddress = (admin.address() as AddressInfo).address;
   }
   runtime.start();
   const graceMs = options.shutdownGraceMs ?? 10_000;
   return {
     ports: localPorts,
     adminPort,
+    adminAddress,
     metrics,
     upstream,
     async close() {

@@ -54,8 +54,10 @@ export interface EchoBackend {
   readonly address: TargetAddress;
   readonly id: string;
   readonly server: Server;
-  /** Swappable request handler (/health always answers 200). */
+  /** Swappable request handler (/health answers `health`). */
   handler: Handler;
+  /** Status of /health. @default 200 */
+  health: number;
   /** Requests seen (not /health), with their headers. */
   readonly seen: { url: string; headers: IncomingMessage['headers'] }[];
   /** Open TCP connections from the proxy (pooled ones included). */
@@ -80,7 +82,10 @@ export async function echoBackend(name: string, tls?: TlsMaterial): Promise<Echo
   const sockets = new Set<Socket>();
   const backend = {} as EchoBackend;
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    if (req.url === '/health') return void res.end('ok');
+    if (req.url === '/health') {
+      res.statusCode = backend.health;
+      return void res.end('ok');
+    }
     seen.push({ url: req.url ?? '', headers: req.headers });
     backend.handler(req, res);
   };
@@ -99,6 +104,7 @@ export async function echoBackend(name: string, tls?: TlsMaterial): Promise<Echo
     id: `127.0.0.1:${port}`,
     server,
     handler: echo(name),
+    health: 200,
     seen,
     sockets,
     close: () =>
