@@ -8,6 +8,8 @@ import { Registration } from './registrations';
  */
 export type InFlightProbe = (registration: Registration) => Promise<number | undefined>;
 
+const PROBE_TIMEOUT_MS = 1000;
+
 interface TargetsReportShape {
   targetGroups: { name: string; targets: { id: string; inFlight: number }[] }[];
 }
@@ -19,7 +21,8 @@ interface TargetsReportShape {
 export function proxyAdminInFlight(adminUrl: string, fetchImpl: typeof fetch = fetch): InFlightProbe {
   return async (registration) => {
     try {
-      const response = await fetchImpl(`${adminUrl.replace(/\/$/, '')}/targets`);
+      // Bounded: a hung admin API must not stall the polling pass (the API signals still apply).
+      const response = await fetchImpl(`${adminUrl.replace(/\/$/, '')}/targets`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
       if (!response.ok) return undefined;
       const report = (await response.json()) as TargetsReportShape;
       const id = `${registration.id}:${registration.port}`;
