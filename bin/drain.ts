@@ -8,12 +8,12 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Command, InvalidArgumentError } from 'commander';
 import { DrainClients, DrainReport, drainTarget } from '../lib/drain/engine';
-import { DrainError, EXIT_CODES, toDrainError } from '../lib/drain/errors';
+import { DrainError, DrainErrorCode, EXIT_CODES, toDrainError, worstOutcome } from '../lib/drain/errors';
 import { proxyAdminInFlight } from '../lib/drain/signals';
-import { DrainTarget, parseDrainTarget } from '../lib/drain/target-id';
+import { DrainTarget, formatDrainTarget, parseDrainTarget } from '../lib/drain/target-id';
 
 interface DrainCliOptions {
-  target: DrainTarget[];
+  target: string[];
   region?: string;
   stack?: string;
   targetGroup: string[];
@@ -27,12 +27,11 @@ interface DrainCliOptions {
   endpoint?: string;
 }
 
-function collectTarget(value: string, previous: DrainTarget[]): DrainTarget[] {
-  try {
-    return [...previous, parseDrainTarget(value)];
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
+/** One target's outcome: its last report, and the error that ended it, if any. */
+interface TargetResult {
+  readonly target: string;
+  readonly report?: DrainReport;
+  readonly error?: DrainError;
 }
 
 function seconds(value: string): number {
@@ -50,13 +49,14 @@ process.on('warning', (warning) => {
 const program = new Command('drain')
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_CODES.USAGE))
   .description('Gracefully drain targets from every target group they serve: ECS DRAINING, deregister, wait until no request is in flight, then optionally stand by or terminate.')
-  .option('--target <id>', 'instance id (i-…) or ip:port; repeatable', collectTarget, [])
+  // Target ids are parsed after the options, so a malformed id has its own exit code (not USAGE).
+  .option('--target <id>', 'instance id (i-…) or ip:port; repeatable', (v: string, p: string[]) => [...p, v], [])
   .option('--region <region>', 'AWS region (default: AWS_REGION / profile)')
   .option('--stack <name>', "only this CloudFormation stack's target groups")
   .option('--target-group <arn>', 'only this target group; repeatable', (v: string, p: string[]) => [...p, v], [])
   .option('--cluster <name>', 'ECS cluster: set the container instance DRAINING and wait for its tasks first')
   .option('--timeout <seconds>', 'give up after this long (default: deregistration delay + 30 s)', seconds)
-  .option('--poll-interval <seconds>', 'seconds between health polls', seconds, 1.5)
+  .option('--poll-interval <seconds>', 'seconds between health polls (jittered ±1/3)', seconds, 1.5)
   .option('--dry-run', 'print the plan and change nothing')
   .option('--json', 'print the final report as JSON on stdout')
   .option('--standby', 'move the instance to Auto Scaling standby once drained')
@@ -65,20 +65,40 @@ const program = new Command('drain')
   .addHelpText(
     'after',
     `
-Exit codes: 0 drained · 2 bad arguments or target id · 3 unknown instance · 4 not in any target group
-            5 no AWS credentials · 6 AWS error (throttling, permissions, partial failure) · 7 timed out · 130 interrupted
+Exit codes: 0 drained · 2 bad arguments · 3 unknown instance · 4 not in any target group · 5 no AWS credentials
+            6 AWS error (permissions, unreachable, failed deregistration) · 7 timed out · 8 malformed target id
+            9 throttled beyond retries · 130 interrupted. Several targets: the most severe outcome.
 Examples:
   npm run drain -- --target i-0123456789abcdef0 --region eu-west-1 --stack Albatross --cluster <cluster> --terminate
   npm run drain -- --target i-0123456789abcdef0 --dry-run
   npm run drain -- --endpoint http://127.0.0.1:9901 --target 127.0.0.1:9001      # rehearse on the local proxy`,
   );
 
+function usageError(message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(EXIT_CODES.USAGE);
+}
+
+/** Checks the combination of options and parses the targets (a malformed id is INVALID_TARGET). */
+function parseArguments(opts: DrainCliOptions): DrainTarget[] {
+  if (opts.target.length === 0) usageError('--target is required (e.g. --target i-0123456789abcdef0)');
+  if (opts.standby && opts.terminate) usageError('--standby and --terminate exclude each other');
+  const targets = opts.target.map(parseDrainTarget);
+  const after = opts.standby ? '--standby' : opts.terminate ? '--terminate' : undefined;
+  // Both act through AWS Auto Scaling on an instance: with --endpoint or ip:port they would do nothing.
+  if (after && opts.endpoint) usageError(`${after} needs AWS Auto Scaling: it cannot be used with --endpoint`);
+  const ip = targets.find((t) => t.kind === 'ip');
+  if (after && ip) usageError(`${after} needs an instance id: ${formatDrainTarget(ip)} is an ip:port target`);
+  return targets;
+}
+
 function clientsFor(opts: DrainCliOptions): DrainClients {
   if (opts.endpoint) {
     // The local proxy does not check signatures; static placeholder keys keep the SDK from searching.
-    const local = { endpoint: opts.endpoint, region: opts.region ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+    const local = { endpoint: opts.endpoint, region: opts.region ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 };
     return { elbv2: new ElasticLoadBalancingV2Client(local) };
   }
+  // One attempt per SDK call: the engine's throttling retry wraps every call.
   const config = { region: opts.region, maxAttempts: 1 };
   return { elbv2: new ElasticLoadBalancingV2Client(config), autoScaling: new AutoScalingClient(config), ecs: new ECSClient(config) };
 }
@@ -86,12 +106,14 @@ function clientsFor(opts: DrainCliOptions): DrainClients {
 const elapsed = (report: DrainReport) => `${((Date.now() - report.startedAt) / 1000).toFixed(1)}s`;
 
 function progressLine(report: DrainReport): string {
-  const groups = report.registrations.map((r) => `${r.targetGroupName}:${r.port} ${r.endedBy ? `done (${r.endedBy})` : r.error ? 'FAILED' : 'draining'}`);
+  const groups = report.registrations.map((r) => `${r.targetGroupName}:${r.port} ${r.endedBy ? `done (${r.endedBy})` : r.error ? 'FAILED' : r.deregisteredAt !== undefined ? 'draining' : 'registered'}`);
   return `${report.target} ${report.state} ${elapsed(report)}${groups.length ? ` — ${groups.join(', ')}` : ''}`;
 }
 
-function summary(report: DrainReport, dryRun: boolean): string {
-  const lines = [`${report.target}: ${dryRun ? 'plan' : report.state}`];
+function summary(result: TargetResult, dryRun: boolean): string {
+  const { report } = result;
+  if (report === undefined) return `${result.target}: error: ${result.error?.message}`;
+  const lines = [`${report.target}: ${dryRun ? 'plan' : report.state}${result.error ? ` (then error: ${result.error.message})` : ''}`];
   for (const r of report.registrations) {
     const detail = dryRun ? `would deregister (delay ${r.deregistrationDelaySeconds}s, now ${r.state})` : r.error ? `failed: ${r.error}` : `ended by ${r.endedBy ?? '—'} after ${((r.endedAfterMs ?? 0) / 1000).toFixed(1)}s`;
     lines.push(`  ${r.targetGroupName} ${r.id}:${r.port}  ${detail}`);
@@ -108,58 +130,100 @@ async function afterDrain(clients: DrainClients, target: DrainTarget, opts: Drai
   else await clients.autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: target.id, ShouldDecrementDesiredCapacity: false }));
 }
 
-function exitCodeOf(reports: DrainReport[]): number {
-  if (reports.some((r) => r.state === 'failed')) return EXIT_CODES.AWS_ERROR;
-  if (reports.some((r) => r.state === 'timed-out')) return EXIT_CODES.TIMEOUT;
-  return EXIT_CODES.OK;
+function outcomeOf(result: TargetResult): DrainErrorCode | 'OK' {
+  if (result.error) return result.error.code;
+  if (result.report?.state === 'failed') return 'AWS_ERROR';
+  if (result.report?.state === 'timed-out') return 'TIMEOUT';
+  return 'OK';
+}
+
+/** The AWS CLI options that reach the same API as this run. */
+function awsCliOptions(opts: DrainCliOptions): string {
+  return `${opts.endpoint ? ` --endpoint-url ${opts.endpoint}` : ''}${opts.region ? ` --region ${opts.region}` : ''}`;
+}
+
+/** How to undo what a report says was done: re-register what was deregistered, reactivate ECS. */
+function undoLines(report: DrainReport, opts: DrainCliOptions): string[] {
+  const lines: string[] = [];
+  const deregistered = report.registrations.filter((r) => r.deregisteredAt !== undefined);
+  if (deregistered.length === 0) lines.push('    not deregistered from any target group yet');
+  for (const r of deregistered) {
+    lines.push(`    re-register: aws elbv2 register-targets${awsCliOptions(opts)} --target-group-arn ${r.targetGroupArn} --targets Id=${r.id},Port=${r.port}`);
+  }
+  if (report.ecs) {
+    const by = report.ecs.setDrainingByThisRun ? 'set DRAINING by this run' : 'was already DRAINING';
+    lines.push(`    ECS container instance ${by}; to serve again: aws ecs update-container-instances-state${awsCliOptions({ ...opts, endpoint: undefined })} --cluster ${report.ecs.cluster} --container-instances ${report.ecs.containerInstanceArn} --status ACTIVE`);
+  }
+  return lines;
 }
 
 /** On Ctrl-C: where each target is, and how to resume or undo. */
-function interruptedMessage(latest: Map<string, DrainReport>): string {
+function interruptedMessage(targets: DrainTarget[], latest: Map<string, DrainReport>, opts: DrainCliOptions): string {
   const lines = ['interrupted. State of each target:'];
-  for (const report of latest.values()) {
-    lines.push(`  ${progressLine(report)}`);
-    for (const r of report.registrations) {
-      lines.push(`    re-register: aws elbv2 register-targets --target-group-arn ${r.targetGroupArn} --targets Id=${r.id},Port=${r.port}`);
+  for (const target of targets.map(formatDrainTarget)) {
+    const report = latest.get(target);
+    if (report === undefined) {
+      lines.push(`  ${target} not started: nothing changed`);
+      continue;
     }
+    lines.push(`  ${progressLine(report)}`, ...undoLines(report, opts));
   }
   lines.push('  resume: run the same command again (draining is idempotent)');
   return lines.join('\n');
 }
 
+/** Drains one target and never throws: the error is part of the result, so other targets finish. */
+async function drainOne(clients: DrainClients, target: DrainTarget, opts: DrainCliOptions, onProgress: (r: DrainReport) => void): Promise<TargetResult> {
+  let report: DrainReport | undefined;
+  try {
+    report = await drainTarget(clients, target, {
+      scope: { stackName: opts.stack, targetGroupArns: opts.targetGroup.length ? opts.targetGroup : undefined },
+      cluster: opts.cluster,
+      inFlight: opts.endpoint ? proxyAdminInFlight(opts.endpoint) : undefined,
+      pollMs: opts.pollInterval * 1000,
+      timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
+      dryRun: opts.dryRun,
+      onProgress,
+    });
+    if (report.state === 'drained' && !opts.dryRun) await afterDrain(clients, target, opts);
+    return { target: formatDrainTarget(target), report };
+  } catch (error) {
+    return { target: formatDrainTarget(target), report, error: toDrainError(error) };
+  }
+}
+
+function printResults(results: TargetResult[], opts: DrainCliOptions): void {
+  for (const r of results) if (r.error) process.stderr.write(`drain: ${r.error.message}\n`);
+  if (opts.json) {
+    const json = results.map((r) => (r.report && !r.error ? r.report : { ...r.report, target: r.target, state: r.report?.state ?? 'error', error: { code: r.error!.code, message: r.error!.message } }));
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    return;
+  }
+  const summaries = results.filter((r) => r.report !== undefined || results.length > 1).map((r) => summary(r, opts.dryRun ?? false));
+  if (summaries.length) process.stdout.write(`${summaries.join('\n')}\n`);
+}
+
 async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<DrainCliOptions>();
-  if (opts.target.length === 0) program.error('error: --target is required (e.g. --target i-0123456789abcdef0)', { exitCode: EXIT_CODES.USAGE });
-  if (opts.standby && opts.terminate) program.error('error: --standby and --terminate exclude each other', { exitCode: EXIT_CODES.USAGE });
+  const targets = parseArguments(opts);
   const clients = clientsFor(opts);
   const latest = new Map<string, DrainReport>();
   const tty = process.stderr.isTTY;
   process.once('SIGINT', () => {
-    process.stderr.write(`\n${interruptedMessage(latest)}\n`);
+    process.stderr.write(`\n${interruptedMessage(targets, latest, opts)}\n`);
     process.exit(EXIT_CODES.INTERRUPTED);
   });
-  const reports = await Promise.all(
-    opts.target.map(async (target) => {
-      const report = await drainTarget(clients, target, {
-        scope: { stackName: opts.stack, targetGroupArns: opts.targetGroup.length ? opts.targetGroup : undefined },
-        cluster: opts.cluster,
-        inFlight: opts.endpoint ? proxyAdminInFlight(opts.endpoint) : undefined,
-        pollMs: opts.pollInterval * 1000,
-        timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
-        dryRun: opts.dryRun,
-        onProgress: (r) => {
-          latest.set(r.target, r);
-          if (!opts.json && r.state !== 'planned') process.stderr.write(tty ? `\r\x1b[2K${progressLine(r)}` : `${progressLine(r)}\n`);
-        },
-      });
-      if (report.state === 'drained' && !opts.dryRun) await afterDrain(clients, target, opts);
-      return report;
-    }),
-  );
+  const onProgress = (r: DrainReport) => {
+    latest.set(r.target, r);
+    if (!opts.json && r.state !== 'planned') process.stderr.write(tty ? `\r\x1b[2K${progressLine(r)}` : `${progressLine(r)}\n`);
+  };
+  // One target's error must not end the process while the others are half-drained.
+  const settled = await Promise.allSettled(targets.map((target) => drainOne(clients, target, opts, onProgress)));
+  const results = settled.map((s, i): TargetResult => (s.status === 'fulfilled' ? s.value : { target: formatDrainTarget(targets[i]), error: toDrainError(s.reason) }));
   if (tty && !opts.json) process.stderr.write('\n');
-  process.stdout.write(opts.json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map((r) => summary(r, opts.dryRun ?? false)).join('\n')}\n`);
-  process.exitCode = exitCodeOf(reports);
+  printResults(results, opts);
+  process.exitCode = EXIT_CODES[worstOutcome(results.map(outcomeOf))];
 }
 
 main().catch((error: unknown) => {

@@ -2,14 +2,16 @@
  * The drain CLI as a child process, against the local proxy as its ELBv2 endpoint: real sockets,
  * real draining, the proxy's in-flight counts as the early-finish signal. No AWS mock here.
  */
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Template } from 'aws-cdk-lib/assertions';
 import pino from 'pino';
 import { addAlbatrossStack } from '../../lib/app';
 import { buildConfig } from '../../lib/config';
+import { targetGroupArn } from '../../lib/proxy/elbv2-api';
 import { TargetsReport } from '../../lib/proxy/model';
 import { createLoadBalancerRuntime } from '../../lib/proxy/runtime';
 import { RunningProxy, startProxyServer } from '../../lib/proxy/server';
@@ -23,22 +25,57 @@ let backends: Server[];
 let ports: number[];
 let endpoint: string;
 
-function runDrain(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+interface DrainRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * Runs the CLI from source (tsx), so the tests always see the current code. `onStderr` sees the
+ * progress as it comes, with the child, e.g. to interrupt it.
+ */
+function runDrain(args: string[], env: NodeJS.ProcessEnv = {}, onStderr?: (text: string, child: ChildProcess) => void): Promise<DrainRun> {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'drain.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      onStderr?.(stderr, child);
+    });
     child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
   });
 }
 
+/** A stand-in for one AWS Query API (Auto Scaling, ELBv2): answers every call with `answer`. */
+async function fakeAwsApi(answer: (action: string) => { status: number; body: string }): Promise<{ url: string; calls: string[]; close: () => void }> {
+  const calls: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const action = new URLSearchParams(body).get('Action') ?? '';
+      calls.push(action);
+      const { status, body: xml } = answer(action);
+      res.writeHead(status, { 'content-type': 'text/xml' }).end(xml);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, close: () => server.close() };
+}
+
+/** Static keys and a region, as a configured operator would have: the SDK signs and sends. */
+const awsEnv = (endpoints: Record<string, string>): NodeJS.ProcessEnv => ({ AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'eu-west-1', AWS_PROFILE: '', ...endpoints });
+
 async function slowBackend(delayMs: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/health') return void res.end('ok');
-    setTimeout(() => res.end('done'), delayMs);
+    // x-delay-ms: a longer request, to interrupt a drain while it waits.
+    setTimeout(() => res.end('done'), Number(req.headers['x-delay-ms'] ?? delayMs));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
@@ -115,9 +152,9 @@ test('--timeout: exit 7 when requests are still in flight', async () => {
 }, 30_000);
 
 describe('bad input: one clear line and a distinct exit code', () => {
-  test('malformed id → 2, before any call', async () => {
+  test('malformed id → 8 (its own code, not the usage code), before any call', async () => {
     const result = await runDrain(['--target', 'i-xyz']);
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(8);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('invalid target "i-xyz"');
   });
@@ -133,6 +170,46 @@ describe('bad input: one clear line and a distinct exit code', () => {
     expect(result.code).toBe(2);
   });
 
+  test('--standby/--terminate where they could do nothing (--endpoint, ip:port) → 2, one line', async () => {
+    const withEndpoint = await runDrain(['--endpoint', endpoint, '--target', 'i-0123456789abcdef0', '--standby']);
+    expect(withEndpoint.code).toBe(2);
+    expect(withEndpoint.stderr).toBe('error: --standby needs AWS Auto Scaling: it cannot be used with --endpoint\n');
+    const withIp = await runDrain(['--target', '10.0.1.5:8080', '--terminate']);
+    expect(withIp.code).toBe(2);
+    expect(withIp.stderr).toBe('error: --terminate needs an instance id: 10.0.1.5:8080 is an ip:port target\n');
+  });
+
+  test('an unknown instance (in no target group, no Auto Scaling group) → 3', async () => {
+    const autoScaling = await fakeAwsApi(() => ({
+      status: 200,
+      body: '<DescribeAutoScalingInstancesResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><DescribeAutoScalingInstancesResult><AutoScalingInstances/></DescribeAutoScalingInstancesResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeAutoScalingInstancesResponse>',
+    }));
+    try {
+      const env = awsEnv({ AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: endpoint, AWS_ENDPOINT_URL_AUTO_SCALING: autoScaling.url });
+      const result = await runDrain(['--target', 'i-0123456789abcdef0'], env);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toBe('drain: instance i-0123456789abcdef0 is in no Auto Scaling group and no target group: check the id and --region\n');
+      expect(autoScaling.calls).toEqual(['DescribeAutoScalingInstances']);
+    } finally {
+      autoScaling.close();
+    }
+  }, 30_000);
+
+  test('throttling beyond the retries → 9, after retrying', async () => {
+    const elbv2 = await fakeAwsApi(() => ({
+      status: 400,
+      body: '<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>',
+    }));
+    try {
+      const result = await runDrain(['--target', 'i-0123456789abcdef0'], awsEnv({ AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elbv2.url }));
+      expect(result.code).toBe(9);
+      expect(result.stderr).toBe('drain: AWS kept throttling requests (Throttling) beyond the retries; try again later\n');
+      expect(elbv2.calls).toEqual(Array(6).fill('DescribeTargetGroups'));
+    } finally {
+      elbv2.close();
+    }
+  }, 30_000);
+
   test('a target in no target group → 4', async () => {
     const result = await runDrain(['--endpoint', endpoint, '--target', '127.0.0.1:1']);
     expect(result.code).toBe(4);
@@ -146,3 +223,41 @@ describe('bad input: one clear line and a distinct exit code', () => {
     expect(result.stderr).toContain('drain: no AWS credentials found');
   }, 30_000);
 });
+
+test("several targets: one target's error does not stop the others; the exit code is the worst", async () => {
+  // Registered again (drained by the tests above), as the re-register command would do.
+  const elbv2 = new ElasticLoadBalancingV2Client({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const api = (await targets()).targetGroups.find((g) => g.name === 'api')!;
+  await elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: targetGroupArn(api), Targets: [{ Id: '127.0.0.1', Port: ports[0] }] }));
+  const result = await runDrain(['--endpoint', endpoint, '--target', '127.0.0.1:1', '--target', `127.0.0.1:${ports[0]}`, '--poll-interval', '0.2']);
+  expect(result.code).toBe(4);
+  expect(result.stderr).toContain('drain: 127.0.0.1:1 is not registered in any target group');
+  expect(result.stdout).toContain(`127.0.0.1:${ports[0]}: drained`);
+  expect(result.stdout).toContain('127.0.0.1:1: error: 127.0.0.1:1 is not registered');
+}, 30_000);
+
+test("Ctrl-C while waiting: exit 130, each target's state, re-register commands for what was deregistered (with --endpoint-url)", async () => {
+  const https = `https://localhost:${proxy.ports[443]}`;
+  const { Agent, request } = await import('undici');
+  const agent = new Agent({ connect: { rejectUnauthorized: false } });
+  // ports[0] and ports[2] are draining after the tests above: these land on ports[1].
+  const inFlight = [0, 1].map(() => request(`${https}/api/long`, { dispatcher: agent, headers: { 'x-delay-ms': '4000' } }).then((r) => r.statusCode));
+  await new Promise((r) => setTimeout(r, 300));
+  const target = `127.0.0.1:${ports[1]}`;
+  let interrupted = false;
+  const result = await runDrain(['--endpoint', endpoint, '--target', target, '--target', '127.0.0.1:1', '--poll-interval', '0.2'], {}, (stderr, child) => {
+    if (!interrupted && /waiting/.test(stderr)) {
+      interrupted = true;
+      child.kill('SIGINT');
+    }
+  });
+  expect(await Promise.all(inFlight)).toEqual([200, 200]); // the deregistered target still finished its requests
+  await agent.close();
+  expect(result.code).toBe(130);
+  const apiArn = targetGroupArn((await targets()).targetGroups.find((g) => g.name === 'api')!);
+  expect(result.stderr).toContain('interrupted. State of each target:');
+  expect(result.stderr).toMatch(new RegExp(`${target} waiting .*api:${ports[1]} draining`));
+  expect(result.stderr).toContain(`re-register: aws elbv2 register-targets --endpoint-url ${endpoint} --target-group-arn ${apiArn} --targets Id=127.0.0.1,Port=${ports[1]}`);
+  expect(result.stderr.match(/re-register:/g)).toHaveLength(1); // only the group it was deregistered from
+  expect(result.stderr).toContain('resume: run the same command again');
+}, 30_000);

@@ -205,9 +205,10 @@ test('throttling is retried with backoff, then succeeds', async () => {
   expect(waits).toEqual([198, 396]);
 });
 
-test('throttling that never stops is an AWS_ERROR saying so', async () => {
+test('throttling that never stops is THROTTLED (its own exit code), saying so', async () => {
   elbv2.on(DescribeTargetGroupsCommand).rejects(throttle());
-  await expect(drainTarget(clients, parseDrainTarget(INSTANCE), { retry: { sleep: async () => undefined, attempts: 3 } })).rejects.toMatchObject({ code: 'AWS_ERROR', message: expect.stringContaining('throttling') });
+  await expect(drainTarget(clients, parseDrainTarget(INSTANCE), { retry: { sleep: async () => undefined, attempts: 3 } })).rejects.toMatchObject({ code: 'THROTTLED', message: expect.stringContaining('throttling') });
+  expect(elbv2.commandCalls(DescribeTargetGroupsCommand)).toHaveLength(3);
 });
 
 /**
@@ -357,7 +358,14 @@ describe('bad input', () => {
   });
 
   test('missing credentials become NO_CREDENTIALS', async () => {
-    elbv2.on(DescribeTargetGroupsCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    // As the SDK's credential chain throws it (@smithy CredentialsProviderError, a transitive dependency).
+    elbv2.on(DescribeTargetGroupsCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError', tryNextLink: false }));
     await expect(drainTarget(clients, parseDrainTarget(INSTANCE))).rejects.toMatchObject({ code: 'NO_CREDENTIALS' });
+  });
+
+  test('an error merely mentioning credentials (a denied call) is an AWS_ERROR, not NO_CREDENTIALS', async () => {
+    const denied = Object.assign(new Error('User is not authorized to perform: elasticloadbalancing:DescribeTargetGroups with credential scope eu-west-1'), { name: 'AccessDenied' });
+    elbv2.on(DescribeTargetGroupsCommand).rejects(denied);
+    await expect(drainTarget(clients, parseDrainTarget(INSTANCE))).rejects.toMatchObject({ code: 'AWS_ERROR' });
   });
 });
