@@ -1,5 +1,6 @@
 /** The proxy CLI as a child process (the compiled dist/bin/proxy.js the container runs). */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { get as httpsGet } from 'node:https';
@@ -12,6 +13,7 @@ import { addAlbatrossStack } from '../../lib/app';
 import { buildConfig } from '../../lib/config';
 import { TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
 import { freePort, waitForHttp } from '../../lib/util/net';
+import { selfSignedCertificate } from '../../lib/proxy/tls';
 
 const ROOT = join(__dirname, '..', '..');
 const PROXY = join(ROOT, 'dist', 'bin', 'proxy.js');
@@ -109,6 +111,20 @@ test('SIGTERM during a slow request: the request completes, then the proxy exits
   expect((await answer).body).toBe('slow done');
   expect(await exited).toBe(0);
   slow.close();
+}, 60_000);
+
+test('--cert/--key: the HTTPS listener serves the given certificate', async () => {
+  const tls = await selfSignedCertificate();
+  const dir = mkdtempSync(join(tmpdir(), 'albatross-cert-'));
+  writeFileSync(join(dir, 'cert.pem'), tls.cert);
+  writeFileSync(join(dir, 'key.pem'), tls.key);
+  const backend = await namedBackend('one');
+  const { https, admin } = await startCli(['--targets', `app=127.0.0.1:${(backend.address() as AddressInfo).port}`, '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem')]);
+  await allHealthy(admin);
+  const answer = await freshGet(`https://localhost:${https}/`);
+  expect(answer.body).toBe('one');
+  expect(answer.fingerprint).toBe(new X509Certificate(tls.cert).fingerprint256);
+  backend.close();
 }, 60_000);
 
 describe('--workers 2', () => {
