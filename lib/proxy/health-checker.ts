@@ -1,5 +1,6 @@
 /**
- * Health checks as the ALB runs them: an HTTP GET of the configured path on the target's own port,
+ * Health checks as the ALB runs them: an HTTP GET of the configured path on the target's own port
+ * (or the template's HealthCheckPort),
  * a new connection each time, `User-Agent: ELB-HealthChecker/2.0`, success when the status code
  * is in the matcher, failure on a wrong code, a timeout or a connection error.
  */
@@ -13,6 +14,8 @@ export type HealthOutcome =
 
 export interface HealthCheckSchedule {
   readonly protocol: 'HTTP' | 'HTTPS';
+  /** HealthCheckPort; absent: the target's own (traffic) port. */
+  readonly port?: number;
   readonly path: string;
   /** Between the starts of two checks of one target. */
   readonly intervalMs: number;
@@ -48,7 +51,7 @@ export function checkOnce(target: TargetAddress, schedule: HealthCheckSchedule):
     const request = client.request(
       {
         host: target.host,
-        port: target.port,
+        port: schedule.port ?? target.port,
         path: schedule.path,
         method: 'GET',
         agent: false,

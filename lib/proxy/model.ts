@@ -31,6 +31,10 @@ export interface HealthCheckModel {
   readonly unhealthyThreshold: number;
   /** Matcher as in the template: `200`, `200,204`, `200-299`. */
   readonly matcher: string;
+  /** HealthCheckProtocol when the template sets it; absent: the target group's protocol. */
+  readonly protocol?: 'HTTP' | 'HTTPS';
+  /** HealthCheckPort when it is a number; absent: `traffic-port` (the target's own port). */
+  readonly port?: number;
 }
 
 export interface StickinessModel {

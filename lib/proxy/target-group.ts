@@ -110,7 +110,8 @@ export class TargetGroup implements TargetGroupRuntime {
     if (hc.enabled) {
       this.checker = new HealthChecker(
         {
-          protocol: model.protocol,
+          protocol: hc.protocol ?? model.protocol,
+          port: hc.port,
           path: hc.path,
           intervalMs: hc.intervalSeconds * 1000 * this.scale,
           timeoutMs: hc.timeoutSeconds * 1000 * this.scale,

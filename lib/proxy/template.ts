@@ -142,16 +142,36 @@ function oneOf<T extends string>(r: TemplateReader, value: string, allowed: read
   return r.fail(`${what} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
 }
 
+/** HealthCheckPort: `traffic-port` (or absent) means the target's own port. */
+function readHealthCheckPort(r: TemplateReader, value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const text = r.string(value, what);
+  if (text === 'traffic-port') return undefined;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) r.fail(`${what} must be traffic-port or a port from 1 to 65535 (got ${JSON.stringify(value)})`);
+  return port;
+}
+
 function readHealthCheck(r: TemplateReader, p: Json, what: string): HealthCheckModel {
   const matcher = isObject(p.Matcher) ? p.Matcher.HttpCode : undefined;
+  const intervalSeconds = r.number(p.HealthCheckIntervalSeconds, `${what}.HealthCheckIntervalSeconds`, 30);
+  const timeoutSeconds = r.number(p.HealthCheckTimeoutSeconds, `${what}.HealthCheckTimeoutSeconds`, 5);
+  // The ALB refuses a timeout that is not shorter than the interval (alb-behaviour 6).
+  if (timeoutSeconds >= intervalSeconds) {
+    r.fail(`${what}.HealthCheckTimeoutSeconds (${timeoutSeconds}) must be smaller than HealthCheckIntervalSeconds (${intervalSeconds})`);
+  }
+  const protocol = p.HealthCheckProtocol === undefined ? undefined : oneOf(r, r.string(p.HealthCheckProtocol, `${what}.HealthCheckProtocol`), ['HTTP', 'HTTPS'] as const, `${what}.HealthCheckProtocol`);
+  const port = readHealthCheckPort(r, p.HealthCheckPort, `${what}.HealthCheckPort`);
   return {
     enabled: p.HealthCheckEnabled === undefined ? true : r.string(p.HealthCheckEnabled, `${what}.HealthCheckEnabled`) === 'true',
     path: p.HealthCheckPath === undefined ? '/' : r.string(p.HealthCheckPath, `${what}.HealthCheckPath`),
-    intervalSeconds: r.number(p.HealthCheckIntervalSeconds, `${what}.HealthCheckIntervalSeconds`, 30),
-    timeoutSeconds: r.number(p.HealthCheckTimeoutSeconds, `${what}.HealthCheckTimeoutSeconds`, 5),
+    intervalSeconds,
+    timeoutSeconds,
     healthyThreshold: r.number(p.HealthyThresholdCount, `${what}.HealthyThresholdCount`, 5),
     unhealthyThreshold: r.number(p.UnhealthyThresholdCount, `${what}.UnhealthyThresholdCount`, 2),
     matcher: matcher === undefined ? '200' : r.string(matcher, `${what}.Matcher.HttpCode`),
+    ...(protocol === undefined ? {} : { protocol }),
+    ...(port === undefined ? {} : { port }),
   };
 }
 

@@ -106,6 +106,24 @@ describe('health checks over real sockets (alb-behaviour 6-8)', () => {
     expect(g.status().map((t) => t.reason)).toEqual(['Target.Timeout', 'Target.FailedHealthChecks']);
   });
 
+  it('checks the HealthCheckPort instead of the traffic port when the template sets one', async () => {
+    const b = await backend();
+    const trafficPort = await closedPort();
+    const g = group({ healthCheck: { ...groupModel().healthCheck, port: b.address.port } });
+    g.register({ host: '127.0.0.1', port: trafficPort });
+    g.start();
+    await waitFor(() => stateOf(g, `127.0.0.1:${trafficPort}`) === 'healthy', 3000, 'healthy through the health-check port');
+    expect(b.healthRequests.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('HealthCheckProtocol HTTP on an HTTPS group checks over plain HTTP', async () => {
+    const b = await backend();
+    const g = group({ protocol: 'HTTPS', healthCheck: { ...groupModel().healthCheck, protocol: 'HTTP' } });
+    g.register(b.address);
+    g.start();
+    await waitFor(healthy(g, b), 3000, 'healthy over HTTP');
+  });
+
   it('reports unavailable and routes when health checks are disabled', () => {
     const g = group({ healthCheck: { ...groupModel().healthCheck, enabled: false } });
     g.register({ host: '127.0.0.1', port: 1 });

@@ -237,6 +237,25 @@ describe('loadModelFromTemplate', () => {
     expect(warnings).toEqual(['target group TgLor: slow start works with round_robin only (the ELB guide); it is ignored with least_outstanding_requests']);
   });
 
+  it('reads HealthCheckProtocol and a numeric HealthCheckPort; traffic-port means the target port', () => {
+    const t = template({
+      TgHc: { Type: TG, Properties: { Protocol: 'HTTPS', Port: 443, HealthCheckProtocol: 'HTTP', HealthCheckPort: '8081' } },
+      TgTraffic: { Type: TG, Properties: { HealthCheckPort: 'traffic-port' } },
+    });
+    const m = loadModelFromTemplate(t, { onWarning: () => undefined });
+    expect(m.targetGroups.TgHc.healthCheck).toMatchObject({ protocol: 'HTTP', port: 8081 });
+    expect(m.targetGroups.TgTraffic.healthCheck.port).toBeUndefined();
+    expect(m.targetGroups.TgTraffic.healthCheck.protocol).toBeUndefined();
+    expect(() => loadModelFromTemplate(template({ TgBad: { Type: TG, Properties: { HealthCheckPort: 'nope' } } }))).toThrow(
+      'template: target group TgBad.HealthCheckPort must be traffic-port or a port from 1 to 65535 (got "nope")',
+    );
+  });
+
+  it('rejects a health check timeout that is not shorter than the interval', () => {
+    const t = template({ TgSlow: { Type: TG, Properties: { HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 5 } } });
+    expect(() => loadModelFromTemplate(t)).toThrow('template: target group TgSlow.HealthCheckTimeoutSeconds (5) must be smaller than HealthCheckIntervalSeconds (5)');
+  });
+
   it('fails with one line naming the source and what is missing', () => {
     expect(() => loadModelFromTemplate({ Resources: { B: { Type: 'AWS::S3::Bucket' } } }, { source: 'x.json' })).toThrow(
       new TemplateError('x.json: has no Application Load Balancer (no resource of type AWS::ElasticLoadBalancingV2::LoadBalancer); is this the synthesized stack template?'),
