@@ -182,7 +182,11 @@ export interface CapacityConfig {
   readonly desiredCapacity: number;
   /** Seconds before ELB health checks count on a new instance, 0–7200. @default 300 */
   readonly healthCheckGracePeriodSeconds: number;
-  /** Heartbeat timeout of the terminate lifecycle hook, 30–7200 seconds. @default 300 */
+  /**
+   * Heartbeat timeout of the terminate lifecycle hook, 90–7200 seconds (AWS allows 30, but each
+   * drain Lambda run, at least 60 s, must end inside one heartbeat).
+   * @default 300
+   */
   readonly lifecycleHeartbeatSeconds: number;
 }
 

@@ -257,7 +257,9 @@ function validateServiceAndCapacity(p: Problems, config: AlbatrossConfig): void 
   p.integerInRange('capacity.maxCapacity', c.maxCapacity, Math.max(2, c.minCapacity), 1000);
   p.integerInRange('capacity.desiredCapacity', c.desiredCapacity, c.minCapacity, c.maxCapacity);
   p.integerInRange('capacity.healthCheckGracePeriodSeconds', c.healthCheckGracePeriodSeconds, 0, 7200);
-  p.integerInRange('capacity.lifecycleHeartbeatSeconds', c.lifecycleHeartbeatSeconds, 30, 7200);
+  // AWS accepts 30–7200; the drain Lambda sends a heartbeat at the start of each run and needs a
+  // timeout of at least 60 s below it, so shorter heartbeats would leave no room for a run.
+  p.integerInRange('capacity.lifecycleHeartbeatSeconds', c.lifecycleHeartbeatSeconds, 90, 7200);
 }
 
 function validateScalingWafAlarms(p: Problems, config: AlbatrossConfig): void {

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -68,6 +68,7 @@ export class AlbatrossStack extends Stack {
     this.drain = new DrainOrchestrator(this, 'Drain', {
       autoScalingGroup: this.capacity.autoScalingGroup,
       lifecycleHookName: this.capacity.terminateHook.lifecycleHookName,
+      heartbeatTimeout: Duration.seconds(config.capacity.lifecycleHeartbeatSeconds),
       cluster: this.capacity.cluster,
       targetGroups: Object.values(this.targetGroups),
       alarmTopic: this.alarmTopic.topic,

@@ -316,6 +316,17 @@ describe('ECS on EC2', () => {
     t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', { LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 900 });
   });
 
+  test('the drain Lambda gets the hook heartbeat and its runs end before it', () => {
+    for (const heartbeat of [config.capacity.lifecycleHeartbeatSeconds, 90, 900]) {
+      const { template: t } = synthStack({ capacity: { lifecycleHeartbeatSeconds: heartbeat } });
+      const fn = Object.values(t.findResources('AWS::Lambda::Function')).find((f) =>
+        JSON.stringify(f).includes('HEARTBEAT_TIMEOUT_SECONDS'),
+      ) as { Properties: { Timeout: number; Environment: { Variables: Record<string, string> } } };
+      expect(fn.Properties.Environment.Variables.HEARTBEAT_TIMEOUT_SECONDS).toBe(String(heartbeat));
+      expect(fn.Properties.Timeout).toBeLessThan(heartbeat);
+    }
+  });
+
   test('the service places tasks with the capacity provider and gives new tasks a health-check grace period', () => {
     const providerId = Object.keys(template.findResources('AWS::ECS::CapacityProvider'))[0];
     template.hasResourceProperties('AWS::ECS::Service', {
