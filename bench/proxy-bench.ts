@@ -1,6 +1,7 @@
 /**
  * Throughput and latency of the local proxy against its peers, all in one run on loopback:
- * the backend alone, nginx (1 worker), HAProxy (1 thread), npm http-proxy, and Albatross (undici
+ * the backend alone, nginx (1 worker), HAProxy (1 thread), npm http-proxy, a bare node:http +
+ * undici proxy with no features (the floor of what Node allows), and Albatross (undici
  * and node:http upstream clients, one process; and two workers when --workers is supported).
  *
  * Load comes from wrk (Debian package) in its own process. Every peer proxies plain HTTP to the
@@ -115,6 +116,25 @@ let i = 0;
 http.createServer((req, res) => proxy.web(req, res, { target: 'http://' + targets[i++ % targets.length] })).listen(Number(process.argv[2]), '127.0.0.1');
 `;
 
+/**
+ * The floor of what Node allows here: node:http server + undici Pool per backend, round robin,
+ * nothing else (no rules, headers, health, metrics or logs). Albatross's distance to it is the cost
+ * of its features; the distance from it to nginx is Node's.
+ */
+const BARE_NODE_SOURCE = `
+const http = require('node:http');
+const { Pool } = require('undici');
+const pools = process.argv[3].split(',').map((t) => new Pool('http://' + t, { connections: 256, pipelining: 1 }));
+let i = 0;
+http.createServer((req, res) => {
+  const pool = pools[i++ % pools.length];
+  pool.stream({ method: req.method, path: req.url, headers: req.headers, body: null }, ({ statusCode, headers }) => {
+    res.writeHead(statusCode, headers);
+    return res;
+  }).catch(() => { if (!res.headersSent) res.writeHead(502); res.end(); });
+}).listen(Number(process.argv[2]), '127.0.0.1');
+`;
+
 /** A template with one plain-HTTP listener forwarding to one round-robin group (TLS left out of every peer). */
 function benchTemplate(): string {
   const template = {
@@ -186,12 +206,13 @@ function table(results: Result[]): void {
   const byName = (n: string) => results.find((r) => r.name === n);
   const httpProxy = byName('http-proxy');
   const nginx = byName('nginx (1 worker)');
+  const floor = results.find((r) => r.name.startsWith('bare node floor'));
   const ratio = (r: Result, peer?: Result) => (peer ? `${(r.requestsPerSecond / peer.requestsPerSecond).toFixed(2)}x` : 'n/a');
   console.log(`\nwrk -t1 -c${CONNECTIONS} -d${SECONDS}s, ${BACKENDS} keep-alive backends, node ${process.version}\n`);
-  console.log('| peer | req/s | p50 ms | p99 ms | errors | vs http-proxy | vs nginx |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| peer | req/s | p50 ms | p99 ms | errors | vs http-proxy | vs nginx | vs bare node |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
-    console.log(`| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${ratio(r, httpProxy)} | ${ratio(r, nginx)} |`);
+    console.log(`| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${ratio(r, httpProxy)} | ${ratio(r, nginx)} | ${ratio(r, floor)} |`);
   }
 }
 
@@ -216,6 +237,7 @@ async function main(): Promise<void> {
   if (!has('wrk')) throw new Error('wrk is not installed: apt-get install -y wrk');
   writeFileSync(join(work, 'backend.js'), BACKEND_SOURCE);
   writeFileSync(join(work, 'http-proxy.js'), HTTP_PROXY_SOURCE);
+  writeFileSync(join(work, 'bare-node.js'), BARE_NODE_SOURCE);
   const backends = await Promise.all(Array.from({ length: BACKENDS }, () => freePort()));
   for (const port of backends) start(process.execPath, [join(work, 'backend.js'), String(port)]);
   await Promise.all(backends.map((p) => waitForHttp(`http://127.0.0.1:${p}/`)));
@@ -243,6 +265,12 @@ async function main(): Promise<void> {
     await measure('http-proxy', async () => {
       const port = await freePort();
       return { port, child: start(process.execPath, [join(work, 'http-proxy.js'), String(port), backends.map((b) => `127.0.0.1:${b}`).join(',')], { NODE_PATH: join(ROOT, 'node_modules') }) };
+    }),
+  );
+  results.push(
+    await measure('bare node floor (http + undici, no features)', async () => {
+      const port = await freePort();
+      return { port, child: start(process.execPath, [join(work, 'bare-node.js'), String(port), backends.map((b) => `127.0.0.1:${b}`).join(',')], { NODE_PATH: join(ROOT, 'node_modules') }) };
     }),
   );
   results.push(await measure('Albatross (undici)', () => albatross(backends, ['--upstream-client', 'undici'])));
