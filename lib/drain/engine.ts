@@ -220,6 +220,7 @@ class DrainRun {
     const changed = await setDraining(ecs, cluster, arn, this.retry);
     this.report.ecs = { cluster, containerInstanceArn: arn, setDrainingByThisRun: changed, tasksStopped: false };
     while (!(await this.checkEcsTasks())) {
+      this.options.onProgress?.(this.report); // with report.ecs set: an interrupted run can tell how to undo it
       if (this.pastDeadline()) return 'in-progress';
       if (this.now() >= until) return undefined;
       await this.pause(Math.min(until, this.options.deadline ?? Infinity));

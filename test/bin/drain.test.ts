@@ -1,8 +1,12 @@
 /**
- * The drain CLI as a child process, against the local proxy as its ELBv2 endpoint: real sockets,
- * real draining, the proxy's in-flight counts as the early-finish signal. No AWS mock here.
+ * The drain CLI as a child process — the compiled dist/bin/drain.js that `npm run drain` runs —
+ * against the local proxy as its ELBv2 endpoint: real sockets, real draining, the proxy's in-flight
+ * counts as the early-finish signal. No AWS mock here: where AWS itself is needed, the SDK is
+ * pointed at a stand-in Query API through its AWS_ENDPOINT_URL_* variables.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -32,14 +36,32 @@ interface DrainRun {
   ms: number;
 }
 
+/** What `npm run drain` runs. */
+const BUILT_CLI = join(ROOT, 'dist', 'bin', 'drain.js');
+
 /**
- * Runs the CLI from source (tsx), so the tests always see the current code. `onStderr` sees the
- * progress as it comes, with the child, e.g. to interrupt it.
+ * Compiles the CLI's import graph into dist/ with the options of `npm run build`
+ * (tsconfig.build.json), so the tests run the binary `npm run drain` runs — never a stale one, and
+ * on a fresh clone whether or not `npm ci` has built it. Only this graph: a few seconds.
  */
+function buildCli(): void {
+  const dir = mkdtempSync(join(tmpdir(), 'albatross-drain-build-'));
+  const config = {
+    extends: join(ROOT, 'tsconfig.build.json'),
+    compilerOptions: { rootDir: ROOT, outDir: join(ROOT, 'dist'), typeRoots: [join(ROOT, 'node_modules', '@types')] },
+    files: [join(ROOT, 'bin', 'drain.ts')],
+    include: [],
+  };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+  const result = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`building the drain CLI failed:\n${result.stdout}${result.stderr}`);
+}
+
+/** Runs the built CLI. `onStderr` sees the progress as it comes, with the child, e.g. to interrupt it. */
 function runDrain(args: string[], env: NodeJS.ProcessEnv = {}, onStderr?: (text: string, child: ChildProcess) => void): Promise<DrainRun> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'drain.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [BUILT_CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -51,14 +73,15 @@ function runDrain(args: string[], env: NodeJS.ProcessEnv = {}, onStderr?: (text:
   });
 }
 
-/** A stand-in for one AWS Query API (Auto Scaling, ELBv2): answers every call with `answer`. */
+/** A stand-in for one AWS API (Query: Auto Scaling, ELBv2; JSON: ECS): answers every call with `answer`. */
 async function fakeAwsApi(answer: (action: string) => { status: number; body: string }): Promise<{ url: string; calls: string[]; close: () => void }> {
   const calls: string[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
-      const action = new URLSearchParams(body).get('Action') ?? '';
+      // Query APIs (ELBv2, Auto Scaling) name the action in the form body; JSON APIs (ECS) in a header.
+      const action = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? new URLSearchParams(body).get('Action') ?? '';
       calls.push(action);
       const { status, body: xml } = answer(action);
       res.writeHead(status, { 'content-type': 'text/xml' }).end(xml);
@@ -86,6 +109,7 @@ async function targets(): Promise<TargetsReport> {
 }
 
 beforeAll(async () => {
+  buildCli();
   backends = await Promise.all([slowBackend(1500), slowBackend(1500), slowBackend(1500)]);
   ports = backends.map((b) => (b.address() as AddressInfo).port);
   const config = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, targetGroups: { api: { deregistrationDelaySeconds: 60 } } });
@@ -93,7 +117,7 @@ beforeAll(async () => {
   const runtime = createLoadBalancerRuntime(model, { api: ports.map((port) => ({ host: '127.0.0.1', port })) }, { timeScale: 0.1 });
   proxy = await startProxyServer({ runtime, ports: { 80: 0, 443: 0 }, adminPort: 0, tls: await selfSignedCertificate(), log: pino({ level: 'silent' }) });
   endpoint = `http://127.0.0.1:${proxy.adminPort}`;
-});
+}, 60_000);
 
 afterAll(async () => {
   await proxy.close();
@@ -260,4 +284,51 @@ test("Ctrl-C while waiting: exit 130, each target's state, re-register commands 
   expect(result.stderr).toContain(`re-register: aws elbv2 register-targets --endpoint-url ${endpoint} --target-group-arn ${apiArn} --targets Id=127.0.0.1,Port=${ports[1]}`);
   expect(result.stderr.match(/re-register:/g)).toHaveLength(1); // only the group it was deregistered from
   expect(result.stderr).toContain('resume: run the same command again');
+}, 30_000);
+
+test('Ctrl-C during the ECS wait: nothing to re-register yet, and how to set the container instance back to ACTIVE', async () => {
+  const ns = 'xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"';
+  const tg = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/app/0123456789abcdef';
+  const xml = (action: string, result: string) => `<${action}Response ${ns}><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></${action}Response>`;
+  const elbv2 = await fakeAwsApi((action) => ({
+    status: 200,
+    body: {
+      DescribeTargetGroups: xml(action, `<TargetGroups><member><TargetGroupArn>${tg}</TargetGroupArn><TargetGroupName>app</TargetGroupName><Port>80</Port></member></TargetGroups>`),
+      DescribeTargetHealth: xml(action, '<TargetHealthDescriptions><member><Target><Id>i-0123456789abcdef0</Id><Port>32768</Port></Target><TargetHealth><State>healthy</State></TargetHealth></member></TargetHealthDescriptions>'),
+      DescribeTargetGroupAttributes: xml(action, '<Attributes><member><Key>deregistration_delay.timeout_seconds</Key><Value>30</Value></member></Attributes>'),
+    }[action] ?? xml(action, ''),
+  }));
+  const instance = 'arn:aws:ecs:eu-west-1:123456789012:container-instance/albatross/0f1e2d3c';
+  const ecs = await fakeAwsApi((action) => ({
+    status: 200,
+    body: JSON.stringify(
+      {
+        ListContainerInstances: { containerInstanceArns: [instance] },
+        DescribeContainerInstances: { containerInstances: [{ containerInstanceArn: instance, status: 'ACTIVE' }] },
+        ListTasks: { taskArns: ['arn:aws:ecs:eu-west-1:123456789012:task/albatross/t1'] },
+        DescribeTasks: { tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/albatross/t1', desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' }] },
+      }[action] ?? {},
+    ),
+  }));
+  try {
+    const env = awsEnv({ AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elbv2.url, AWS_ENDPOINT_URL_ECS: ecs.url });
+    let interrupted = false;
+    const result = await runDrain(['--target', 'i-0123456789abcdef0', '--cluster', 'albatross', '--region', 'eu-west-1', '--poll-interval', '0.2'], env, (stderr, child) => {
+      if (!interrupted && (stderr.match(/ecs-draining/g) ?? []).length >= 2) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(result.code).toBe(130);
+    expect(ecs.calls).toContain('UpdateContainerInstancesState');
+    expect(elbv2.calls).not.toContain('DeregisterTargets');
+    expect(result.stderr).toContain('not deregistered from any target group yet');
+    expect(result.stderr).not.toContain('re-register:');
+    expect(result.stderr).toContain(
+      `ECS container instance set DRAINING by this run; to serve again: aws ecs update-container-instances-state --region eu-west-1 --cluster albatross --container-instances ${instance} --status ACTIVE`,
+    );
+  } finally {
+    elbv2.close();
+    ecs.close();
+  }
 }, 30_000);
