@@ -15,8 +15,24 @@ import { createLoadBalancerRuntime } from '../../../lib/proxy/runtime';
 import { RunningProxy, startProxyServer } from '../../../lib/proxy/server';
 import { loadModelFromTemplate } from '../../../lib/proxy/template';
 import { selfSignedCertificate } from '../../../lib/proxy/tls';
-import { TargetsReport } from '../../../lib/proxy/model';
+import { LoadBalancerModel, TargetsReport } from '../../../lib/proxy/model';
+import { defaultGroup, examplePath, fixedResponseRule, httpsListener } from '../../../lib/proxy/model-lookup';
 import { TEST_CERTIFICATE_ARN, testApp } from '../../support/stack';
+
+// Everything the assertions expect (group names, paths, headers, fixed answers) is read from the
+// model of the synthesized stack: one source of truth.
+const model: LoadBalancerModel = loadModelFromTemplate(
+  Template.fromStack(addAlbatrossStack(testApp(), buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, loadBalancer: { idleTimeoutSeconds: 1 } }))).toJSON(),
+);
+const listener = httpsListener(model);
+const APP = defaultGroup(model);
+/** The forward rules' groups and a path each matches: the first gets the WebSocket target, the second none. */
+const forwards = listener.rules.flatMap((r) => {
+  const pattern = r.conditions.find((c) => c.field === 'path-pattern')?.values[0];
+  return r.action.type === 'forward' && typeof pattern === 'string' ? [{ group: model.targetGroups[r.action.targetGroups[0].targetGroup].name, path: examplePath(pattern) }] : [];
+});
+const [WS, EMPTY] = forwards;
+const maintenance = fixedResponseRule(model);
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -80,12 +96,9 @@ beforeAll(async () => {
   wss.on('connection', (socket) => socket.on('message', (message) => socket.send(`echo:${message.toString()}`)));
   await new Promise<void>((resolve) => wss.on('listening', () => resolve()));
   wsPort = (wss.address() as AddressInfo).port;
-  // A health endpoint on the WebSocket server so the api group's target becomes healthy.
-  const config = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, loadBalancer: { idleTimeoutSeconds: 1 } });
-  const model = loadModelFromTemplate(Template.fromStack(addAlbatrossStack(testApp(), config)).toJSON());
   const runtime = createLoadBalancerRuntime(
     model,
-    { app: backends.map((b) => ({ host: '127.0.0.1', port: b.port })), api: [{ host: '127.0.0.1', port: wsPort }] },
+    { [APP]: backends.map((b) => ({ host: '127.0.0.1', port: b.port })), [WS.group]: [{ host: '127.0.0.1', port: wsPort }] },
     { timeScale: 0.01 },
   );
   proxy = await startProxyServer({ runtime, ports: { 80: 0, 443: 0 }, adminPort: 0, tls: await selfSignedCertificate(), headersTimeoutMs: 500, log: pino({ level: 'silent' }) });
@@ -124,14 +137,14 @@ describe('listeners and actions', () => {
   });
 
   test('fixed-response rule answers without a target', async () => {
-    const r = await get(`${https}/maintenance`);
-    expect(r.status).toBe(503);
-    expect(r.headers['content-type']).toBe('application/json');
-    expect(r.body).toBe('{"status":"maintenance"}');
+    const r = await get(`${https}${maintenance.path}`);
+    expect(r.status).toBe(maintenance.action.statusCode);
+    expect(r.headers['content-type']).toBe(maintenance.action.contentType);
+    expect(r.body).toBe(maintenance.action.body);
   });
 
   test('a group with no registered targets answers 503 from the load balancer', async () => {
-    const r = await get(`${https}/static/logo.png`);
+    const r = await get(`${https}${EMPTY.path}`);
     expect(r.status).toBe(503);
     expect(r.body).toContain('503 Service Unavailable');
   });
@@ -157,10 +170,10 @@ describe('headers', () => {
 
   test('security headers from the listener attributes are injected and Server is removed', async () => {
     const r = await get(`${https}/h`);
-    expect(r.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains; preload');
-    expect(r.headers['x-content-type-options']).toBe('nosniff');
-    expect(r.headers['x-frame-options']).toBe('DENY');
-    expect(r.headers['content-security-policy']).toBe("default-src 'self'; frame-ancestors 'none'");
+    const expected = Object.entries(listener.responseHeaders);
+    expect(expected.map(([name]) => name.toLowerCase())).toEqual(expect.arrayContaining(['strict-transport-security', 'x-content-type-options', 'x-frame-options', 'content-security-policy']));
+    for (const [name, value] of expected) expect(r.headers[name.toLowerCase()]).toBe(value);
+    expect(listener.removeServerHeader).toBe(true);
     expect(r.headers.server).toBeUndefined();
   });
 
@@ -240,7 +253,7 @@ describe('errors the load balancer gives', () => {
 
 describe('WebSocket', () => {
   test('an upgrade passes through to the target and messages flow both ways', async () => {
-    const socket = new WebSocket(`wss://localhost:${proxy.ports[443]}/api/socket`, { rejectUnauthorized: false });
+    const socket = new WebSocket(`wss://localhost:${proxy.ports[443]}${WS.path}`, { rejectUnauthorized: false });
     const reply = await new Promise<string>((resolve, reject) => {
       socket.on('open', () => socket.send('ping'));
       socket.on('message', (data) => resolve(data.toString()));
@@ -254,7 +267,7 @@ describe('WebSocket', () => {
 describe('admin API', () => {
   test('GET /targets lists targets with state and in-flight counts', async () => {
     const report = JSON.parse((await get(`${admin}/targets`)).body) as TargetsReport;
-    const app = report.targetGroups.find((g) => g.name === 'app')!;
+    const app = report.targetGroups.find((g) => g.name === APP)!;
     expect(app.targets.map((t) => t.id).sort()).toEqual(backends.map((b) => `127.0.0.1:${b.port}`).sort());
     expect(app.targets.every((t) => typeof t.inFlight === 'number')).toBe(true);
   });
@@ -262,9 +275,9 @@ describe('admin API', () => {
   test('GET /metrics exposes request counts, latency and per-target health', async () => {
     await get(`${https}/metered`);
     const text = (await get(`${admin}/metrics`)).body;
-    expect(text).toMatch(/albatross_requests_total\{listener="443",target_group="app",code="200"\} \d+/);
+    expect(text).toMatch(new RegExp(`albatross_requests_total\\{listener="443",target_group="${APP}",code="200"\\} \\d+`));
     expect(text).toContain('albatross_request_duration_seconds_bucket');
-    expect(text).toMatch(/albatross_target_health\{target_group="app",target="127\.0\.0\.1:\d+",state="healthy"\} 1/);
+    expect(text).toMatch(new RegExp(`albatross_target_health\\{target_group="${APP}",target="127\\.0\\.0\\.1:\\d+",state="healthy"\\} 1`));
     expect(text).toContain('albatross_target_in_flight');
   });
 
@@ -272,14 +285,14 @@ describe('admin API', () => {
     const extra = await backend('b3');
     const target = `127.0.0.1:${extra.port}`;
     const post = (path: string, body: unknown) => request(`${admin}${path}`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
-    expect((await post('/targets/register', { targetGroup: 'static', target })).status).toBe(200);
-    const served = await get(`${https}/static/x`);
+    expect((await post('/targets/register', { targetGroup: EMPTY.group, target })).status).toBe(200);
+    const served = await get(`${https}${EMPTY.path}`);
     expect(JSON.parse(served.body).name).toBe('b3');
-    expect((await post('/targets/deregister', { targetGroup: 'static', target })).status).toBe(202);
-    expect((await get(`${https}/static/x`)).status).toBe(503);
+    expect((await post('/targets/deregister', { targetGroup: EMPTY.group, target })).status).toBe(202);
+    expect((await get(`${https}${EMPTY.path}`)).status).toBe(503);
     const unknown = await post('/targets/register', { targetGroup: 'nope', target });
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toContain('app');
+    expect(unknown.body).toContain(APP);
     extra.server.close();
   });
 
@@ -294,6 +307,6 @@ describe('admin API', () => {
       req.end('Action=DescribeTargetGroups&Version=2015-12-01');
     });
     expect(body).toContain('<DescribeTargetGroupsResponse');
-    expect(body).toContain('targetgroup/app/');
+    expect(body).toContain(`targetgroup/${APP}/`);
   });
 });

@@ -10,7 +10,7 @@ import { Agent, request } from 'undici';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addAlbatrossStack } from '../../../../lib/app';
 import { AlbatrossConfig, buildConfig, DeepPartial } from '../../../../lib/config';
-import { ListenerModel, LoadBalancerModel, TargetAddress } from '../../../../lib/proxy/model';
+import { LoadBalancerModel, TargetAddress } from '../../../../lib/proxy/model';
 import { createLoadBalancerRuntime, RuntimeOptions } from '../../../../lib/proxy/runtime';
 import { ProxyServerOptions, RunningProxy, startProxyServer } from '../../../../lib/proxy/server';
 import { loadModelFromTemplate } from '../../../../lib/proxy/template';
@@ -27,24 +27,7 @@ export function stackModel(partial: DeepPartial<AlbatrossConfig> = {}): LoadBala
   return loadModelFromTemplate(stackTemplate(partial));
 }
 
-/** The model's HTTPS listener (rules, security headers). */
-export function httpsListener(model: LoadBalancerModel): ListenerModel {
-  return model.listeners.find((l) => l.protocol === 'HTTPS')!;
-}
-
-/** A target group's short name by the path its rule forwards (e.g. `/api/*` → `api`). */
-export function groupForPath(model: LoadBalancerModel, pathPattern: string): string {
-  const rule = httpsListener(model).rules.find((r) => r.conditions.some((c) => c.field === 'path-pattern' && c.values.includes(pathPattern)));
-  if (rule?.action.type !== 'forward') throw new Error(`no forward rule for ${pathPattern}`);
-  return model.targetGroups[rule.action.targetGroups[0].targetGroup].name;
-}
-
-/** The group the HTTPS listener's default action forwards to. */
-export function defaultGroup(model: LoadBalancerModel): string {
-  const action = httpsListener(model).defaultAction;
-  if (action.type !== 'forward') throw new Error('default action is not a forward');
-  return model.targetGroups[action.targetGroups[0].targetGroup].name;
-}
+export { defaultGroup, examplePath, fixedResponseRule, groupForPath, httpsListener } from '../../../../lib/proxy/model-lookup';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
