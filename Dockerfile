@@ -13,7 +13,7 @@ COPY lambda ./lambda
 COPY bench ./bench
 RUN npm run build \
  && npm prune --omit=dev \
- # The proxy never loads the CDK (test/container/dockerfile.test.ts checks its import graph).
+ # The proxy never loads the CDK (test/container/container.test.ts checks its import graph).
  && rm -rf node_modules/aws-cdk-lib node_modules/cdk-nag node_modules/constructs
 
 FROM node:20-bookworm-slim AS runtime

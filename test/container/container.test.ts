@@ -78,4 +78,14 @@ test("compose's commands run the proxy over three sample apps, and the HEALTHCHE
   expect(report.targetGroups.map((g) => [g.name, g.targets.length])).toEqual([['app', 3], ['api', 3], ['static', 3]]);
   const redirect = await fetch(`http://127.0.0.1:${http}/x?y=1`, { redirect: 'manual' });
   expect(redirect.status).toBe(301);
+  // And a request forwarded over HTTPS reaches one of compose's sample apps.
+  const { Agent, request } = await import('undici');
+  const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+  const forwarded = await request(`https://localhost:${https}/hello`, { dispatcher: insecure });
+  const echoed = (await forwarded.body.json()) as { name: string; path: string; headers: Record<string, string> };
+  await insecure.close();
+  expect(forwarded.statusCode).toBe(200);
+  expect(Object.keys(hosts)).toContain(echoed.name);
+  expect(echoed.path).toBe('/hello');
+  expect(echoed.headers['x-forwarded-proto']).toBe('https');
 }, 60_000);
