@@ -89,8 +89,8 @@ async function main(): Promise<void> {
   const row = (name: string, s: number, by: string) => console.log(`| ${name} | ${s.toFixed(1)} | ${by} | ${(s / signal.s).toFixed(1)}x |`);
   row('fixed `sleep 60`', FIXED_SLEEP_S, 'time');
   row('SDK waitUntilTargetDeregistered (15 s min delay)', waiterS, 'state unused');
-  row('drain engine, API polling only (1 s)', api.s, api.by ?? '-');
-  row('drain engine + proxy in-flight signal (1 s)', signal.s, signal.by ?? '-');
+  row('drain engine, API polling only (1 s ± 1/3)', api.s, api.by ?? '-');
+  row('drain engine + proxy in-flight signal (1 s ± 1/3)', signal.s, signal.by ?? '-');
   await agent.close();
   await proxy.close();
   for (const b of backends) b.close();

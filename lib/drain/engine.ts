@@ -142,14 +142,14 @@ class DrainRun {
     this.options.onProgress?.(this.report);
   }
 
-  private outOfBudget(timeoutAt: number): DrainState | undefined {
-    if (this.now() >= timeoutAt) return 'timed-out';
-    if (this.options.deadline !== undefined && this.now() >= this.options.deadline) return 'in-progress';
-    return undefined;
-  }
-
+  /** The run's own deadline (a Lambda's budget) has passed: stop as `in-progress`, resumable. */
   private pastDeadline(): boolean {
     return this.options.deadline !== undefined && this.now() >= this.options.deadline;
+  }
+
+  private outOfBudget(timeoutAt: number): DrainState | undefined {
+    if (this.now() >= timeoutAt) return 'timed-out';
+    return this.pastDeadline() ? 'in-progress' : undefined;
   }
 
   /**
