@@ -183,6 +183,18 @@ describe.each<UpstreamClientKind>(['undici', 'http'])('upstream client %s', (kin
     finish.mockRestore();
   });
 
+  test('a bug in the forward path is logged and answered with 502; the proxy keeps serving', async () => {
+    const group = proxy.runtime.targetGroup(APP)!;
+    const acquire = jest.spyOn(group, 'acquire').mockImplementationOnce(() => {
+      throw new Error('simulated bug');
+    });
+    const answer = await get(`${proxy.https}/bug`);
+    expect(answer.status).toBe(502);
+    expect(answer.body).toContain('502 Bad Gateway');
+    acquire.mockRestore();
+    expect((await get(`${proxy.https}/after`)).status).toBe(200);
+  });
+
   test("a removed target's pooled connections are closed at once, not at the keep-alive timeout", async () => {
     const extra = await echoBackend('extra');
     proxy.runtime.targetGroup(STATIC)!.register(extra.address);
