@@ -6,7 +6,7 @@
  *
  * Load comes from wrk (Debian package) in its own process. Every peer proxies plain HTTP to the
  * same keep-alive backends, so the comparison is proxy work only. A missing peer is skipped with a
- * note. Run: `npm run bench:proxy` (after `npm run build`). Options: `--seconds N`, `--connections N`,
+ * note. Run: `npm run bench:proxy` (after `npm run build`). Options: `--seconds N`, `--connections N`, `--warm-up N`,
  * `--memory` (RSS of Albatross over 1M requests).
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -24,6 +24,7 @@ const option = (name: string, fallback: number): number => {
 };
 const SECONDS = option('seconds', 8);
 const CONNECTIONS = option('connections', 64);
+const WARM_UP_SECONDS = option('warm-up', 3);
 const BACKENDS = 3;
 const work = mkdtempSync(join(tmpdir(), 'albatross-bench-'));
 const children: ChildProcess[] = [];
@@ -191,7 +192,9 @@ async function measure(name: string, run: () => Promise<{ port: number; child?: 
   try {
     const { port, child } = await run();
     await waitForHttp(`http://127.0.0.1:${port}/bench`);
-    wrk(port, 1); // warm-up: JIT, pools
+    // Warm-up, the same for every peer: JIT tiers and connection pools. Node peers are still
+    // compiling in their first second (Albatross: ~40 % of its steady rate), so 1 s was not enough.
+    wrk(port, WARM_UP_SECONDS);
     const result = { ...wrk(port), name };
     console.error(`  ${name}: ${result.requestsPerSecond.toFixed(0)} req/s`);
     if (child) await stop(child);
@@ -208,7 +211,7 @@ function table(results: Result[]): void {
   const nginx = byName('nginx (1 worker)');
   const floor = results.find((r) => r.name.startsWith('bare node floor'));
   const ratio = (r: Result, peer?: Result) => (peer ? `${(r.requestsPerSecond / peer.requestsPerSecond).toFixed(2)}x` : 'n/a');
-  console.log(`\nwrk -t1 -c${CONNECTIONS} -d${SECONDS}s, ${BACKENDS} keep-alive backends, node ${process.version}\n`);
+  console.log(`\nwrk -t1 -c${CONNECTIONS} -d${SECONDS}s after a ${WARM_UP_SECONDS} s warm-up, ${BACKENDS} keep-alive backends, node ${process.version}\n`);
   console.log('| peer | req/s | p50 ms | p99 ms | errors | vs http-proxy | vs nginx | vs bare node |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
