@@ -183,6 +183,23 @@ describe.each<UpstreamClientKind>(['undici', 'http'])('upstream client %s', (kin
     finish.mockRestore();
   });
 
+  test('a body that stops flowing is cut after the idle timeout, counted as 502, and the lease released', async () => {
+    app.handler = (_req, res) => {
+      res.writeHead(200, { 'content-length': 1000 });
+      res.write('first bytes'); // then nothing, connection kept open
+    };
+    const group = proxy.runtime.targetGroup(APP)!;
+    const finish = jest.spyOn(group, 'finish');
+    const started = Date.now();
+    await expect(get(`${proxy.https}/stall`)).rejects.toThrow();
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(model.idleTimeoutSeconds * 1000 - 100);
+    expect(elapsed).toBeLessThan(model.idleTimeoutSeconds * 1000 + 1500);
+    await eventually(() => finish.mock.calls.length === 1, 1000, 'lease released');
+    expect(finish.mock.calls[0][1]).toBe(true);
+    finish.mockRestore();
+  });
+
   test('a bug in the forward path is logged and answered with 502; the proxy keeps serving', async () => {
     const group = proxy.runtime.targetGroup(APP)!;
     const acquire = jest.spyOn(group, 'acquire').mockImplementationOnce(() => {
