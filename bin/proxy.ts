@@ -251,8 +251,12 @@ async function main(): Promise<void> {
   if (isAdmin) log.info({ ...summary, workers: opts.workers }, 'albatross proxy ready');
   let shuttingDown = false;
   const shutdown = (signal: string) => {
-    // A second signal means "now": skip the rest of the grace period.
-    if (shuttingDown) process.exit(1);
+    if (shuttingDown) {
+      // A second signal means "now", except in a worker: Ctrl-C reaches it and then the primary's
+      // SIGTERM does, and that must not cut the grace period.
+      if (!cluster.isWorker) process.exit(1);
+      return;
+    }
     shuttingDown = true;
     log.info({ signal, graceSeconds: opts.shutdownGrace }, 'shutting down: finishing requests in flight');
     void proxy.close().then(() => process.exit(0));

@@ -98,11 +98,11 @@ async function allHealthy(admin: string): Promise<void> {
   throw new Error('targets not healthy');
 }
 
-test('SIGTERM during a slow request: the request completes, then the proxy exits 0', async () => {
+test.each([[[]], [['--workers', '2']]])('SIGTERM during a slow request (%j): the request completes, then the proxy exits 0', async (extra: string[]) => {
   const slow = createServer((req, res) => (req.url === '/health' ? res.end('ok') : setTimeout(() => res.end('slow done'), 1500)));
   await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
   const target = `127.0.0.1:${(slow.address() as AddressInfo).port}`;
-  const { child, https, admin } = await startCli(['--targets', `app=${target}`, '--shutdown-grace', '10']);
+  const { child, https, admin } = await startCli(['--targets', `app=${target}`, '--shutdown-grace', '10', ...extra]);
   await allHealthy(admin);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const answer = freshGet(`https://localhost:${https}/slow`);
