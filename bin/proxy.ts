@@ -108,6 +108,8 @@ Examples:
 const RELAY = 'albatross.target-change';
 const METRICS_REQUEST = 'albatross.metrics-request';
 const METRICS_RESPONSE = 'albatross.metrics-response';
+/** A worker tells the primary it is serving (a worker that dies before that is not re-forked). */
+const READY = 'albatross.worker-ready';
 
 /**
  * What every worker must share, made once by the primary and passed in the environment: the sticky
@@ -147,6 +149,8 @@ interface RelayMessage {
  * worker that dies unexpectedly.
  */
 async function runPrimary(opts: ProxyOptions): Promise<void> {
+  // A bad template is reported once, here, rather than by every worker.
+  readTemplateFile(opts.template, { onWarning: () => undefined });
   const secrets: SharedSecrets = { cookieKey: randomBytes(32), tls: await loadTlsMaterial(opts.cert, opts.key) };
   const indexOf = new Map<number, number>();
   let stopping = false;
@@ -166,10 +170,23 @@ async function runPrimary(opts: ProxyOptions): Promise<void> {
       );
     }
   });
+  const ready = new Set<number>();
+  cluster.on('message', (from, message: RelayMessage) => {
+    if (message?.type === READY) ready.add(from.id);
+  });
   cluster.on('exit', (worker, code, signal) => {
     const index = indexOf.get(worker.id) ?? 0;
     indexOf.delete(worker.id);
     if (stopping) return;
+    if (!ready.has(worker.id)) {
+      // It failed while starting (bad template, port in use): another would fail the same way, so
+      // stop rather than fork in a loop. The worker printed why.
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.kill('SIGTERM');
+      process.exitCode = 1;
+      return;
+    }
+    ready.delete(worker.id);
     // A crashed worker would leave its share of the listeners' connections unserved: start another.
     console.error(`albatross-proxy: worker ${worker.process.pid} (index ${index}) exited (${signal ?? code}); starting a new one`);
     fork(index);
@@ -248,6 +265,7 @@ async function main(): Promise<void> {
     targetGroups: runtime.report().targetGroups.map((g) => ({ name: g.name, targets: g.targets.map((t) => t.id) })),
     admin: `${opts.adminBind}:${proxy.adminPort}`,
   };
+  if (cluster.isWorker) process.send?.({ type: READY });
   if (isAdmin) log.info({ ...summary, workers: opts.workers }, 'albatross proxy ready');
   let shuttingDown = false;
   const shutdown = (signal: string) => {

@@ -51,6 +51,13 @@ test('a missing template is one line that says to run cdk synth, exit 1', () => 
   expect(result.stderr).toContain('npx cdk synth');
 });
 
+test('--workers 2 with a missing template: the one-line error, exit 1, no fork loop', () => {
+  const result = spawnSync(process.execPath, [PROXY, '--template', '/nonexistent/t.json', '--workers', '2'], { encoding: 'utf8', timeout: 20_000 });
+  expect(result.status).toBe(1);
+  expect(result.stderr).toContain('npx cdk synth');
+  expect(result.stderr.trim().split('\n')).toHaveLength(1);
+});
+
 test('an unknown target group names the known ones, exit 1', () => {
   const result = spawnSync(process.execPath, [PROXY, '--template', templateFile, '--targets', 'nope=127.0.0.1:1', '--admin-port', '0'], { encoding: 'utf8' });
   expect(result.status).toBe(1);
