@@ -246,6 +246,24 @@ describe('connections, admin and observability', () => {
     slow.handler = apis[1].handler;
   });
 
+  test('the latency histogram: a 600 ms request lands in le="1" not le="0.5"; buckets cumulative; +Inf equals the count', async () => {
+    const bucket = (text: string, le: string) => Number(new RegExp(`albatross_request_duration_seconds_bucket\\{le="${le.replace('+', '\\+')}",target_group="${API}"\\} ([\\d.e+-]+)`).exec(text)?.[1] ?? 0);
+    const scrape = async () => (await get(`${proxy.admin}/metrics`)).body;
+    const before = await scrape();
+    for (const b of apis) b.handler = (req, res) => setTimeout(() => (req.resume(), res.end(JSON.stringify({ name: b.name }))), 600);
+    await get(`${proxy.https}/api/timed`);
+    for (const b of apis) b.handler = (req, res) => (req.resume(), res.end(JSON.stringify({ name: b.name })));
+    const after = await scrape();
+    expect(bucket(after, '1') - bucket(before, '1')).toBe(1);
+    expect(bucket(after, '0.5') - bucket(before, '0.5')).toBe(0);
+    const les = ['0.001', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'];
+    const values = les.map((le) => bucket(after, le));
+    expect(values).toEqual([...values].sort((x, y) => x - y));
+    const count = Number(new RegExp(`albatross_request_duration_seconds_count\\{target_group="${API}"\\} (\\d+)`).exec(after)?.[1]);
+    expect(values[values.length - 1]).toBe(count);
+    expect(after).toMatch(new RegExp(`albatross_request_duration_seconds_sum\\{target_group="${API}"\\} [\\d.]+`));
+  });
+
   test('one pino JSON access log line per request', async () => {
     logLines.length = 0;
     await get(`${proxy.https}/logged?q=1`);
