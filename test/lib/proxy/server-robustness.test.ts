@@ -5,7 +5,7 @@
  */
 import { connect, createServer as createNetServer, Server as NetServer, Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { LoadBalancerModel } from '../../../lib/proxy/model';
 import { UpstreamClientKind } from '../../../lib/proxy/upstream';
 import { closedPort } from './support/backends';
@@ -23,6 +23,7 @@ import {
   startTestProxy,
   testTls,
   TestProxy,
+  webSocketRoundTrip,
 } from './support/proxy';
 
 const model = stackModel({ loadBalancer: { idleTimeoutSeconds: 1 } });
@@ -271,14 +272,7 @@ describe('HTTPS target groups', () => {
       const answer = await get(`${proxy.https}/secure`);
       expect(answer.status).toBe(200);
       expect(servedBy(answer)).toBe('tls-app');
-      const socket = new WebSocket(`wss://localhost:${proxy.ports[443]}/api/ws`, { rejectUnauthorized: false });
-      const reply = await new Promise<string>((resolve, reject) => {
-        socket.on('open', () => socket.send('ping'));
-        socket.on('message', (data) => resolve(data.toString()));
-        socket.on('error', reject);
-      });
-      socket.close();
-      expect(reply).toBe('echo:ping');
+      expect(await webSocketRoundTrip(`wss://localhost:${proxy.ports[443]}/api/ws`, 'ping')).toBe('echo:ping');
     } finally {
       await proxy.close();
       wss.close();

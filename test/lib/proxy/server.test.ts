@@ -4,10 +4,10 @@
  */
 import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { AddressInfo, connect, Socket } from 'node:net';
+import { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { Agent, request } from 'undici';
-import WebSocket, { WebSocketServer } from 'ws';
+import { request } from 'undici';
+import { WebSocketServer } from 'ws';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addAlbatrossStack } from '../../../lib/app';
 import { buildConfig } from '../../../lib/config';
@@ -18,6 +18,7 @@ import { selfSignedCertificate } from '../../../lib/proxy/tls';
 import { LoadBalancerModel, TargetsReport } from '../../../lib/proxy/model';
 import { defaultGroup, examplePath, fixedResponseRule, httpsListener } from '../../../lib/proxy/model-lookup';
 import { TEST_CERTIFICATE_ARN, testApp } from '../../support/stack';
+import { get, insecure, raw, webSocketRoundTrip } from './support/proxy';
 
 // Everything the assertions expect (group names, paths, headers, fixed answers) is read from the
 // model of the synthesized stack: one source of truth.
@@ -56,7 +57,6 @@ async function backend(name: string): Promise<{ server: Server; port: number; na
   return { server, port: (server.address() as AddressInfo).port, name, handler };
 }
 
-const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 let proxy: RunningProxy;
 let backends: Awaited<ReturnType<typeof backend>>[];
 let wss: WebSocketServer;
@@ -64,31 +64,6 @@ let wsPort: number;
 let https: string;
 let http: string;
 let admin: string;
-
-async function get(url: string, headers: Record<string, string> = {}) {
-  const response = await request(url, { headers, dispatcher: insecure });
-  return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
-}
-
-/** Sends raw bytes and returns everything the proxy answers until it closes or goes quiet. */
-function raw(port: number, bytes: string, quietMs = 1500): Promise<string> {
-  return new Promise((resolve) => {
-    const socket: Socket = connect(port, '127.0.0.1');
-    let data = '';
-    let timer = setTimeout(() => socket.destroy(), quietMs);
-    socket.on('data', (chunk) => {
-      data += chunk.toString();
-      clearTimeout(timer);
-      timer = setTimeout(() => socket.destroy(), 200);
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(data);
-    });
-    socket.on('error', () => undefined);
-    socket.write(bytes);
-  });
-}
 
 beforeAll(async () => {
   backends = await Promise.all(['b1', 'b2'].map(backend));
@@ -253,14 +228,7 @@ describe('errors the load balancer gives', () => {
 
 describe('WebSocket', () => {
   test('an upgrade passes through to the target and messages flow both ways', async () => {
-    const socket = new WebSocket(`wss://localhost:${proxy.ports[443]}${WS.path}`, { rejectUnauthorized: false });
-    const reply = await new Promise<string>((resolve, reject) => {
-      socket.on('open', () => socket.send('ping'));
-      socket.on('message', (data) => resolve(data.toString()));
-      socket.on('error', reject);
-    });
-    socket.close();
-    expect(reply).toBe('echo:ping');
+    expect(await webSocketRoundTrip(`wss://localhost:${proxy.ports[443]}${WS.path}`, 'ping')).toBe('echo:ping');
   });
 });
 

@@ -11,8 +11,8 @@ import { chooseTargetGroup, createLoadBalancerRuntime } from '../../../lib/proxy
 import { loadModelFromTemplate } from '../../../lib/proxy/template';
 import { Backend, startBackend, waitFor } from './support/backends';
 import { addAlbatrossStack } from '../../../lib/app';
+import { TEST_CERTIFICATE_ARN } from '../../support/stack';
 
-const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000000';
 
 function synthModel(config: AlbatrossConfig): LoadBalancerModel {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -32,7 +32,7 @@ function groupByName(model: LoadBalancerModel, name: string): TargetGroupModel {
 
 describe('the model of the synthesized AlbatrossStack matches its configuration', () => {
   const config = buildConfig({
-    certificateArn: CERT,
+    certificateArn: TEST_CERTIFICATE_ARN,
     loadBalancer: { idleTimeoutSeconds: 75, desyncMitigationMode: 'strictest' },
     targetGroups: {
       app: { slowStartSeconds: 45, healthCheck: { path: '/ready', intervalSeconds: 10, timeoutSeconds: 4, healthyThreshold: 3, unhealthyThreshold: 4, matcher: '200-204' } },
@@ -111,7 +111,7 @@ describe('the model of the synthesized AlbatrossStack matches its configuration'
 });
 
 describe('the data plane runs the synthesized load balancer', () => {
-  const config = buildConfig({ certificateArn: CERT });
+  const config = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN });
   let model: LoadBalancerModel;
   let backends: Record<string, Backend>;
   beforeAll(async () => {

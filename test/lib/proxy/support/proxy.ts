@@ -2,6 +2,7 @@
  * Socket-level test helpers: the model of the synthesized stack (one source of truth for paths,
  * headers and group names), echo backends on loopback, and a running proxy over them.
  */
+import WebSocket from 'ws';
 import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo, connect, Socket } from 'node:net';
@@ -135,6 +136,20 @@ export function raw(port: number, bytes: string, quietMs = 1500): Promise<string
     socket.on('error', () => undefined);
     socket.write(bytes);
   });
+}
+
+/** Opens a WebSocket (any certificate accepted), sends one message and returns the first reply. */
+export async function webSocketRoundTrip(url: string, message: string): Promise<string> {
+  const socket = new WebSocket(url, { rejectUnauthorized: false });
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      socket.on('open', () => socket.send(message));
+      socket.on('message', (data) => resolve(data.toString()));
+      socket.on('error', reject);
+    });
+  } finally {
+    socket.close();
+  }
 }
 
 export interface TestProxy extends RunningProxy {
