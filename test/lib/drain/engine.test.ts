@@ -216,6 +216,19 @@ test('throttling that never stops is THROTTLED (its own exit code), saying so', 
  * status is STOPPED at once while they keep serving (DEACTIVATING) until the delay has passed.
  * Each DescribeTasks call takes the next lastStatus of the sequence.
  */
+/**
+ * One target group (tg1) in which the instance goes through `healthStates`, and an ECS container
+ * instance with `status` whose tasks pass through `lastStatuses`, one per DescribeTasks call.
+ */
+function ecsInstance(status: 'ACTIVE' | 'DRAINING', lastStatuses: string[], healthStates: string[] = ['healthy', 'draining']): void {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: healthStates });
+  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+  // runningTasksCount (desired RUNNING) drops to 0 at once on DRAINING; the tasks still serve.
+  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status, runningTasksCount: 0 }] });
+  ecsTasks(lastStatuses);
+}
+
 function ecsTasks(lastStatuses: string[]): void {
   const tasks = ['arn:task/a', 'arn:task/b'];
   ecs.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [] });
@@ -228,12 +241,7 @@ function ecsTasks(lastStatuses: string[]): void {
 }
 
 test('ECS: the container instance goes DRAINING and the drain waits until every task has really stopped', async () => {
-  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
-  health({ [tgArn(1)]: ['healthy', 'draining'] });
-  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
-  // runningTasksCount (desired RUNNING) drops to 0 at once on DRAINING; the tasks still serve.
-  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'ACTIVE', runningTasksCount: 0 }] });
-  ecsTasks(['DEACTIVATING', 'DEACTIVATING', 'STOPPING', 'STOPPED']);
+  ecsInstance('ACTIVE', ['DEACTIVATING', 'DEACTIVATING', 'STOPPING', 'STOPPED']);
   ecs.on(UpdateContainerInstancesStateCommand).resolves({});
   const c = clock();
   const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
@@ -252,11 +260,7 @@ test('ECS: the container instance goes DRAINING and the drain waits until every 
 });
 
 test('ECS: tasks still DEACTIVATING never end a registration as ecs-tasks-stopped', async () => {
-  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
-  health({ [tgArn(1)]: ['healthy', 'draining'] });
-  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
-  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
-  ecsTasks(['DEACTIVATING']);
+  ecsInstance('DRAINING', ['DEACTIVATING']);
   const c = clock();
   const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, timeoutMs: 20_000 });
   expect(report.state).toBe('timed-out');
@@ -264,11 +268,7 @@ test('ECS: tasks still DEACTIVATING never end a registration as ecs-tasks-stoppe
 });
 
 test('ECS: when the tasks do not stop within the ECS wait, the targets are still deregistered and drained', async () => {
-  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
-  health({ [tgArn(1)]: ['healthy', 'draining'] });
-  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
-  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
-  ecsTasks(['RUNNING']);
+  ecsInstance('DRAINING', ['RUNNING']);
   const c = clock();
   const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
   expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
@@ -278,11 +278,7 @@ test('ECS: when the tasks do not stop within the ECS wait, the targets are still
 });
 
 test('ECS: a deadline during the ECS wait stops the run as in-progress before deregistering', async () => {
-  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
-  health({ [tgArn(1)]: ['healthy', 'draining'] });
-  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
-  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
-  ecsTasks(['RUNNING']);
+  ecsInstance('DRAINING', ['RUNNING']);
   const c = clock();
   const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, deadline: c.now() + 5000 });
   expect(report.state).toBe('in-progress');
@@ -290,11 +286,7 @@ test('ECS: a deadline during the ECS wait stops the run as in-progress before de
 });
 
 test('ECS: an instance already DRAINING is not updated again (idempotent)', async () => {
-  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
-  health({ [tgArn(1)]: ['draining', 'unused'] });
-  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
-  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING', runningTasksCount: 0 }] });
-  ecsTasks(['STOPPED']);
+  ecsInstance('DRAINING', ['STOPPED'], ['draining', 'unused']);
   const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', sleep: async () => undefined });
   expect(report.state).toBe('drained');
   expect(ecs.commandCalls(UpdateContainerInstancesStateCommand)).toHaveLength(0);
