@@ -258,15 +258,14 @@ class DrainRun {
     }
   }
 
-  private async endSignal(r: RegistrationOutcome): Promise<EndSignal | undefined> {
+  private async endSignal(r: RegistrationOutcome, ecsTasksStopped: boolean): Promise<EndSignal | undefined> {
     const health = await withThrottlingRetry(
       () => this.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: r.targetGroupArn, Targets: [{ Id: r.id, Port: r.port }] })),
       this.retry,
     );
     const state = health.TargetHealthDescriptions?.[0]?.TargetHealth?.State;
     if (state === undefined || state === 'unused') return 'unused';
-    // Checked again while waiting: when the ECS wait ran out, the tasks may still stop before the delay.
-    if (await this.checkEcsTasks()) return 'ecs-tasks-stopped';
+    if (ecsTasksStopped) return 'ecs-tasks-stopped';
     if (this.options.inFlight && (await this.options.inFlight(r)) === 0) return 'in-flight-zero';
     if (this.now() - (r.deregisteredAt ?? this.report.startedAt) >= r.deregistrationDelaySeconds * 1000) return 'delay-elapsed';
     return undefined;
@@ -278,9 +277,13 @@ class DrainRun {
    */
   private async pollPass(): Promise<void> {
     const open = this.report.registrations.filter((r) => r.endedBy === undefined && r.error === undefined);
+    if (open.length === 0) return;
+    // Once per pass, not per registration (the instance's tasks are the same for all of them).
+    // Checked again while waiting: when the ECS wait ran out, the tasks may still stop before the delay.
+    const ecsTasksStopped = await this.checkEcsTasks();
     for (const [i, r] of open.entries()) {
       if (i > 0 && this.pastDeadline()) return;
-      const signal = await this.endSignal(r);
+      const signal = await this.endSignal(r, ecsTasksStopped);
       if (signal) {
         r.endedBy = signal;
         r.endedAfterMs = this.now() - this.report.startedAt;

@@ -277,6 +277,17 @@ test('ECS: when the tasks do not stop within the ECS wait, the targets are still
   expect(report.startedAt + report.registrations[0].endedAfterMs! - report.registrations[0].deregisteredAt!).toBeGreaterThanOrEqual(30_000);
 });
 
+test('ECS: while waiting, the tasks are looked up once per polling pass, not once per registration', async () => {
+  ecsInstance('DRAINING', ['RUNNING']);
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [1, 2, 3].map((n) => ({ TargetGroupArn: tgArn(n), TargetGroupName: `tg${n}` })) });
+  health({ [tgArn(1)]: ['healthy', 'draining'], [tgArn(2)]: ['healthy', 'draining'], [tgArn(3)]: ['healthy', 'draining'] });
+  const c = clock();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, timeoutMs: 20_000 });
+  expect(report.state).toBe('timed-out');
+  // Each waiting pass reads the health of three registrations and the tasks once.
+  expect(ecs.commandCalls(DescribeTasksCommand).length).toBeLessThan(elbv2.commandCalls(DescribeTargetHealthCommand).length / 2);
+});
+
 test('ECS: a deadline during the ECS wait stops the run as in-progress before deregistering', async () => {
   ecsInstance('DRAINING', ['RUNNING']);
   const c = clock();
