@@ -86,12 +86,17 @@ function origin(protocol: TargetProtocol, target: TargetAddress): string {
   return `${protocol === 'HTTPS' ? 'https' : 'http'}://${host}:${target.port}`;
 }
 
+/** A target may serve both protocols: each has its own pool. */
+function poolKey(protocol: TargetProtocol, targetId: string): string {
+  return protocol === 'HTTPS' ? `https:${targetId}` : targetId;
+}
+
 class UndiciUpstream implements UpstreamClient {
-  /** Pools by target id; HTTPS pools are keyed `https:<id>` (a target may serve both protocols). */
+  /** Pools by poolKey. */
   private readonly pools = new Map<string, Pool>();
 
   private pool(r: UpstreamRequest): Pool {
-    const key = r.protocol === 'HTTPS' ? `https:${r.targetId}` : r.targetId;
+    const key = poolKey(r.protocol ?? 'HTTP', r.targetId);
     let pool = this.pools.get(key);
     if (pool === undefined) {
       pool = new Pool(origin(r.protocol ?? 'HTTP', r.target), {
@@ -123,7 +128,7 @@ class UndiciUpstream implements UpstreamClient {
   }
 
   forget(targetId: string): void {
-    for (const key of [targetId, `https:${targetId}`]) {
+    for (const key of [poolKey('HTTP', targetId), poolKey('HTTPS', targetId)]) {
       const pool = this.pools.get(key);
       if (pool === undefined) continue;
       this.pools.delete(key);
