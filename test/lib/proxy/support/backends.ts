@@ -40,13 +40,17 @@ export async function startBackend(healthPath = '/health'): Promise<Backend> {
     id: `127.0.0.1:${port}`,
     ...state,
     healthRequests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeNow(server),
   };
   return backend;
+}
+
+/** Closes a test server and every connection it still has, without waiting for clients. */
+export function closeNow(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
 }
 
 /** A port nothing listens on (bound then released). */

@@ -17,6 +17,7 @@ import { ProxyServerOptions, RunningProxy, startProxyServer } from '../../../../
 import { loadModelFromTemplate } from '../../../../lib/proxy/template';
 import { selfSignedCertificate, TlsMaterial } from '../../../../lib/proxy/tls';
 import { TEST_CERTIFICATE_ARN, testApp } from '../../../support/stack';
+import { closeNow } from './backends';
 
 /** The synthesized stack's CloudFormation template for a partial config. */
 export function stackTemplate(partial: DeepPartial<AlbatrossConfig> = {}): Record<string, unknown> {
@@ -91,11 +92,7 @@ export async function echoBackend(name: string, tls?: TlsMaterial): Promise<Echo
     health: 200,
     seen,
     sockets,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeNow(server),
   });
   return backend;
 }
