@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Logger } from 'pino';
+import { TargetChange } from './contracts';
 import { handleElbv2Request } from './elbv2-api';
 import { DataPlaneRuntime, parseTargetAddress } from './runtime';
 import { targetIdOf } from './target-group';
@@ -37,11 +38,7 @@ function parseTargetChange(body: string): { targetGroup: string; target: string 
 }
 
 /** A runtime registration change, as the admin API receives it and cluster workers relay it. */
-export interface TargetChange {
-  readonly op: 'register' | 'deregister';
-  readonly targetGroup: string;
-  readonly target: string;
-}
+export type { TargetChange };
 
 /** Applies a change to the runtime. Throws with a message naming the known groups when unknown. */
 export function applyTargetChange(runtime: DataPlaneRuntime, change: TargetChange, log: Logger): { targetGroup: string; target: string; state: string } {

@@ -6,6 +6,13 @@
 import { IncomingHttpHeaders } from 'node:http';
 import { ActionModel, ListenerModel, LoadBalancerModel, TargetAddress, TargetGroupModel, TargetStatus, TargetsReport } from './model';
 
+/** A registration change made at run time (admin API or ELBv2 API); cluster mode relays it to every worker. */
+export interface TargetChange {
+  readonly op: 'register' | 'deregister';
+  readonly targetGroup: string;
+  readonly target: string;
+}
+
 /** What a listener rule may look at. */
 export interface RequestFacts {
   readonly method: string;

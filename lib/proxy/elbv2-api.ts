@@ -6,7 +6,7 @@
  * `endpoint: http://127.0.0.1:<admin>` works unchanged against the local proxy.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { LoadBalancerRuntime, TargetGroupRuntime } from './contracts';
+import { LoadBalancerRuntime, TargetChange, TargetGroupRuntime } from './contracts';
 import { TargetAddress, TargetGroupModel, TargetReason, TargetStatus } from './model';
 
 export const ELBV2_NAMESPACE = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
@@ -263,7 +263,7 @@ const ACTIONS: Record<string, (runtime: LoadBalancerRuntime, p: Params, onTarget
  * Hears every registration change made through this API (cluster mode relays them to the other
  * workers, as it does for the admin API's /targets/*).
  */
-export type TargetChangeListener = (change: { readonly op: 'register' | 'deregister'; readonly targetGroup: string; readonly target: string }) => void;
+export type TargetChangeListener = (change: TargetChange) => void;
 
 /** Answers one Query-protocol request body (`Action=…&Version=2015-12-01&…`) as ELBv2 would. */
 export function handleElbv2Request(runtime: LoadBalancerRuntime, body: string, onTargetChange?: TargetChangeListener): Elbv2Response {
