@@ -160,8 +160,11 @@ async function runPrimary(opts: ProxyOptions): Promise<void> {
   };
   for (let i = 0; i < opts.workers; i++) fork(i);
   const aggregator = new AggregatorRegistry();
+  const ready = new Set<number>();
   cluster.on('message', (from, message: RelayMessage) => {
-    if (message?.type === RELAY) {
+    if (message?.type === READY) {
+      ready.add(from.id);
+    } else if (message?.type === RELAY) {
       for (const worker of Object.values(cluster.workers ?? {})) if (worker && worker !== from) worker.send(message);
     } else if (message?.type === METRICS_REQUEST) {
       void aggregator.clusterMetrics().then(
@@ -169,10 +172,6 @@ async function runPrimary(opts: ProxyOptions): Promise<void> {
         (error: Error) => from.send({ type: METRICS_RESPONSE, id: message.id, text: `# metrics aggregation failed: ${error.message}\n`, contentType: aggregator.contentType }),
       );
     }
-  });
-  const ready = new Set<number>();
-  cluster.on('message', (from, message: RelayMessage) => {
-    if (message?.type === READY) ready.add(from.id);
   });
   cluster.on('exit', (worker, code, signal) => {
     const index = indexOf.get(worker.id) ?? 0;
