@@ -218,9 +218,8 @@ async function main(): Promise<void> {
     latest.set(r.target, r);
     if (!opts.json && r.state !== 'planned') process.stderr.write(tty ? `\r\x1b[2K${progressLine(r)}` : `${progressLine(r)}\n`);
   };
-  // One target's error must not end the process while the others are half-drained.
-  const settled = await Promise.allSettled(targets.map((target) => drainOne(clients, target, opts, onProgress)));
-  const results = settled.map((s, i): TargetResult => (s.status === 'fulfilled' ? s.value : { target: formatDrainTarget(targets[i]), error: toDrainError(s.reason) }));
+  // drainOne never throws: one target's error cannot end the process while the others are half-drained.
+  const results = await Promise.all(targets.map((target) => drainOne(clients, target, opts, onProgress)));
   if (tty && !opts.json) process.stderr.write('\n');
   printResults(results, opts);
   process.exitCode = EXIT_CODES[worstOutcome(results.map(outcomeOf))];
