@@ -1,9 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, Duration, IAspect } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { CapacityConfig } from '../lib/config';
 import { acknowledgeAnnotation, acknowledgeNag } from '../lib/nag/acknowledge';
 
@@ -90,6 +90,16 @@ export class EcsCapacity extends Construct {
     this.cluster.addAsgCapacityProvider(this.capacityProvider, noBuiltInDrain);
   }
 
+  /**
+   * Makes `service` wait for the cluster's capacity-provider association. CloudFormation may
+   * otherwise create the service first, and ECS rejects a capacity-provider strategy naming a
+   * provider the cluster does not have yet (aws/containers-roadmap#631); deletes then also remove
+   * the service before the association.
+   */
+  dependOnCapacityProviders(service: IConstruct): void {
+    Aspects.of(service).add(new DependOnCapacityProviderAssociation(this.cluster, service), { priority: AspectPriority.READONLY });
+  }
+
   private acknowledgeFindings(): void {
     const role = this.autoScalingGroup.role;
     acknowledgeNag(role, 'IAM5[Resource::*]', 'The ECS agent policy CDK generates: ecs:DiscoverPollEndpoint, ecr:GetAuthorizationToken and logs actions do not support resource-level permissions.');
@@ -99,5 +109,25 @@ export class EcsCapacity extends Construct {
       '@aws-cdk/aws-autoscaling:desiredCapacitySet',
       'desiredCapacity is a documented setting (capacity.desiredCapacity); leave it at minCapacity to let scaling own the size between deploys.',
     );
+  }
+}
+
+/**
+ * CDK creates the association in an aspect of the cluster at synth time, so it does not exist when
+ * the service is built; this aspect runs after CDK's (a later priority) and adds the dependency.
+ */
+class DependOnCapacityProviderAssociation implements IAspect {
+  constructor(
+    private readonly cluster: ecs.Cluster,
+    private readonly service: IConstruct,
+  ) {}
+
+  visit(node: IConstruct): void {
+    if (node !== this.service) return;
+    const associations = this.cluster.node.children.filter((child) => child instanceof ecs.CfnClusterCapacityProviderAssociations);
+    if (associations.length !== 1) {
+      throw new Error(`EcsCapacity expected one capacity-provider association in its cluster (found ${associations.length})`);
+    }
+    this.service.node.addDependency(associations[0]);
   }
 }

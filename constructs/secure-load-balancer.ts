@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,8 +13,8 @@ export interface SecureLoadBalancerProps {
   readonly vpc: ec2.IVpc;
   /** Listener ports, TLS policy, timeouts, desync mode and response headers. */
   readonly settings: LoadBalancerConfig;
-  /** ARN of the ACM certificate served by the HTTPS listener. */
-  readonly certificateArn: string;
+  /** The ACM certificate served by the HTTPS listener. */
+  readonly certificate: acm.ICertificate;
   /** Where access logs go. */
   readonly accessLogBucket: s3.IBucket;
   /**
@@ -60,7 +61,7 @@ export class SecureLoadBalancer extends Construct {
     this.httpsListener = this.loadBalancer.addListener('Https', {
       port: s.httpsPort,
       protocol: elbv2.ApplicationProtocol.HTTPS,
-      certificates: [elbv2.ListenerCertificate.fromArn(props.certificateArn)],
+      certificates: [elbv2.ListenerCertificate.fromCertificateManager(props.certificate)],
       sslPolicy: s.tlsPolicy as elbv2.SslPolicy,
       open: false,
       defaultTargetGroups: [props.defaultTargetGroup],

@@ -44,13 +44,39 @@ function target5xxRate(props: ServiceAlarmsProps, period: Duration): cloudwatch.
 }
 
 /**
- * The alarms an on-call engineer needs for a load-balanced service: target 5xx rate, unhealthy
- * hosts per target group, p95 target response time, and rejected connections. Missing data is
- * not breaching: a quiet service is not an incident.
+ * 5xx responses the load balancer generated itself as a percentage of all requests. RequestCount
+ * leaves out requests for which no target was chosen (some 503s and 500s), so the errors are added
+ * to it: the denominator is never zero while there are errors, and the rate never exceeds 100 %.
+ * The 502s and 504s a target caused are then counted twice, which reads a true rate p as
+ * p / (1 + p): 0.99 % for 1 %, close where the threshold matters.
+ */
+function elb5xxRate(props: ServiceAlarmsProps, period: Duration): cloudwatch.MathExpression {
+  const metrics = props.loadBalancer.metrics;
+  return new cloudwatch.MathExpression({
+    expression: 'IF((FILL(requests, 0) + FILL(errors, 0)) > 0, 100 * FILL(errors, 0) / (FILL(requests, 0) + FILL(errors, 0)), 0)',
+    usingMetrics: {
+      errors: metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period, statistic: 'Sum' }),
+      requests: metrics.requestCount({ period, statistic: 'Sum' }),
+    },
+    period,
+    label: 'Load balancer 5xx rate (%)',
+  });
+}
+
+/**
+ * The alarms an on-call engineer needs for a load-balanced service: target and load-balancer 5xx
+ * rates, unhealthy hosts per target group, p95 target response time, target connection errors and
+ * rejected connections. Missing data is not breaching: a quiet service is not an incident.
  */
 export class ServiceAlarms extends Construct {
   /** Every alarm created, for dashboards and composite alarms. */
   readonly alarms: cloudwatch.Alarm[] = [];
+  /**
+   * The alarms a bad deploy raises (5xx rates, p95 latency), for ECS deployment alarms. Unhealthy
+   * hosts and connection errors are left to the circuit breaker, which already stops a deploy
+   * whose tasks do not become healthy.
+   */
+  readonly deploymentAlarms: cloudwatch.Alarm[] = [];
   private readonly settings: AlarmsConfig;
 
   constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
@@ -63,18 +89,33 @@ export class ServiceAlarms extends Construct {
     }
     const period = Duration.seconds(s.periodSeconds);
     const lbMetrics = props.loadBalancer.metrics;
-    this.add(
+    const target5xx = this.add(
       'Target5xxRate',
       target5xxRate(props, period),
       s.target5xxRatePercent,
       `Target 5xx responses above ${s.target5xxRatePercent}% of the requests routed to targets`,
       props.topic,
     );
-    this.add(
+    const elb5xx = this.add(
+      'LoadBalancer5xxRate',
+      elb5xxRate(props, period),
+      s.elb5xxRatePercent,
+      `Load balancer 5xx responses (502, 503, 504, …) above ${s.elb5xxRatePercent}% of all requests`,
+      props.topic,
+    );
+    const latency = this.add(
       'TargetResponseTimeP95',
       lbMetrics.targetResponseTime({ period, statistic: 'p95' }),
       s.p95LatencyMs / 1000,
       `p95 target response time above ${s.p95LatencyMs} ms`,
+      props.topic,
+    );
+    this.deploymentAlarms.push(target5xx, elb5xx, latency);
+    this.add(
+      'TargetConnectionErrors',
+      lbMetrics.targetConnectionErrorCount({ period, statistic: 'Sum' }),
+      0,
+      'The load balancer could not connect to targets (task stopped, port closed, security group)',
       props.topic,
     );
     this.add('RejectedConnections', lbMetrics.rejectedConnectionCount({ period, statistic: 'Sum' }), 0, 'The load balancer rejected connections (max connections reached)', props.topic);
@@ -89,7 +130,7 @@ export class ServiceAlarms extends Construct {
     }
   }
 
-  private add(id: string, metric: cloudwatch.IMetric, threshold: number, description: string, topic: sns.ITopic): void {
+  private add(id: string, metric: cloudwatch.IMetric, threshold: number, description: string, topic: sns.ITopic): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,
       threshold,
@@ -102,5 +143,6 @@ export class ServiceAlarms extends Construct {
     alarm.addAlarmAction(new actions.SnsAction(topic));
     alarm.addOkAction(new actions.SnsAction(topic));
     this.alarms.push(alarm);
+    return alarm;
   }
 }

@@ -40,6 +40,9 @@ export class ServiceTargetGroup extends Construct {
       targetType: elbv2.TargetType.INSTANCE,
       healthCheck: {
         enabled: true,
+        // Explicit: ECS registers each task on its own dynamic host port, and a health check on a
+        // fixed port would miss every task (cfn-lint E3049 asks for it to be stated).
+        port: 'traffic-port',
         path: s.healthCheck.path,
         interval: Duration.seconds(s.healthCheck.intervalSeconds),
         timeout: Duration.seconds(s.healthCheck.timeoutSeconds),

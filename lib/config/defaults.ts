@@ -97,9 +97,14 @@ export const DEFAULT_CONFIG: AlbatrossConfig = {
     scaleOutCooldownSeconds: 60,
   },
   waf: {
-    rateLimitPer5Minutes: 2000,
-    authPathPrefix: '/auth/',
-    authRateLimitPer5Minutes: 100,
+    maxBodyBytes: 5 * 1024 * 1024,
+    generalRateLimit: { limit: 1200, windowSeconds: 60 },
+    // The seeds' figures, as WAF counts them: a limit of at least 10 per window.
+    rateLimits: [
+      { name: 'api', pathPrefix: '/api/', limit: 600, windowSeconds: 60 }, // 10 requests/s
+      { name: 'auth', pathPrefix: '/auth/', limit: 50, windowSeconds: 600 }, // 5/min
+      { name: 'upload', pathPrefix: '/upload/', limit: 20, windowSeconds: 600 }, // 2/min
+    ],
   },
   alarms: {
     target5xxRatePercent: 1,
@@ -107,5 +112,6 @@ export const DEFAULT_CONFIG: AlbatrossConfig = {
     periodSeconds: 60,
     evaluationPeriods: 3,
     datapointsToAlarm: 2,
+    elb5xxRatePercent: 1,
   },
 };

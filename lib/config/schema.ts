@@ -202,14 +202,49 @@ export interface ScalingConfig {
   readonly scaleOutCooldownSeconds: number;
 }
 
+/** Evaluation windows a WAF rate-based rule accepts, in seconds. */
+export const RATE_LIMIT_WINDOWS_SECONDS = [60, 120, 300, 600] as const;
+export type RateLimitWindowSeconds = (typeof RATE_LIMIT_WINDOWS_SECONDS)[number];
+
+/** A per-client-IP request limit over a sliding window (a WAF rate-based rule). */
+export interface RateLimitConfig {
+  /** Requests per client IP in one window, 10–2000000000 (WAF's lowest limit is 10). */
+  readonly limit: number;
+  /** Length of the window WAF counts over, in seconds: 60, 120, 300 or 600. */
+  readonly windowSeconds: RateLimitWindowSeconds;
+}
+
+/** A rate limit on the requests whose path starts with a prefix. */
+export interface PathRateLimitConfig extends RateLimitConfig {
+  /** Name of the rule (`RateLimit-<name>`) and of its metric; letters, digits, `-` and `_`, unique. */
+  readonly name: string;
+  /** Path prefix the limit applies to, after URL decoding and path normalization (`//a/./b` is `/a/b`). */
+  readonly pathPrefix: string;
+}
+
 /** The WAF web ACL in front of the load balancer. */
 export interface WafConfig {
-  /** Requests per client IP in any 5-minute window, 10–2000000000. @default 2000 */
-  readonly rateLimitPer5Minutes: number;
-  /** Path prefix of the authentication endpoints with a stricter limit. @default '/auth/' */
-  readonly authPathPrefix: string;
-  /** Requests per client IP to the auth path in any 5-minute window, 10–2000000000. @default 100 */
-  readonly authRateLimitPer5Minutes: number;
+  /**
+   * Largest request body, in bytes, a request may declare in `Content-Length`; larger declared
+   * bodies are blocked with 403. WAF sees at most the first 8 KB of a body on an ALB and nothing of
+   * a body sent without `Content-Length` (chunked): the application must enforce the limit too.
+   * 1 to 2^53 − 1.
+   * @default 5242880 (5 MiB)
+   */
+  readonly maxBodyBytes: number;
+  /**
+   * The limit on all requests of one client IP, whatever the path. Its rate (limit / window) must
+   * be at least that of every per-path limit, or the per-path limit could never be reached.
+   * @default - 1200 per 60 s (20 requests/s)
+   */
+  readonly generalRateLimit: RateLimitConfig;
+  /**
+   * Stricter limits per path prefix; a request counts against every limit whose prefix it matches.
+   * At most 10.
+   * @default - api: `/api/` 600 per 60 s (10/s); auth: `/auth/` 50 per 600 s (5/min); upload:
+   * `/upload/` 20 per 600 s (2/min)
+   */
+  readonly rateLimits: PathRateLimitConfig[];
 }
 
 /** CloudWatch alarm thresholds. */
@@ -228,12 +263,33 @@ export interface AlarmsConfig {
   readonly evaluationPeriods: number;
   /** Breaching periods among them that raise the alarm, 1–evaluationPeriods. @default 2 */
   readonly datapointsToAlarm: number;
+  /**
+   * 5xx responses the load balancer generated itself (502, 503, 504, …) as a percentage of all
+   * requests, above 0 and at most 100.
+   * @default 1
+   */
+  readonly elb5xxRatePercent: number;
+  /**
+   * An e-mail address subscribed to the alarm topic (AWS asks it to confirm first).
+   * @default - no subscription: subscribe your pager or chat to the topic yourself
+   */
+  readonly email?: string;
 }
 
 /** The VPC. */
 export interface NetworkConfig {
   /** Days to keep the VPC flow logs of rejected traffic (a value CloudWatch Logs accepts). @default 30 */
   readonly flowLogRetentionDays: number;
+}
+
+/** A DNS name for the service in a Route 53 public hosted zone of the account. */
+export interface DomainConfig {
+  /** The service's DNS name, e.g. `app.example.com`: the certificate's name and the A/AAAA alias records. */
+  readonly name: string;
+  /** ID of the hosted zone the name is in, e.g. `Z0123456789ABCDEFGHIJ` (no lookup at synth). */
+  readonly hostedZoneId: string;
+  /** Name of that hosted zone, e.g. `example.com`; `name` must be it or a name below it. */
+  readonly hostedZoneName: string;
 }
 
 /** Everything that describes one deployment. */
@@ -243,10 +299,19 @@ export interface AlbatrossConfig {
   /** Account, region and AZs. */
   readonly env: EnvironmentConfig;
   /**
-   * ARN of the ACM certificate for the HTTPS listener, in the stack's own account and region.
-   * Required; `cdk.json` holds a placeholder in the default account so that synth works as is.
+   * ARN of an existing ACM certificate for the HTTPS listener, in the stack's own account and
+   * region. Exactly one of `certificateArn` and `domain` is required; `cdk.json` holds a placeholder
+   * in the default account so that synth works as is (remove it when you set `domain`).
+   * @default - none
    */
-  readonly certificateArn: string;
+  readonly certificateArn?: string;
+  /**
+   * A DNS name for the service: the stack requests a DNS-validated ACM certificate for it and
+   * points A and AAAA alias records at the load balancer. Exactly one of `certificateArn` and
+   * `domain` is required.
+   * @default - none
+   */
+  readonly domain?: DomainConfig;
   /** The VPC. */
   readonly network: NetworkConfig;
   /** Load balancer and listeners. */
@@ -269,7 +334,7 @@ export interface AlbatrossConfig {
   readonly capacity: CapacityConfig;
   /** Scaling policies. */
   readonly scaling: ScalingConfig;
-  /** WAF rate limits. */
+  /** WAF request-body and rate limits. */
   readonly waf: WafConfig;
   /** Alarm thresholds. */
   readonly alarms: AlarmsConfig;

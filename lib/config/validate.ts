@@ -7,9 +7,12 @@ import {
   HealthCheckConfig,
   ListenerRuleConfig,
   LOG_RETENTION_DAYS,
+  RATE_LIMIT_WINDOWS_SECONDS,
+  RateLimitConfig,
   ROUTING_ALGORITHMS,
   TargetGroupConfig,
 } from './schema';
+import { greaterThanPattern, WAF_REGEX_MAX_LENGTH } from '../waf/content-length';
 
 /** Thrown when the configuration is invalid; the message lists every problem, one per line. */
 export class ConfigError extends Error {
@@ -105,11 +108,24 @@ function validateEnvironment(p: Problems, config: AlbatrossConfig): void {
       }
     });
   }
-  if (!config.certificateArn) {
+  validateCertificateOrDomain(p, config);
+}
+
+/** Exactly one way to get the HTTPS listener's certificate: an existing one, or one for `domain`. */
+function validateCertificateOrDomain(p: Problems, config: AlbatrossConfig): void {
+  const hasArn = config.certificateArn !== undefined && config.certificateArn !== null && config.certificateArn !== '';
+  const hasDomain = config.domain !== undefined && config.domain !== null;
+  if (hasArn === hasDomain) {
     p.add(
       'certificateArn',
-      'is required: pass the ARN of an ACM certificate, e.g. `cdk deploy -c albatross.certificateArn=arn:aws:acm:REGION:ACCOUNT:certificate/ID`',
+      hasArn
+        ? 'and domain are both set: set exactly one (remove the placeholder certificateArn of cdk.json when you use domain, e.g. `-c albatross.certificateArn=null`)'
+        : 'or domain is required: pass the ARN of an ACM certificate (`-c albatross.certificateArn=arn:aws:acm:REGION:ACCOUNT:certificate/ID`) or a domain { name, hostedZoneId, hostedZoneName }',
     );
+    return;
+  }
+  if (hasDomain) {
+    validateDomain(p, config);
     return;
   }
   const arn = typeof config.certificateArn === 'string' ? CERTIFICATE_ARN.exec(config.certificateArn) : null;
@@ -126,6 +142,20 @@ function validateEnvironment(p: Problems, config: AlbatrossConfig): void {
   }
   if (account !== config.env.account) {
     p.add('certificateArn', `must be a certificate in env.account ${config.env.account} (the ARN's account is ${account})`);
+  }
+}
+
+/** Lower-case DNS labels of 1–63 letters, digits and inner dashes; at least two labels. */
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+
+function validateDomain(p: Problems, config: AlbatrossConfig): void {
+  const d = config.domain!;
+  p.matches('domain.name', d.name, DNS_NAME, 'a lower-case DNS name such as app.example.com, without a trailing dot');
+  p.matches('domain.hostedZoneName', d.hostedZoneName, DNS_NAME, 'a lower-case DNS zone name such as example.com, without a trailing dot');
+  p.matches('domain.hostedZoneId', d.hostedZoneId, HOSTED_ZONE_ID, 'a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ');
+  if (typeof d.name === 'string' && typeof d.hostedZoneName === 'string' && d.name !== d.hostedZoneName && !d.name.endsWith(`.${d.hostedZoneName}`)) {
+    p.add('domain.name', `must be domain.hostedZoneName ${JSON.stringify(d.hostedZoneName)} or a name below it (got ${JSON.stringify(d.name)})`);
   }
 }
 
@@ -268,13 +298,7 @@ function validateScalingWafAlarms(p: Problems, config: AlbatrossConfig): void {
   p.integerInRange('scaling.requestsPerTarget', s.requestsPerTarget, 1, 1_000_000);
   p.integerInRange('scaling.scaleInCooldownSeconds', s.scaleInCooldownSeconds, 0, 86400);
   p.integerInRange('scaling.scaleOutCooldownSeconds', s.scaleOutCooldownSeconds, 0, 86400);
-  const w = config.waf;
-  p.integerInRange('waf.rateLimitPer5Minutes', w.rateLimitPer5Minutes, 10, 2_000_000_000);
-  p.integerInRange('waf.authRateLimitPer5Minutes', w.authRateLimitPer5Minutes, 10, 2_000_000_000);
-  if (w.authRateLimitPer5Minutes > w.rateLimitPer5Minutes) {
-    p.add('waf.authRateLimitPer5Minutes', `must not exceed waf.rateLimitPer5Minutes (${w.rateLimitPer5Minutes})`);
-  }
-  p.matches('waf.authPathPrefix', w.authPathPrefix, /^\/[\x21-\x7e]{0,200}$/, 'a path prefix starting with /');
+  validateWaf(p, config);
   const a = config.alarms;
   if (typeof a.target5xxRatePercent !== 'number' || a.target5xxRatePercent <= 0 || a.target5xxRatePercent > 100) {
     p.add('alarms.target5xxRatePercent', `must be a number above 0 and at most 100 (got ${JSON.stringify(a.target5xxRatePercent)})`);
@@ -285,7 +309,63 @@ function validateScalingWafAlarms(p: Problems, config: AlbatrossConfig): void {
   }
   p.integerInRange('alarms.evaluationPeriods', a.evaluationPeriods, 1, MAX_ALARM_WINDOW_SECONDS / 60);
   p.integerInRange('alarms.datapointsToAlarm', a.datapointsToAlarm, 1, Math.max(1, a.evaluationPeriods));
+  if (typeof a.elb5xxRatePercent !== 'number' || a.elb5xxRatePercent <= 0 || a.elb5xxRatePercent > 100) {
+    p.add('alarms.elb5xxRatePercent', `must be a number above 0 and at most 100 (got ${JSON.stringify(a.elb5xxRatePercent)})`);
+  }
+  if (a.email !== undefined && a.email !== null) p.matches('alarms.email', a.email, EMAIL, 'an e-mail address such as oncall@example.com');
   if (a.evaluationPeriods * a.periodSeconds > MAX_ALARM_WINDOW_SECONDS) {
     p.add('alarms.evaluationPeriods', `× alarms.periodSeconds must be at most ${MAX_ALARM_WINDOW_SECONDS} seconds, a CloudWatch limit (got ${a.evaluationPeriods} × ${a.periodSeconds})`);
   }
+}
+
+/** One @, no spaces, a dotted domain: what SNS accepts, without trying to be RFC 5322. */
+const EMAIL = /^[^\s@]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+/** WAF's rate-based rule limits. */
+const RATE_LIMIT_RANGE = { min: 10, max: 2_000_000_000 } as const;
+/** Rule names are also metric names; WAF allows 128 characters, the prefix takes some. */
+const RATE_LIMIT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Each rule costs web ACL capacity (WCU); ten path limits stay far below the 1,500 of the base price. */
+const MAX_PATH_RATE_LIMITS = 10;
+/** Config keys replaced by `waf.generalRateLimit` and `waf.rateLimits`: a stale cdk.json must not pass silently. */
+const REPLACED_WAF_KEYS = ['rateLimitPer5Minutes', 'authRateLimitPer5Minutes', 'authPathPrefix'];
+
+function validateRateLimit(p: Problems, field: string, limit: RateLimitConfig): void {
+  p.integerInRange(`${field}.limit`, limit.limit, RATE_LIMIT_RANGE.min, RATE_LIMIT_RANGE.max);
+  p.oneOf(`${field}.windowSeconds`, limit.windowSeconds, RATE_LIMIT_WINDOWS_SECONDS);
+}
+
+/** Requests per second a limit allows, to compare limits over different windows. */
+function perSecond(limit: RateLimitConfig): number {
+  return limit.limit / limit.windowSeconds;
+}
+
+function validateWaf(p: Problems, config: AlbatrossConfig): void {
+  const w = config.waf;
+  for (const key of REPLACED_WAF_KEYS) {
+    if (key in w) p.add(`waf.${key}`, 'was replaced by waf.generalRateLimit { limit, windowSeconds } and waf.rateLimits[] { name, pathPrefix, limit, windowSeconds }');
+  }
+  p.integerInRange('waf.maxBodyBytes', w.maxBodyBytes, 0, Number.MAX_SAFE_INTEGER);
+  if (Number.isSafeInteger(w.maxBodyBytes) && w.maxBodyBytes >= 0 && greaterThanPattern(w.maxBodyBytes).length > WAF_REGEX_MAX_LENGTH) {
+    p.add('waf.maxBodyBytes', `needs a Content-Length pattern longer than the ${WAF_REGEX_MAX_LENGTH} characters WAF allows`);
+  }
+  validateRateLimit(p, 'waf.generalRateLimit', w.generalRateLimit);
+  if (!Array.isArray(w.rateLimits) || w.rateLimits.length > MAX_PATH_RATE_LIMITS) {
+    p.add('waf.rateLimits', `must be a list of at most ${MAX_PATH_RATE_LIMITS} limits (got ${JSON.stringify(w.rateLimits)})`);
+    return;
+  }
+  const names = new Set<string>();
+  w.rateLimits.forEach((limit, i) => {
+    const field = `waf.rateLimits[${i}]`;
+    p.matches(`${field}.name`, limit.name, RATE_LIMIT_NAME, 'a name of 1–64 letters, digits, - and _');
+    if (names.has(limit.name)) p.add(`${field}.name`, `must be unique (${JSON.stringify(limit.name)} is used twice)`);
+    names.add(limit.name);
+    p.matches(`${field}.pathPrefix`, limit.pathPrefix, /^\/[\x21-\x7e]{0,200}$/, 'a path prefix starting with / of printable characters');
+    validateRateLimit(p, field, limit);
+    if (perSecond(limit) > perSecond(w.generalRateLimit)) {
+      p.add(
+        field,
+        `allows ${limit.limit} per ${limit.windowSeconds} s, more than waf.generalRateLimit (${w.generalRateLimit.limit} per ${w.generalRateLimit.windowSeconds} s), which would block first`,
+      );
+    }
+  });
 }

@@ -1,5 +1,7 @@
 import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -12,11 +14,17 @@ import { RateLimitedWebAcl } from '../../constructs/rate-limited-web-acl';
 import { SecureLoadBalancer } from '../../constructs/secure-load-balancer';
 import { ServiceAlarms } from '../../constructs/service-alarms';
 import { ServiceDashboard } from '../../constructs/service-dashboard';
+import { ServiceDomain } from '../../constructs/service-domain';
 import { ServiceTargetGroup } from '../../constructs/service-target-group';
 import { AlbatrossConfig, ListenerRuleConfig } from '../config';
 
 /** Host ports ECS assigns to bridge-mode containers with hostPort 0. */
 export const EPHEMERAL_PORTS = { from: 32768, to: 65535 } as const;
+
+/** The service's HTTPS URL on its own DNS name. */
+function serviceUrl(name: string, httpsPort: number): string {
+  return `https://${name}${httpsPort === 443 ? '' : `:${httpsPort}`}/`;
+}
 
 /** Properties of the {@link AlbatrossStack}. */
 export interface AlbatrossStackProps extends StackProps {
@@ -45,17 +53,19 @@ export class AlbatrossStack extends Stack {
     const config = props.config;
     this.vpc = this.createVpc(config);
     this.targetGroups = this.createTargetGroups(config);
+    const domain = config.domain ? new ServiceDomain(this, 'Domain', { domain: config.domain }) : undefined;
     const accessLogs = new AccessLogBucket(this, 'AccessLogs', { retentionDays: config.loadBalancer.accessLogRetentionDays });
     this.loadBalancer = new SecureLoadBalancer(this, 'Edge', {
       vpc: this.vpc,
       settings: config.loadBalancer,
-      certificateArn: config.certificateArn,
+      certificate: domain?.certificate ?? acm.Certificate.fromCertificateArn(this, 'Certificate', config.certificateArn!),
       accessLogBucket: accessLogs.bucket,
       defaultTargetGroup: this.targetGroups[config.service.defaultTargetGroup],
     });
+    domain?.pointAt(this.loadBalancer.loadBalancer);
     this.addListenerRules(config.rules);
     new RateLimitedWebAcl(this, 'Waf', { loadBalancerArn: this.loadBalancer.loadBalancer.loadBalancerArn, settings: config.waf });
-    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic');
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarms.email });
     this.capacity = new EcsCapacity(this, 'Capacity', { vpc: this.vpc, settings: config.capacity, notificationTopic: this.alarmTopic.topic });
     this.allowLoadBalancerToReachInstances();
     this.service = new LoadBalancedService(this, 'App', {
@@ -65,6 +75,7 @@ export class AlbatrossStack extends Stack {
       scaling: config.scaling,
       targetGroups: this.orderedTargetGroups(config),
     });
+    this.capacity.dependOnCapacityProviders(this.service.service);
     this.drain = new DrainOrchestrator(this, 'Drain', {
       autoScalingGroup: this.capacity.autoScalingGroup,
       lifecycleHookName: this.capacity.terminateHook.lifecycleHookName,
@@ -79,6 +90,12 @@ export class AlbatrossStack extends Stack {
       settings: config.alarms,
       topic: this.alarmTopic.topic,
     });
+    // A deploy that raises a 5xx or latency alarm rolls back, not only one the circuit breaker
+    // catches (tasks that fail to start or to become healthy).
+    this.service.service.enableDeploymentAlarms(
+      this.alarms.deploymentAlarms.map((alarm) => alarm.alarmName),
+      { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM },
+    );
     new ServiceDashboard(this, 'Dashboard', {
       loadBalancer: this.loadBalancer.loadBalancer,
       targetGroups: this.targetGroups,
@@ -86,6 +103,7 @@ export class AlbatrossStack extends Stack {
       periodSeconds: config.alarms.periodSeconds,
     });
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancer.loadBalancerDnsName });
+    if (config.domain) new CfnOutput(this, 'ServiceUrl', { value: serviceUrl(config.domain.name, config.loadBalancer.httpsPort) });
     new CfnOutput(this, 'AutoScalingGroupName', { value: this.capacity.autoScalingGroup.autoScalingGroupName });
   }
 

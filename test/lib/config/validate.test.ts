@@ -39,6 +39,25 @@ describe('a valid configuration', () => {
     expect(config.targetGroups.api.healthCheck.path).toBe('/health');
   });
 
+  test('the WAF defaults express the seeds: API 10/s, auth 5/min, upload 2/min, 5 MiB bodies', () => {
+    const { waf } = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN });
+    const perMinute = (name: string) => {
+      const limit = waf.rateLimits.find((l) => l.name === name)!;
+      return (limit.limit / limit.windowSeconds) * 60;
+    };
+    expect(perMinute('api')).toBe(600);
+    expect(perMinute('auth')).toBe(5);
+    expect(perMinute('upload')).toBe(2);
+    expect(waf.maxBodyBytes).toBe(5 * 1024 * 1024);
+    expect((waf.generalRateLimit.limit / waf.generalRateLimit.windowSeconds) * 60).toBeGreaterThanOrEqual(perMinute('api'));
+  });
+
+  test('a domain instead of a certificate ARN, and an alarm e-mail, are valid', () => {
+    const domain = { name: 'app.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' };
+    expect(problems({ certificateArn: '', domain, alarms: { email: 'oncall+albatross@example.co.uk' } })).toEqual([]);
+    expect(problems({ certificateArn: null as unknown as string, domain: { ...domain, name: 'example.com' } })).toEqual([]);
+  });
+
   test('does not mutate the defaults', () => {
     buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, loadBalancer: { idleTimeoutSeconds: 99 } });
     expect(DEFAULT_CONFIG.loadBalancer.idleTimeoutSeconds).toBe(60);
@@ -47,7 +66,27 @@ describe('a valid configuration', () => {
 
 describe('bad input fails with the field name and the allowed range', () => {
   test.each<[string, DeepPartial<AlbatrossConfig>, string]>([
-    ['missing certificate', { certificateArn: '' }, 'certificateArn is required'],
+    ['neither certificate nor domain', { certificateArn: '' }, 'certificateArn or domain is required'],
+    ['both certificate and domain', { domain: { name: 'app.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' } }, 'certificateArn and domain are both set: set exactly one'],
+    ['domain outside its zone', { certificateArn: '', domain: { name: 'app.example.org', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' } }, 'domain.name must be domain.hostedZoneName "example.com" or a name below it (got "app.example.org")'],
+    ['domain name with a trailing dot', { certificateArn: '', domain: { name: 'app.example.com.', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' } }, 'domain.name must be a lower-case DNS name such as app.example.com'],
+    ['hosted zone id of another shape', { certificateArn: '', domain: { name: 'app.example.com', hostedZoneId: '/hostedzone/Z01', hostedZoneName: 'example.com' } }, 'domain.hostedZoneId must be a Route 53 hosted zone ID'],
+    ['e-mail without a domain', { alarms: { email: 'oncall' } }, 'alarms.email must be an e-mail address such as oncall@example.com (got "oncall")'],
+    ['e-mail with a space', { alarms: { email: 'on call@example.com' } }, 'alarms.email must be an e-mail address'],
+    ['ELB 5xx rate above 100', { alarms: { elb5xxRatePercent: 101 } }, 'alarms.elb5xxRatePercent must be a number above 0 and at most 100 (got 101)'],
+    ['rate window of 30 s', { waf: { rateLimits: [{ name: 'api', pathPrefix: '/api/', limit: 100, windowSeconds: 30 as 60 }] } }, 'waf.rateLimits[0].windowSeconds must be one of 60, 120, 300, 600 (got 30)'],
+    ['rate limit 5 per minute', { waf: { rateLimits: [{ name: 'auth', pathPrefix: '/auth/', limit: 5, windowSeconds: 60 }] } }, 'waf.rateLimits[0].limit must be an integer from 10 to 2000000000 (got 5)'],
+    ['general window of 3600 s', { waf: { generalRateLimit: { limit: 1000, windowSeconds: 3600 as 60 } } }, 'waf.generalRateLimit.windowSeconds must be one of 60, 120, 300, 600 (got 3600)'],
+    ['general limit 9', { waf: { generalRateLimit: { limit: 9, windowSeconds: 60 } } }, 'waf.generalRateLimit.limit must be an integer from 10 to 2000000000 (got 9)'],
+    ['path limit above the general one', { waf: { generalRateLimit: { limit: 100, windowSeconds: 60 } } }, 'waf.rateLimits[0] allows 600 per 60 s, more than waf.generalRateLimit (100 per 60 s), which would block first'],
+    ['duplicate rate limit name', { waf: { rateLimits: [{ name: 'a', pathPrefix: '/a/', limit: 10, windowSeconds: 60 }, { name: 'a', pathPrefix: '/b/', limit: 10, windowSeconds: 60 }] } }, 'waf.rateLimits[1].name must be unique ("a" is used twice)'],
+    ['rate limit name with a space', { waf: { rateLimits: [{ name: 'my api', pathPrefix: '/api/', limit: 10, windowSeconds: 60 }] } }, 'waf.rateLimits[0].name must be a name of 1–64 letters, digits, - and _'],
+    ['rate limit prefix without a slash', { waf: { rateLimits: [{ name: 'api', pathPrefix: 'api/', limit: 10, windowSeconds: 60 }] } }, 'waf.rateLimits[0].pathPrefix must be a path prefix starting with /'],
+    ['eleven path rate limits', { waf: { rateLimits: Array.from({ length: 11 }, (_, i) => ({ name: `p${i}`, pathPrefix: `/p${i}/`, limit: 10, windowSeconds: 60 as const })) } }, 'waf.rateLimits must be a list of at most 10 limits'],
+    ['body limit beyond what WAF can express', { waf: { maxBodyBytes: 2 ** 53 } }, 'waf.maxBodyBytes must be an integer from 0 to 9007199254740991 (got 9007199254740992)'],
+    ['negative body limit', { waf: { maxBodyBytes: -1 } }, 'waf.maxBodyBytes must be an integer from 0 to 9007199254740991 (got -1)'],
+    ['fractional body limit', { waf: { maxBodyBytes: 1.5 } }, 'waf.maxBodyBytes must be an integer from 0 to 9007199254740991 (got 1.5)'],
+    ['a setting of the old WAF config', { waf: { rateLimitPer5Minutes: 2000 } as object }, 'waf.rateLimitPer5Minutes was replaced by waf.generalRateLimit'],
     ['malformed certificate ARN', { certificateArn: 'arn:aws:iam::123456789012:role/x' }, 'certificateArn must be an ACM certificate ARN'],
     ['one AZ', { env: { availabilityZones: ['eu-west-1a'] } }, 'env.availabilityZones must list at least 2'],
     ['AZ of another region', { env: { availabilityZones: ['eu-west-1a', 'us-east-1a'] } }, 'env.availabilityZones[1] must be a zone of eu-west-1'],
@@ -78,8 +117,6 @@ describe('bad input fails with the field name and the allowed range', () => {
     ['fixed response 302', { rules: [{ priority: 1, pathPatterns: ['/a'], action: { fixedResponse: { statusCode: 302, contentType: 'text/plain', body: '' } } }] }, 'rules[0].action.fixedResponse.statusCode must be a 2XX, 4XX or 5XX code'],
     ['fixed response body too long', { rules: [{ priority: 1, pathPatterns: ['/a'], action: { fixedResponse: { statusCode: 200, contentType: 'text/plain', body: 'x'.repeat(1025) } } }] }, 'rules[0].action.fixedResponse.body must be a string of at most 1024 bytes'],
     ['unused target group', { rules: [] }, 'targetGroups.api is not used'],
-    ['WAF limit 5', { waf: { rateLimitPer5Minutes: 5 } }, 'waf.rateLimitPer5Minutes must be an integer from 10 to 2000000000 (got 5)'],
-    ['auth limit above general', { waf: { authRateLimitPer5Minutes: 5000 } }, 'waf.authRateLimitPer5Minutes must not exceed waf.rateLimitPer5Minutes (2000)'],
     ['5xx rate 0', { alarms: { target5xxRatePercent: 0 } }, 'alarms.target5xxRatePercent must be a number above 0 and at most 100 (got 0)'],
     ['TLS 1.3 policy that still accepts TLS 1.0', { loadBalancer: { tlsPolicy: 'ELBSecurityPolicy-TLS13-1-0-2021-06' } }, 'loadBalancer.tlsPolicy must be one of'],
     ['TLS 1.3 policy that still accepts TLS 1.1', { loadBalancer: { tlsPolicy: 'ELBSecurityPolicy-TLS13-1-1-2021-06' } }, 'loadBalancer.tlsPolicy must be one of'],

@@ -161,11 +161,12 @@ describe('listeners', () => {
 });
 
 describe('target groups', () => {
-  test('health checks /health every 30 s, 5 s timeout, thresholds 2/2, matcher 200', () => {
+  test('health checks /health on the traffic port every 30 s, 5 s timeout, thresholds 2/2, matcher 200', () => {
     template.resourcePropertiesCountIs(
       'AWS::ElasticLoadBalancingV2::TargetGroup',
       {
         HealthCheckEnabled: true,
+        HealthCheckPort: 'traffic-port',
         HealthCheckPath: '/health',
         HealthCheckIntervalSeconds: 30,
         HealthCheckTimeoutSeconds: 5,
@@ -408,42 +409,6 @@ describe('scaling', () => {
   });
 });
 
-describe('WAF', () => {
-  test('a regional web ACL with the common rule set, an auth-path rate limit and a general rate limit is attached to the ALB', () => {
-    template.hasResourceProperties('AWS::WAFv2::WebACL', {
-      Scope: 'REGIONAL',
-      DefaultAction: { Allow: {} },
-      Rules: Match.arrayWith([
-        Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet', OverrideAction: { None: {} }, Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } } }),
-        Match.objectLike({
-          Name: 'AuthPathRateLimit',
-          Action: { Block: {} },
-          Statement: {
-            RateBasedStatement: Match.objectLike({
-              Limit: 100,
-              AggregateKeyType: 'IP',
-              ScopeDownStatement: { ByteMatchStatement: Match.objectLike({ SearchString: '/auth/', PositionalConstraint: 'STARTS_WITH' }) },
-            }),
-          },
-        }),
-        Match.objectLike({ Name: 'GeneralRateLimit', Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } } }),
-      ]),
-    });
-    const lbId = Object.keys(template.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'))[0];
-    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { ResourceArn: { Ref: lbId } });
-  });
-
-  test('rate limits follow the config', () => {
-    const { template: t } = synthStack({ waf: { rateLimitPer5Minutes: 5000, authRateLimitPer5Minutes: 50, authPathPrefix: '/login' } });
-    t.hasResourceProperties('AWS::WAFv2::WebACL', {
-      Rules: Match.arrayWith([
-        Match.objectLike({ Name: 'AuthPathRateLimit', Statement: { RateBasedStatement: Match.objectLike({ Limit: 50 }) } }),
-        Match.objectLike({ Name: 'GeneralRateLimit', Statement: { RateBasedStatement: Match.objectLike({ Limit: 5000 }) } }),
-      ]),
-    });
-  });
-});
-
 describe('alarms and dashboard', () => {
   test('target 5xx rate above 1 % of the requests the target groups received (not redirects or fixed responses)', () => {
     const requests = 'FILL(requests0, 0) + FILL(requests1, 0) + FILL(requests2, 0)';
@@ -466,8 +431,9 @@ describe('alarms and dashboard', () => {
 
   test('alarm windows and the dashboard period follow the config', () => {
     const { template: t } = synthStack({ alarms: { periodSeconds: 120, evaluationPeriods: 5, datapointsToAlarm: 3 } });
-    // The service alarms: 5xx rate, p95, rejected connections, and one unhealthy-host alarm per group.
-    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { EvaluationPeriods: 5, DatapointsToAlarm: 3 }, 3 + Object.keys(config.targetGroups).length);
+    // The service alarms: target and ELB 5xx rates, p95, connection errors, rejected connections,
+    // and one unhealthy-host alarm per group.
+    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { EvaluationPeriods: 5, DatapointsToAlarm: 3 }, 5 + Object.keys(config.targetGroups).length);
     const body = JSON.stringify((Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as { Properties: { DashboardBody: unknown } }).Properties.DashboardBody);
     expect(body).toContain('\\"period\\":120');
     expect(body).not.toContain('\\"period\\":60');

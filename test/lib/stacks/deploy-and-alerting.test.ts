@@ -1,0 +1,116 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { synthStack } from '../../support/stack';
+
+const { template, config } = synthStack();
+const account = config.env.account;
+
+type Statement = { Sid?: string; Effect: string; Principal?: unknown; Action: string | string[]; Condition?: Record<string, Record<string, unknown>> };
+
+function only<T>(type: string): { id: string; resource: T } {
+  const entries = Object.entries(template.findResources(type));
+  expect(entries).toHaveLength(1);
+  return { id: entries[0][0], resource: entries[0][1] as T };
+}
+
+function actions(statement: Statement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+/** The service principals a statement names. */
+function servicePrincipals(statement: Statement): string[] {
+  const service = (statement.Principal as { Service?: string | string[] } | undefined)?.Service;
+  return service === undefined ? [] : Array.isArray(service) ? service : [service];
+}
+
+describe('deploy ordering (finding 1)', () => {
+  test('the ECS service depends on the cluster capacity-provider association, so its strategy is valid when it is created', () => {
+    const association = only('AWS::ECS::ClusterCapacityProviderAssociations');
+    const service = only<{ DependsOn?: string[] }>('AWS::ECS::Service');
+    expect(service.resource.DependsOn).toEqual(expect.arrayContaining([association.id]));
+  });
+});
+
+describe('alarm notifications (findings 2 and 3)', () => {
+  const topic = only('AWS::SNS::Topic');
+  const policy = only<{ Properties: { PolicyDocument: { Statement: Statement[] }; Topics: unknown[] } }>('AWS::SNS::TopicPolicy');
+  const key = only<{ Properties: { KeyPolicy: { Statement: Statement[] } } }>('AWS::KMS::Key');
+
+  test('the topic policy allows CloudWatch to publish, scoped to alarms of this account', () => {
+    expect(policy.resource.Properties.Topics).toEqual([{ Ref: topic.id }]);
+    const allow = policy.resource.Properties.PolicyDocument.Statement.filter(
+      (s) => s.Effect === 'Allow' && servicePrincipals(s).includes('cloudwatch.amazonaws.com') && actions(s).includes('sns:Publish'),
+    );
+    expect(allow).toHaveLength(1);
+    expect(allow[0].Condition?.StringEquals?.['aws:SourceAccount']).toBe(account);
+    expect(JSON.stringify(allow[0].Condition?.ArnLike?.['aws:SourceArn'])).toContain(`:cloudwatch:${config.env.region}:${account}:alarm:*`);
+  });
+
+  test('the TLS-only deny stays in place', () => {
+    expect(policy.resource.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+
+  test('the key lets every publisher encrypt: CloudWatch, the Auto Scaling service and its service-linked role', () => {
+    const statements = key.resource.Properties.KeyPolicy.Statement;
+    const canEncrypt = (s: Statement) => s.Effect === 'Allow' && actions(s).includes('kms:GenerateDataKey*') && actions(s).includes('kms:Decrypt');
+    for (const service of ['cloudwatch.amazonaws.com', 'autoscaling.amazonaws.com']) {
+      expect(statements.filter((s) => canEncrypt(s) && servicePrincipals(s).includes(service))).toHaveLength(1);
+    }
+    const slr = statements.filter((s) => canEncrypt(s) && JSON.stringify(s.Condition ?? {}).includes('role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling'));
+    expect(slr).toHaveLength(1);
+    expect(slr[0].Condition?.StringEquals?.['aws:PrincipalAccount']).toBe(account);
+    expect(Object.keys(slr[0].Condition?.ArnEquals ?? {})).toEqual(['aws:PrincipalArn']);
+  });
+
+  test('the Auto Scaling group notifies that topic', () => {
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { NotificationConfigurations: [Match.objectLike({ TopicARN: { Ref: topic.id } })] });
+  });
+
+  test('no e-mail subscription unless alarms.email is set; with it, one e-mail subscription to the topic', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    const { template: t } = synthStack({ alarms: { email: 'oncall@example.com' } });
+    const topicId = Object.keys(t.findResources('AWS::SNS::Topic'))[0];
+    t.resourceCountIs('AWS::SNS::Subscription', 1);
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: topicId } });
+  });
+});
+
+describe('alerting', () => {
+  const alarmIdWith = (needle: string): string => {
+    const found = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).filter(([, a]) => JSON.stringify(a).includes(needle));
+    expect(found).toHaveLength(1);
+    return found[0][0];
+  };
+
+  test('load-balancer 5xx as a rate of all requests, above alarms.elb5xxRatePercent', () => {
+    const id = alarmIdWith('HTTPCode_ELB_5XX_Count');
+    const alarm = template.findResources('AWS::CloudWatch::Alarm')[id] as { Properties: { Threshold: number; Metrics: { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string }[] } } }[] } };
+    expect(alarm.Properties.Threshold).toBe(config.alarms.elb5xxRatePercent);
+    const byId = Object.fromEntries(alarm.Properties.Metrics.map((m) => [m.Id, m]));
+    expect(byId.errors.MetricStat!.Metric.MetricName).toBe('HTTPCode_ELB_5XX_Count');
+    expect(byId.requests.MetricStat!.Metric.MetricName).toBe('RequestCount');
+    expect(byId.requests.MetricStat!.Metric.Dimensions.map((d) => d.Name)).toEqual(['LoadBalancer']);
+    const expression = alarm.Properties.Metrics.find((m) => m.Expression)!.Expression!;
+    expect(expression).toBe('IF((FILL(requests, 0) + FILL(errors, 0)) > 0, 100 * FILL(errors, 0) / (FILL(requests, 0) + FILL(errors, 0)), 0)');
+    const { template: t } = synthStack({ alarms: { elb5xxRatePercent: 2.5 } });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 2.5, Metrics: Match.arrayWith([Match.objectLike({ Expression: expression })]) });
+  });
+
+  test('any target connection error', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TargetConnectionErrorCount', Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+
+  test('a deploy that raises the 5xx-rate or latency alarms rolls back (ECS deployment alarms)', () => {
+    const service = only<{ Properties: { DeploymentConfiguration: { Alarms: { AlarmNames: { Ref: string }[]; Enable: boolean; Rollback: boolean } } } }>('AWS::ECS::Service');
+    const alarms = service.resource.Properties.DeploymentConfiguration.Alarms;
+    expect(alarms.Enable).toBe(true);
+    expect(alarms.Rollback).toBe(true);
+    const expected = [alarmIdWith('FILL(errors, 0) / (FILL(requests0'), alarmIdWith('HTTPCode_ELB_5XX_Count'), alarmIdWith('TargetResponseTime')];
+    expect(alarms.AlarmNames.map((n) => n.Ref).sort()).toEqual(expected.sort());
+  });
+
+  test('the circuit breaker still rolls back deploys whose tasks never become healthy', () => {
+    template.hasResourceProperties('AWS::ECS::Service', { DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }) });
+  });
+});
