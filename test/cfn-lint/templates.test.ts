@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { synthStack } from '../support/stack';
+
+/**
+ * An independent check of the synthesized template: cfn-lint knows the CloudFormation resource
+ * specifications and AWS's own rules, which this project's assertions cannot.
+ */
+const REPO = join(__dirname, '..', '..');
+const CONFIG_FILE = join(REPO, '.cfnlintrc.yaml');
+const INSTALL_HINT = 'pip install cfn-lint';
+
+interface LintMatch {
+  Rule: { Id: string };
+  Message: string;
+  Filename: string;
+  Location: { Path: (string | number)[] };
+}
+
+function cfnLintVersion(): string | undefined {
+  const result = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8', timeout: 60_000 });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/** The default config, and one that turns on every optional feature. */
+function templates(dir: string): Record<string, string> {
+  const everything = synthStack({
+    certificateArn: '',
+    domain: { name: 'app.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
+    alarms: { email: 'oncall@example.com' },
+    targetGroups: { app: { slowStartSeconds: 60 }, api: { algorithm: 'weighted_random', anomalyMitigation: true } },
+    env: { availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] },
+  });
+  const files = { default: join(dir, 'default.template.json'), everything: join(dir, 'everything.template.json') };
+  writeFileSync(files.default, JSON.stringify(synthStack().template.toJSON()));
+  writeFileSync(files.everything, JSON.stringify(everything.template.toJSON()));
+  return files;
+}
+
+/** Runs cfn-lint with JSON output; exit codes are a bit mask of the levels found, so read the output. */
+function lint(files: string[], configFile?: string): LintMatch[] {
+  const args = ['--format', 'json', ...(configFile ? ['--config-file', configFile] : []), '--', ...files];
+  // cwd outside the repo: cfn-lint would otherwise pick up .cfnlintrc.yaml by itself.
+  const result = spawnSync('cfn-lint', args, { encoding: 'utf8', cwd: tmpdir(), timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
+  if (result.error) throw result.error;
+  if (result.stdout.trim() === '') throw new Error(`cfn-lint printed nothing (exit ${result.status}): ${result.stderr}`);
+  return JSON.parse(result.stdout) as LintMatch[];
+}
+
+function summary(matches: LintMatch[]): string[] {
+  return matches.map((m) => `${m.Rule.Id} ${m.Location.Path.join('/')}: ${m.Message}`);
+}
+
+/** The rules .cfnlintrc.yaml ignores, each with the comment lines right above its entry. */
+function ignoredRules(): { id: string; reason: string }[] {
+  const text = readFileSync(CONFIG_FILE, 'utf8');
+  const ids = (parse(text) as { ignore_checks: string[] }).ignore_checks;
+  const lines = text.split('\n');
+  return ids.map((id) => {
+    const at = lines.findIndex((line) => line.trim() === `- ${id}`);
+    const comments: string[] = [];
+    for (let i = at - 1; i >= 0 && lines[i].trim().startsWith('#'); i--) comments.unshift(lines[i].trim().replace(/^#\s*/, ''));
+    return { id, reason: comments.join(' ') };
+  });
+}
+
+const version = cfnLintVersion();
+const inCi = process.env.CI === 'true';
+
+if (!version && !inCi) process.stderr.write(`cfn-lint not found, template lint skipped: ${INSTALL_HINT}\n`);
+
+describe('cfn-lint is available where it must be', () => {
+  (inCi ? test : test.skip)('in CI (CI=true) a missing cfn-lint fails the run', () => {
+    if (!version) throw new Error(`cfn-lint is required in CI: ${INSTALL_HINT}`);
+  });
+});
+
+(version ? describe : describe.skip)(`cfn-lint (${version ?? 'not installed'}) on the synthesized templates`, () => {
+  let dir: string;
+  let files: Record<string, string>;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'albatross-cfn-lint-'));
+    files = templates(dir);
+  }, 120_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('the default config and the everything-on config have no errors or warnings beyond the documented ignores', () => {
+    expect(summary(lint(Object.values(files), CONFIG_FILE))).toEqual([]);
+  }, 300_000);
+
+  test('every ignored rule has a written reason and still fires without the config (no stale ignores)', () => {
+    const ignored = ignoredRules();
+    expect(ignored.length).toBeGreaterThan(0);
+    for (const rule of ignored) expect([rule.id, rule.reason.length > 20]).toEqual([rule.id, true]);
+    const raw = new Set(lint(Object.values(files)).map((m) => m.Rule.Id));
+    expect([...raw].sort()).toEqual(ignored.map((r) => r.id).sort());
+  }, 300_000);
+});
