@@ -96,8 +96,11 @@ export class EcsCapacity extends Construct {
    * provider the cluster does not have yet (aws/containers-roadmap#631); deletes then also remove
    * the service before the association.
    */
-  dependOnCapacityProviders(service: IConstruct): void {
-    Aspects.of(service).add(new DependOnCapacityProviderAssociation(this.cluster, service), { priority: AspectPriority.READONLY });
+  dependOnCapacityProviders(service: ecs.BaseService): void {
+    // The CfnService only: its scaling target and policies need no such wait.
+    const resource = service.node.defaultChild;
+    if (!(resource instanceof ecs.CfnService)) throw new Error('EcsCapacity.dependOnCapacityProviders needs a service whose default child is its CfnService');
+    Aspects.of(resource).add(new DependOnCapacityProviderAssociation(this.cluster, resource), { priority: AspectPriority.READONLY });
   }
 
   private acknowledgeFindings(): void {
