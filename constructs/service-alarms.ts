@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -77,6 +77,8 @@ export class ServiceAlarms extends Construct {
    * whose tasks do not become healthy.
    */
   readonly deploymentAlarms: cloudwatch.Alarm[] = [];
+  /** Names of {@link deploymentAlarms}, fixed at synth (`<stack>-<id>`). */
+  readonly deploymentAlarmNames: string[] = [];
   private readonly settings: AlarmsConfig;
 
   constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
@@ -111,6 +113,7 @@ export class ServiceAlarms extends Construct {
       props.topic,
     );
     this.deploymentAlarms.push(target5xx, elb5xx, latency);
+    this.deploymentAlarmNames.push(...this.deploymentAlarms.map((alarm) => this.alarmName(alarm.node.id)));
     this.add(
       'TargetConnectionErrors',
       lbMetrics.targetConnectionErrorCount({ period, statistic: 'Sum' }),
@@ -130,8 +133,14 @@ export class ServiceAlarms extends Construct {
     }
   }
 
+  /** Fixed, readable names (`Albatross-Target5xxRate`): on-call sees them, deployment alarms name them. */
+  private alarmName(id: string): string {
+    return `${Stack.of(this).stackName}-${id}`;
+  }
+
   private add(id: string, metric: cloudwatch.IMetric, threshold: number, description: string, topic: sns.ITopic): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
+      alarmName: this.alarmName(id),
       metric,
       threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

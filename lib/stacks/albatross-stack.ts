@@ -92,10 +92,10 @@ export class AlbatrossStack extends Stack {
     });
     // A deploy that raises a 5xx or latency alarm rolls back, not only one the circuit breaker
     // catches (tasks that fail to start or to become healthy).
-    this.service.service.enableDeploymentAlarms(
-      this.alarms.deploymentAlarms.map((alarm) => alarm.alarmName),
-      { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM },
-    );
+    // The alarms have fixed names, so the service names them without a reference (which CDK flags
+    // as a possible cycle); the explicit dependency still creates them first.
+    this.service.service.enableDeploymentAlarms(this.alarms.deploymentAlarmNames, { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM });
+    this.service.service.node.defaultChild!.node.addDependency(...this.alarms.deploymentAlarms);
     new ServiceDashboard(this, 'Dashboard', {
       loadBalancer: this.loadBalancer.loadBalancer,
       targetGroups: this.targetGroups,

@@ -102,12 +102,20 @@ describe('alerting', () => {
   });
 
   test('a deploy that raises the 5xx-rate or latency alarms rolls back (ECS deployment alarms)', () => {
-    const service = only<{ Properties: { DeploymentConfiguration: { Alarms: { AlarmNames: { Ref: string }[]; Enable: boolean; Rollback: boolean } } } }>('AWS::ECS::Service');
+    const service = only<{ DependsOn: string[]; Properties: { DeploymentConfiguration: { Alarms: { AlarmNames: string[]; Enable: boolean; Rollback: boolean } } } }>('AWS::ECS::Service');
     const alarms = service.resource.Properties.DeploymentConfiguration.Alarms;
     expect(alarms.Enable).toBe(true);
     expect(alarms.Rollback).toBe(true);
     const expected = [alarmIdWith('FILL(errors, 0) / (FILL(requests0'), alarmIdWith('HTTPCode_ELB_5XX_Count'), alarmIdWith('TargetResponseTime')];
-    expect(alarms.AlarmNames.map((n) => n.Ref).sort()).toEqual(expected.sort());
+    const all = template.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: { AlarmName: string } }>;
+    expect([...alarms.AlarmNames].sort()).toEqual(expected.map((id) => all[id].Properties.AlarmName).sort());
+    // Named, not referenced: the service is created after them all the same.
+    expect(service.resource.DependsOn).toEqual(expect.arrayContaining(expected));
+  });
+
+  test('alarm names are fixed and readable: <stack>-<alarm>', () => {
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as { Properties: { AlarmName?: string } }).Properties.AlarmName);
+    expect(names).toEqual(expect.arrayContaining(['Albatross-Target5xxRate', 'Albatross-LoadBalancer5xxRate', 'Albatross-TargetResponseTimeP95', 'Albatross-TargetConnectionErrors']));
   });
 
   test('the circuit breaker still rolls back deploys whose tasks never become healthy', () => {
