@@ -33,8 +33,20 @@ test('an invalid setting stops synth with the field name and the allowed range',
   expect(stderr).not.toMatch(/\n\s+at /); // no stack trace, just the problem
 }, 60_000);
 
-test('a missing certificate ARN says how to pass one', () => {
+test('a missing certificate ARN and domain says how to pass one', () => {
   const { status, stderr } = runApp({ albatross: {} });
   expect(status).toBe(1);
-  expect(stderr).toContain('certificateArn is required');
+  expect(stderr).toContain('certificateArn or domain is required: pass the ARN of an ACM certificate');
+}, 60_000);
+
+test('a domain from the command line replaces the placeholder certificate, offline', () => {
+  const domain = { name: 'app.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' };
+  const { status, stderr, outdir } = runApp({ 'albatross.certificateArn': 'null', 'albatross.domain': JSON.stringify(domain) });
+  expect(stderr).not.toMatch(/Error/);
+  expect(status).toBe(0);
+  // A lookup (HostedZone.fromLookup) would leave "missing" context in the manifest for the CLI to fetch.
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { missing?: unknown[] };
+  expect(manifest.missing ?? []).toEqual([]);
+  const template = JSON.parse(readFileSync(join(outdir, 'Albatross.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
+  expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Route53::RecordSet')).toHaveLength(2);
 }, 60_000);
