@@ -228,7 +228,7 @@ export interface WafConfig {
    * Largest request body, in bytes, a request may declare in `Content-Length`; larger declared
    * bodies are blocked with 403. WAF sees at most the first 8 KB of a body on an ALB and nothing of
    * a body sent without `Content-Length` (chunked): the application must enforce the limit too.
-   * 1 to 2^53 − 1.
+   * 0 to 2^53 − 1.
    * @default 5242880 (5 MiB)
    */
   readonly maxBodyBytes: number;

@@ -324,7 +324,11 @@ const EMAIL = /^[^\s@]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 const RATE_LIMIT_RANGE = { min: 10, max: 2_000_000_000 } as const;
 /** Rule names are also metric names; WAF allows 128 characters, the prefix takes some. */
 const RATE_LIMIT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-/** Each rule costs web ACL capacity (WCU); ten path limits stay far below the 1,500 of the base price. */
+/**
+ * Each rule costs web ACL capacity units (WCU): a path limit about 24 (rate-based 2, prefix match 2,
+ * two text transformations 10 each). Ten of them with the managed groups (common 700, known bad
+ * inputs 200) keep the ACL within the 1,500 WCU of WAF's base price.
+ */
 const MAX_PATH_RATE_LIMITS = 10;
 /** Config keys replaced by `waf.generalRateLimit` and `waf.rateLimits`: a stale cdk.json must not pass silently. */
 const REPLACED_WAF_KEYS = ['rateLimitPer5Minutes', 'authRateLimitPer5Minutes', 'authPathPrefix'];
