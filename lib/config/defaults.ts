@@ -113,5 +113,6 @@ export const DEFAULT_CONFIG: AlbatrossConfig = {
     evaluationPeriods: 3,
     datapointsToAlarm: 2,
     elb5xxRatePercent: 1,
+    rollbackOnAlarm: true,
   },
 };

@@ -270,6 +270,13 @@ export interface AlarmsConfig {
    */
   readonly elb5xxRatePercent: number;
   /**
+   * Roll an ECS deploy back when it raises the target or load-balancer 5xx-rate or the p95 latency
+   * alarm (ECS deployment alarms). A fix deployed while one of them is already in alarm can be
+   * rolled back too: deploy it with this set to false.
+   * @default true
+   */
+  readonly rollbackOnAlarm: boolean;
+  /**
    * An e-mail address subscribed to the alarm topic (AWS asks it to confirm first).
    * @default - no subscription: subscribe your pager or chat to the topic yourself
    */

@@ -312,6 +312,7 @@ function validateScalingWafAlarms(p: Problems, config: AlbatrossConfig): void {
   if (typeof a.elb5xxRatePercent !== 'number' || a.elb5xxRatePercent <= 0 || a.elb5xxRatePercent > 100) {
     p.add('alarms.elb5xxRatePercent', `must be a number above 0 and at most 100 (got ${JSON.stringify(a.elb5xxRatePercent)})`);
   }
+  p.boolean('alarms.rollbackOnAlarm', a.rollbackOnAlarm);
   if (a.email !== undefined && a.email !== null) p.matches('alarms.email', a.email, EMAIL, 'an e-mail address such as oncall@example.com');
   if (a.evaluationPeriods * a.periodSeconds > MAX_ALARM_WINDOW_SECONDS) {
     p.add('alarms.evaluationPeriods', `× alarms.periodSeconds must be at most ${MAX_ALARM_WINDOW_SECONDS} seconds, a CloudWatch limit (got ${a.evaluationPeriods} × ${a.periodSeconds})`);

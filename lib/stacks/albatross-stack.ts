@@ -92,10 +92,7 @@ export class AlbatrossStack extends Stack {
     });
     // A deploy that raises a 5xx or latency alarm rolls back, not only one the circuit breaker
     // catches (tasks that fail to start or to become healthy).
-    // The alarms have fixed names, so the service names them without a reference (which CDK flags
-    // as a possible cycle); the explicit dependency still creates them first.
-    this.service.service.enableDeploymentAlarms(this.alarms.deploymentAlarmNames, { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM });
-    this.service.service.node.defaultChild!.node.addDependency(...this.alarms.deploymentAlarms);
+    if (config.alarms.rollbackOnAlarm) this.enableDeploymentRollback();
     new ServiceDashboard(this, 'Dashboard', {
       loadBalancer: this.loadBalancer.loadBalancer,
       targetGroups: this.targetGroups,
@@ -105,6 +102,15 @@ export class AlbatrossStack extends Stack {
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancer.loadBalancerDnsName });
     if (config.domain) new CfnOutput(this, 'ServiceUrl', { value: serviceUrl(config.domain.name, config.loadBalancer.httpsPort) });
     new CfnOutput(this, 'AutoScalingGroupName', { value: this.capacity.autoScalingGroup.autoScalingGroupName });
+  }
+
+  /**
+   * The alarms have fixed names, so the service names them without a reference (which CDK flags as
+   * a possible cycle); the explicit dependency still creates them first.
+   */
+  private enableDeploymentRollback(): void {
+    this.service.service.enableDeploymentAlarms(this.alarms.deploymentAlarmNames, { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM });
+    this.service.service.node.defaultChild!.node.addDependency(...this.alarms.deploymentAlarms);
   }
 
   /** ECS bridge mode maps containers to ephemeral host ports; only the load balancer may reach them. */

@@ -73,6 +73,7 @@ describe('bad input fails with the field name and the allowed range', () => {
     ['hosted zone id of another shape', { certificateArn: '', domain: { name: 'app.example.com', hostedZoneId: '/hostedzone/Z01', hostedZoneName: 'example.com' } }, 'domain.hostedZoneId must be a Route 53 hosted zone ID'],
     ['e-mail without a domain', { alarms: { email: 'oncall' } }, 'alarms.email must be an e-mail address such as oncall@example.com (got "oncall")'],
     ['e-mail with a space', { alarms: { email: 'on call@example.com' } }, 'alarms.email must be an e-mail address'],
+    ['rollback switch as a string', { alarms: { rollbackOnAlarm: 'no' as unknown as boolean } }, 'alarms.rollbackOnAlarm must be true or false (got "no")'],
     ['ELB 5xx rate above 100', { alarms: { elb5xxRatePercent: 101 } }, 'alarms.elb5xxRatePercent must be a number above 0 and at most 100 (got 101)'],
     ['rate window of 30 s', { waf: { rateLimits: [{ name: 'api', pathPrefix: '/api/', limit: 100, windowSeconds: 30 as 60 }] } }, 'waf.rateLimits[0].windowSeconds must be one of 60, 120, 300, 600 (got 30)'],
     ['rate limit 5 per minute', { waf: { rateLimits: [{ name: 'auth', pathPrefix: '/auth/', limit: 5, windowSeconds: 60 }] } }, 'waf.rateLimits[0].limit must be an integer from 10 to 2000000000 (got 5)'],

@@ -113,6 +113,13 @@ describe('alerting', () => {
     expect(service.resource.DependsOn).toEqual(expect.arrayContaining(expected));
   });
 
+  test('alarms.rollbackOnAlarm=false leaves deployment alarms off (a fix deployed during an incident), the circuit breaker on', () => {
+    const { template: t } = synthStack({ alarms: { rollbackOnAlarm: false } });
+    const service = Object.values(t.findResources('AWS::ECS::Service'))[0] as { Properties: { DeploymentConfiguration: Record<string, unknown> } };
+    expect(service.Properties.DeploymentConfiguration.Alarms).toBeUndefined();
+    expect(service.Properties.DeploymentConfiguration.DeploymentCircuitBreaker).toEqual({ Enable: true, Rollback: true });
+  });
+
   test('alarm names are fixed and readable: <stack>-<alarm>', () => {
     const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as { Properties: { AlarmName?: string } }).Properties.AlarmName);
     expect(names).toEqual(expect.arrayContaining(['Albatross-Target5xxRate', 'Albatross-LoadBalancer5xxRate', 'Albatross-TargetResponseTimeP95', 'Albatross-TargetConnectionErrors']));
