@@ -236,7 +236,7 @@ function ecsTasks(lastStatuses: string[]): void {
   let call = 0;
   ecs.on(DescribeTasksCommand).callsFake(() => {
     const lastStatus = lastStatuses[Math.min(call++, lastStatuses.length - 1)];
-    return { tasks: tasks.map((taskArn) => ({ taskArn, desiredStatus: 'STOPPED', lastStatus })) };
+    return { tasks: tasks.map((taskArn) => ({ taskArn, group: 'service:app', desiredStatus: 'STOPPED', lastStatus })) };
   });
 }
 
@@ -256,7 +256,7 @@ test('ECS: the container instance goes DRAINING and the drain waits until every 
   expect(report.steps.map((s) => s.state)).toEqual(['planned', 'ecs-draining', 'deregistering', 'waiting', 'drained']);
   expect(report.steps.find((s) => s.state === 'deregistering')!.atMs).toBe(3000);
   expect(report.registrations[0].endedBy).toBe('ecs-tasks-stopped');
-  expect(report.ecs).toEqual({ cluster: 'albatross', containerInstanceArn: 'arn:ci/1', setDrainingByThisRun: true, tasksStopped: true });
+  expect(report.ecs).toEqual({ cluster: 'albatross', containerInstanceArn: 'arn:ci/1', setDrainingByThisRun: true, serviceTasksStopped: true, tasksStopped: true, standaloneTasks: 0 });
 });
 
 test('ECS: tasks still DEACTIVATING never end a registration as ecs-tasks-stopped', async () => {
