@@ -8,7 +8,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer as createTcpServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -306,7 +306,7 @@ test('Ctrl-C during the ECS wait: nothing to re-register yet, and how to set the
         ListContainerInstances: { containerInstanceArns: [instance] },
         DescribeContainerInstances: { containerInstances: [{ containerInstanceArn: instance, status: 'ACTIVE' }] },
         ListTasks: { taskArns: ['arn:aws:ecs:eu-west-1:123456789012:task/albatross/t1'] },
-        DescribeTasks: { tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/albatross/t1', desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' }] },
+        DescribeTasks: { tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/albatross/t1', group: 'service:app', desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' }] },
       }[action] ?? {},
     ),
   }));
@@ -332,3 +332,78 @@ test('Ctrl-C during the ECS wait: nothing to re-register yet, and how to set the
     ecs.close();
   }
 }, 30_000);
+
+describe('faults and bounds', () => {
+  test('--timeout bounds every call: an endpoint that accepts and never answers ends in one line, exit 7', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createTcpServer((socket) => void sockets.add(socket)); // accepts, reads nothing, answers nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const result = await runDrain(['--endpoint', url, '--target', '127.0.0.1:9001', '--timeout', '1']);
+      expect(result.code).toBe(7);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/^drain: AWS kept failing until the timeout \(TimeoutError: .*\)\n$/);
+      // --timeout 1 s: one request bounded by it, no retry started past it (generous bound for a loaded machine).
+      expect(result.ms).toBeLessThan(8000);
+      expect(sockets.size).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  }, 30_000);
+
+  test('a malformed --endpoint is a usage error (2), one line, before any call', async () => {
+    for (const endpoint of ['not a url', 'ftp://127.0.0.1:21']) {
+      const result = await runDrain(['--endpoint', endpoint, '--target', '10.0.1.5:8080']);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toContain("option '--endpoint <url>' argument");
+    }
+  });
+
+  test('--target [::1]:80 is accepted, as the proxy accepts it (here: registered nowhere → 4)', async () => {
+    const result = await runDrain(['--endpoint', endpoint, '--target', '[::1]:80']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toBe('drain: [::1]:80 is not registered in any target group: nothing to drain\n');
+  });
+
+  describe.each([
+    ['--standby', 'EnterStandby'],
+    ['--terminate', 'TerminateInstanceInAutoScalingGroup'],
+  ])('%s', (flag, action) => {
+    test(`${action} is retried after a 503, like the engine's calls`, async () => {
+      const ns = 'xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"';
+      const tg = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/app/0123456789abcdef';
+      const xml = (a: string, result: string, n = ns) => `<${a}Response ${n}><${a}Result>${result}</${a}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></${a}Response>`;
+      let healthCalls = 0;
+      const answers: Record<string, () => string> = {
+        DescribeTargetGroups: () => `<TargetGroups><member><TargetGroupArn>${tg}</TargetGroupArn><TargetGroupName>app</TargetGroupName><Port>80</Port></member></TargetGroups>`,
+        // Registered when found, then gone (unused) once deregistered.
+        DescribeTargetHealth: () => `<TargetHealthDescriptions><member><Target><Id>i-0123456789abcdef0</Id><Port>32768</Port></Target><TargetHealth><State>${healthCalls++ === 0 ? 'healthy' : 'unused'}</State></TargetHealth></member></TargetHealthDescriptions>`,
+        DescribeTargetGroupAttributes: () => '<Attributes><member><Key>deregistration_delay.timeout_seconds</Key><Value>30</Value></member></Attributes>',
+      };
+      const elbv2 = await fakeAwsApi((a) => ({ status: 200, body: xml(a, answers[a]?.() ?? '') }));
+      const asNs = 'xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"';
+      let failed = false;
+      const autoScaling = await fakeAwsApi((a) => {
+        if (a === action && !failed) {
+          failed = true;
+          return { status: 503, body: `<ErrorResponse ${asNs}><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>try again</Message></Error><RequestId>r</RequestId></ErrorResponse>` };
+        }
+        if (a === 'DescribeAutoScalingInstances') return { status: 200, body: xml(a, '<AutoScalingInstances><member><InstanceId>i-0123456789abcdef0</InstanceId><AutoScalingGroupName>asg</AutoScalingGroupName></member></AutoScalingInstances>', asNs) };
+        return { status: 200, body: xml(a, '', asNs) };
+      });
+      try {
+        const env = awsEnv({ AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elbv2.url, AWS_ENDPOINT_URL_AUTO_SCALING: autoScaling.url });
+        const result = await runDrain(['--target', 'i-0123456789abcdef0', flag, '--poll-interval', '0.2'], env);
+        expect(result.stderr).not.toMatch(/error/i);
+        expect(result.code).toBe(0);
+        expect(autoScaling.calls.filter((c) => c === action)).toHaveLength(2);
+      } finally {
+        elbv2.close();
+        autoScaling.close();
+      }
+    }, 30_000);
+  });
+});
