@@ -494,3 +494,26 @@ describe('target ids', () => {
     for (const bad of ['[::1]', '[::1]:0', '[:::1]:80', '[1.2.3]:80', '::1:80']) expect(() => parseDrainTarget(bad)).toThrow(DrainError);
   });
 });
+
+test('ECS: more than 100 tasks over several ListTasks pages are all described, at most 100 per DescribeTasks call', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING' }] });
+  const arns = Array.from({ length: 250 }, (_, i) => `arn:task/${i}`);
+  ecs.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [] });
+  ecs.on(ListTasksCommand, { desiredStatus: 'STOPPED', nextToken: undefined }).resolves({ taskArns: arns.slice(0, 100), nextToken: 'p2' });
+  ecs.on(ListTasksCommand, { desiredStatus: 'STOPPED', nextToken: 'p2' }).resolves({ taskArns: arns.slice(100, 200), nextToken: 'p3' });
+  ecs.on(ListTasksCommand, { desiredStatus: 'STOPPED', nextToken: 'p3' }).resolves({ taskArns: arns.slice(200) });
+  // The last task keeps running until the third pass: a drain that skipped page 3 would end at once.
+  let passes = 0;
+  ecs.on(DescribeTasksCommand).callsFake((input: { tasks: string[] }) => {
+    if (input.tasks.length > 100) throw new Error('DescribeTasks takes at most 100 tasks');
+    if (input.tasks[0] === arns[0]) passes++;
+    return { tasks: input.tasks.map((taskArn) => ({ taskArn, group: 'service:web', lastStatus: taskArn === arns[249] && passes < 3 ? 'RUNNING' : 'STOPPED' })) };
+  });
+  const c = clock();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
+  expect(report.steps.find((s) => s.state === 'deregistering')!.atMs).toBe(2000);
+  expect(ecs.commandCalls(DescribeTasksCommand).map((call) => call.args[0].input.tasks!.length).slice(0, 3)).toEqual([100, 100, 50]);
+});
