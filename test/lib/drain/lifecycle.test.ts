@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DURATION_ALARM_FRACTION } from '../../../lib/drain/budget';
+import { DURATION_ALARM_FRACTION, maxContinuations } from '../../../lib/drain/budget';
 import { handleLifecycleMessage, LifecycleDeps } from '../../../lib/drain/lifecycle';
 
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
@@ -233,4 +233,30 @@ test('a message that is not JSON is logged and ignored, not retried', async () =
   expect(await handleLifecycleMessage('not json {', deps({ log: (level, message) => void logged.push(`${level}: ${message}`) }))).toBe('ignored');
   expect(logged).toEqual(['info: ignored a message that is not a terminate lifecycle action']);
   expect(autoScaling.calls()).toHaveLength(0);
+});
+
+describe('the continuation cap and the drain timeout', () => {
+  const continuation = (over: Record<string, unknown>) => JSON.stringify({ kind: 'albatross.drain.continue', action: JSON.parse(event).detail, startedAt: 0, attempt: 0, ...over });
+
+  test('the cap is derived from the drain timeout (one run per 5 s requeue delay at most)', () => {
+    expect(maxContinuations(4_230_000)).toBe(847);
+    expect(maxContinuations(600_000, 10)).toBe(61);
+  });
+
+  test('at the cap the action is completed without draining, even when the start time was lost', async () => {
+    targetHealth('healthy', 'draining');
+    const cap = maxContinuations(600_000);
+    expect(await handleLifecycleMessage(continuation({ attempt: cap }), deps({ drainTimeoutMs: 600_000 }))).toBe('completed');
+    expect(elbv2.calls()).toHaveLength(0);
+    expect(counted).toEqual(['DrainTimedOut', 'DrainErrors', 'DrainCompleted']);
+    // One below the cap, it drains (and hands over: the drain is not over).
+    expect(await handleLifecycleMessage(continuation({ attempt: cap - 1 }), deps({ drainTimeoutMs: 600_000, remainingMs: 40_000 }))).toBe('requeued');
+    expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
+  });
+
+  test('past the drain timeout (from the carried start) the action is completed without draining', async () => {
+    expect(await handleLifecycleMessage(continuation({ startedAt: t - 600_001, attempt: 2 }), deps({ drainTimeoutMs: 600_000 }))).toBe('completed');
+    expect(elbv2.calls()).toHaveLength(0);
+    expect(autoScaling.commandCalls(CompleteLifecycleActionCommand)[0].args[0].input.LifecycleActionResult).toBe('CONTINUE');
+  });
 });
