@@ -7,8 +7,10 @@ import { AutoScalingClient, DescribeAutoScalingInstancesCommand, EnterStandbyCom
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Command, InvalidArgumentError } from 'commander';
+import { drainClientConfig } from '../lib/drain/clients';
 import { DrainClients, DrainReport, drainTarget } from '../lib/drain/engine';
 import { DrainError, DrainErrorCode, EXIT_CODES, toDrainError, worstOutcome } from '../lib/drain/errors';
+import { RetryPolicy, withRetry } from '../lib/drain/retry';
 import { proxyAdminInFlight } from '../lib/drain/signals';
 import { DrainTarget, formatDrainTarget, parseDrainTarget } from '../lib/drain/target-id';
 
@@ -40,6 +42,18 @@ function seconds(value: string): number {
   return n;
 }
 
+/** An http(s) URL for --endpoint; anything else is a usage error before any call. */
+function endpointUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('must be an http:// or https:// URL, e.g. http://127.0.0.1:9901');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`must be an http:// or https:// URL (got ${url.protocol})`);
+  return value;
+}
+
 // The SDK warns on every run that future versions need Node 22; keep errors to one readable line.
 process.removeAllListeners('warning');
 process.on('warning', (warning) => {
@@ -55,13 +69,13 @@ const program = new Command('drain')
   .option('--stack <name>', "only this CloudFormation stack's target groups")
   .option('--target-group <arn>', 'only this target group; repeatable', (v: string, p: string[]) => [...p, v], [])
   .option('--cluster <name>', 'ECS cluster: set the container instance DRAINING and wait for its tasks first')
-  .option('--timeout <seconds>', 'give up after this long (default: deregistration delay + 30 s)', seconds)
+  .option('--timeout <seconds>', 'give up after this long, AWS calls and their retries included (default: deregistration delay + 30 s)', seconds)
   .option('--poll-interval <seconds>', 'seconds between health polls (jittered ±1/3)', seconds, 1.5)
   .option('--dry-run', 'print the plan and change nothing')
   .option('--json', 'print the final report as JSON on stdout')
   .option('--standby', 'move the instance to Auto Scaling standby once drained')
   .option('--terminate', 'terminate the instance through Auto Scaling once drained')
-  .option('--endpoint <url>', 'custom ELBv2 endpoint, e.g. the local proxy admin port http://127.0.0.1:9901 (its /targets also gives in-flight counts)')
+  .option('--endpoint <url>', 'custom ELBv2 endpoint, e.g. the local proxy admin port http://127.0.0.1:9901 (its /targets also gives in-flight counts)', endpointUrl)
   .addHelpText(
     'after',
     `
@@ -92,15 +106,21 @@ function parseArguments(opts: DrainCliOptions): DrainTarget[] {
   return targets;
 }
 
+/** Each request is bounded, by --timeout too: a silent endpoint cannot hang the CLI. */
 function clientsFor(opts: DrainCliOptions): DrainClients {
+  const requestTimeoutMs = opts.timeout !== undefined ? opts.timeout * 1000 : undefined;
   if (opts.endpoint) {
     // The local proxy does not check signatures; static placeholder keys keep the SDK from searching.
-    const local = { endpoint: opts.endpoint, region: opts.region ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 };
+    const local = drainClientConfig({ endpoint: opts.endpoint, region: opts.region ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, requestTimeoutMs });
     return { elbv2: new ElasticLoadBalancingV2Client(local) };
   }
-  // One attempt per SDK call: the engine's throttling retry wraps every call.
-  const config = { region: opts.region, maxAttempts: 1 };
+  const config = drainClientConfig({ region: opts.region, requestTimeoutMs });
   return { elbv2: new ElasticLoadBalancingV2Client(config), autoScaling: new AutoScalingClient(config), ecs: new ECSClient(config) };
+}
+
+/** The engine's retries, bounded by --timeout when given (from the start of the run). */
+function retryPolicy(opts: DrainCliOptions, startedAt: number): RetryPolicy {
+  return opts.timeout !== undefined ? { deadline: startedAt + opts.timeout * 1000 } : {};
 }
 
 const elapsed = (report: DrainReport) => `${((Date.now() - report.startedAt) / 1000).toFixed(1)}s`;
@@ -121,13 +141,16 @@ function summary(result: TargetResult, dryRun: boolean): string {
   return lines.join('\n');
 }
 
+/** --standby / --terminate once drained, each call retried like the engine's (a fresh budget: the drain is done). */
 async function afterDrain(clients: DrainClients, target: DrainTarget, opts: DrainCliOptions): Promise<void> {
-  if (!(opts.standby || opts.terminate) || target.kind !== 'instance' || !clients.autoScaling) return;
-  const described = await clients.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [target.id] }));
+  const autoScaling = clients.autoScaling;
+  if (!(opts.standby || opts.terminate) || target.kind !== 'instance' || !autoScaling) return;
+  const retry = retryPolicy(opts, Date.now());
+  const described = await withRetry(() => autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [target.id] })), retry);
   const group = described.AutoScalingInstances?.[0]?.AutoScalingGroupName;
   if (!group) throw new DrainError('UNKNOWN_INSTANCE', `${target.id} is in no Auto Scaling group: cannot ${opts.standby ? 'enter standby' : 'terminate'}`);
-  if (opts.standby) await clients.autoScaling.send(new EnterStandbyCommand({ AutoScalingGroupName: group, InstanceIds: [target.id], ShouldDecrementDesiredCapacity: true }));
-  else await clients.autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: target.id, ShouldDecrementDesiredCapacity: false }));
+  if (opts.standby) await withRetry(() => autoScaling.send(new EnterStandbyCommand({ AutoScalingGroupName: group, InstanceIds: [target.id], ShouldDecrementDesiredCapacity: true })), retry);
+  else await withRetry(() => autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: target.id, ShouldDecrementDesiredCapacity: false })), retry);
 }
 
 function outcomeOf(result: TargetResult): DrainErrorCode | 'OK' {
@@ -145,7 +168,8 @@ function awsCliOptions(opts: DrainCliOptions): string {
 /** How to undo what a report says was done: re-register what was deregistered, reactivate ECS. */
 function undoLines(report: DrainReport, opts: DrainCliOptions): string[] {
   const lines: string[] = [];
-  const deregistered = report.registrations.filter((r) => r.deregisteredAt !== undefined);
+  // Sent counts too: a call interrupted before its answer may have deregistered the target.
+  const deregistered = report.registrations.filter((r) => r.deregisterSent || r.deregisteredAt !== undefined);
   if (deregistered.length === 0) lines.push('    not deregistered from any target group yet');
   for (const r of deregistered) {
     lines.push(`    re-register: aws elbv2 register-targets${awsCliOptions(opts)} --target-group-arn ${r.targetGroupArn} --targets Id=${r.id},Port=${r.port}`);
@@ -182,6 +206,7 @@ async function drainOne(clients: DrainClients, target: DrainTarget, opts: DrainC
       inFlight: opts.endpoint ? proxyAdminInFlight(opts.endpoint) : undefined,
       pollMs: opts.pollInterval * 1000,
       timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
+      retry: retryPolicy(opts, Date.now()),
       dryRun: opts.dryRun,
       onProgress,
     });

@@ -15,7 +15,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { DURATION_ALARM_FRACTION } from '../lib/drain/budget';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DURATION_ALARM_FRACTION } from '../lib/drain/budget';
 import { acknowledgeNag } from '../lib/nag/acknowledge';
 
 /** Properties of a {@link DrainOrchestrator}. */
@@ -45,7 +45,18 @@ export interface DrainOrchestratorProps {
    * @default Duration.minutes(5), or 60 seconds less than `heartbeatTimeout` when that is shorter
    */
   readonly timeout?: Duration;
+  /**
+   * Bound on one drain, from its first run: when it has passed, the action is completed whatever
+   * the drain's state (it also caps the number of runs). At least the Lambda timeout, at most 48 hours.
+   * @default - the engine's own bound for the largest deregistration delay AWS allows: 3600 s + 30 s + 10 min for ECS
+   */
+  readonly drainTimeout?: Duration;
 }
+
+/** AWS's advice for an SQS event source: a visibility timeout of at least six times the function timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+/** The longest an instance can stay in Terminating:Wait (the lifecycle hook's global timeout is at most 48 hours). */
+const MAX_DRAIN_TIMEOUT_SECONDS = 48 * 3600;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 
@@ -68,6 +79,10 @@ function validate(props: DrainOrchestratorProps, timeout: Duration): void {
     );
   }
   if (props.targetGroups.length === 0) throw new Error('DrainOrchestrator targetGroups must contain at least one target group');
+  const drain = props.drainTimeout;
+  if (drain && !drain.isUnresolved() && !timeout.isUnresolved() && (drain.toSeconds() < timeout.toSeconds() || drain.toSeconds() > MAX_DRAIN_TIMEOUT_SECONDS)) {
+    throw new Error(`DrainOrchestrator drainTimeout must be from the Lambda timeout (${timeout.toSeconds()} seconds) to ${MAX_DRAIN_TIMEOUT_SECONDS} seconds (got ${drain.toSeconds()} seconds)`);
+  }
 }
 
 /**
@@ -84,6 +99,9 @@ export class DrainOrchestrator extends Construct {
   readonly function: NodejsFunction;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** Where EventBridge puts terminate events it could not deliver to the queue (each one is an instance not drained). */
+  readonly eventDeadLetterQueue: sqs.Queue;
+  readonly rule: events.Rule;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: DrainOrchestratorProps) {
@@ -94,12 +112,14 @@ export class DrainOrchestrator extends Construct {
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 2),
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
     });
+    this.eventDeadLetterQueue = new sqs.Queue(this, 'EventDeadLetterQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    acknowledgeNag(this.eventDeadLetterQueue, 'SQS3', "It is a dead-letter queue itself: the EventBridge target's (cdk-nag recognises only SQS redrive policies); its messages raise the EventDeadLetters alarm.");
     this.function = this.createFunction(props, timeout);
     this.grantLeastPrivilege(props);
-    new events.Rule(this, 'TerminateRule', {
+    this.rule = new events.Rule(this, 'TerminateRule', {
       description: 'Terminate lifecycle actions of the Albatross Auto Scaling group',
       eventPattern: {
         source: ['aws.autoscaling'],
@@ -107,7 +127,9 @@ export class DrainOrchestrator extends Construct {
         // The hook name too: another terminate hook on the group (say, for log shipping) is not ours to complete.
         detail: { AutoScalingGroupName: [props.autoScalingGroup.autoScalingGroupName], LifecycleHookName: [props.lifecycleHookName] },
       },
-      targets: [new targets.SqsQueue(this.queue)],
+      // Its own DLQ: an event EventBridge cannot deliver (queue policy, KMS, throttling past its
+      // 24 h of retries) would otherwise vanish, and that instance would not be drained at all.
+      targets: [new targets.SqsQueue(this.queue, { deadLetterQueue: this.eventDeadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
     });
     this.createAlarms(timeout, props.alarmTopic);
   }
@@ -132,6 +154,7 @@ export class DrainOrchestrator extends Construct {
         CLUSTER_NAME: props.cluster.clusterName,
         TARGET_GROUP_ARNS: props.targetGroups.map((g) => g.targetGroupArn).join(','),
         FUNCTION_TIMEOUT_SECONDS: String(timeout.toSeconds()),
+        DRAIN_TIMEOUT_SECONDS: String(props.drainTimeout?.toSeconds() ?? DEFAULT_DRAIN_TIMEOUT_SECONDS),
         ...(props.heartbeatTimeout ? { HEARTBEAT_TIMEOUT_SECONDS: String(props.heartbeatTimeout.toSeconds()) } : {}),
         POWERTOOLS_SERVICE_NAME: 'albatross-drain',
         POWERTOOLS_METRICS_NAMESPACE: 'Albatross',
@@ -191,9 +214,11 @@ export class DrainOrchestrator extends Construct {
       this.alarms.push(alarm);
     };
     add('Errors', this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 0, 'The drain orchestrator Lambda failed');
-    add('DrainErrors', new cloudwatch.Metric({ namespace: 'Albatross', metricName: 'DrainErrors', dimensionsMap: { service: 'albatross-drain' }, period: Duration.minutes(5), statistic: 'Sum' }), 0, 'A drain failed or timed out; the instance was released anyway');
+    add('DrainErrors', new cloudwatch.Metric({ namespace: 'Albatross', metricName: 'DrainErrors', dimensionsMap: { service: 'albatross-drain' }, period: Duration.minutes(5), statistic: 'Sum' }), 0, 'A drain run failed (handed over to the next run) or a drain timed out (the instance was released at its timeout)');
     // Runs keep a 15 % margin (lib/drain/budget.ts), so a normal long drain stays below this.
     add('DurationNearTimeout', this.function.metricDuration({ period: Duration.minutes(5), statistic: 'Maximum' }), timeout.toMilliseconds() * DURATION_ALARM_FRACTION, 'A drain run came within 10% of the Lambda timeout');
+    add('FailedInvocations', new cloudwatch.Metric({ namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensionsMap: { RuleName: this.rule.ruleName }, period: Duration.minutes(5), statistic: 'Sum' }), 0, 'EventBridge could not deliver a terminate lifecycle event to the drain queue: that instance is not drained');
+    add('EventDeadLetters', this.eventDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 0, 'Terminate lifecycle events EventBridge could not deliver (event dead-letter queue)');
     add('DeadLetters', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 0, 'Lifecycle messages could not be handled (dead-letter queue)');
   }
 }

@@ -7,15 +7,15 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { REQUEUE_DELAY_SECONDS } from '../lib/drain/budget';
+import { drainClientConfig } from '../lib/drain/clients';
 import { handleLifecycleMessage } from '../lib/drain/lifecycle';
 
 const logger = new Logger();
 const metrics = new Metrics();
-// One attempt per SDK call: the drain's own throttling retry wraps every call, and two nested
-// retry loops would multiply the waits past the run's deadline.
-const config = { maxAttempts: 1 };
+const config = drainClientConfig();
 const clients = {
   elbv2: new ElasticLoadBalancingV2Client(config),
   autoScaling: new AutoScalingClient(config),
@@ -27,6 +27,19 @@ const clients = {
 function envMs(name: string): number | undefined {
   const seconds = Number(process.env[name]);
   return seconds > 0 ? seconds * 1000 : undefined;
+}
+
+/**
+ * The message could not be handed on: have SQS deliver it again in a few seconds rather than after
+ * the visibility timeout (6× the Lambda timeout, longer than the hook's heartbeat). Best effort:
+ * if SQS cannot be reached for this either, the visibility timeout and the DLQ remain.
+ */
+async function redeliverSoon(record: SQSRecord): Promise<void> {
+  try {
+    await clients.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: process.env.QUEUE_URL ?? '', ReceiptHandle: record.receiptHandle, VisibilityTimeout: REQUEUE_DELAY_SECONDS }));
+  } catch (error) {
+    logger.warn('could not shorten the visibility timeout of a failed message', { error: (error as Error).message });
+  }
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
@@ -41,12 +54,14 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         remainingMs: context.getRemainingTimeInMillis(),
         functionTimeoutMs: envMs('FUNCTION_TIMEOUT_SECONDS'),
         heartbeatTimeoutMs: envMs('HEARTBEAT_TIMEOUT_SECONDS'),
+        drainTimeoutMs: envMs('DRAIN_TIMEOUT_SECONDS'),
         log: (level, message, detail) => logger[level](message, detail ?? {}),
         count: (metric, value = 1) => metrics.addMetric(metric, MetricUnit.Count, value),
       });
     } catch (error) {
-      logger.error('could not reach AWS to finish the lifecycle action; SQS will redeliver', error as Error);
+      logger.error('could not reach AWS to hand the lifecycle action on; SQS will redeliver', error as Error);
       metrics.addMetric('DrainErrors', MetricUnit.Count, 1);
+      await redeliverSoon(record);
       batchItemFailures.push({ itemIdentifier: record.messageId });
     }
   }

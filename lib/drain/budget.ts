@@ -43,3 +43,27 @@ export function runDeadline(budget: RunBudget): number {
   if (budget.heartbeatAt === undefined || budget.heartbeatTimeoutMs === undefined) return lambdaEnd;
   return Math.min(lambdaEnd, budget.heartbeatAt + budget.heartbeatTimeoutMs - safetyMarginMs(budget.heartbeatTimeoutMs));
 }
+
+/** What the engine's default timeout adds to the largest deregistration delay: a slow last poll. */
+export const TIMEOUT_MARGIN_MS = 30_000;
+/** What the engine's default timeout allows ECS to move the tasks before deregistration. */
+export const ECS_ALLOWANCE_MS = 10 * 60_000;
+/** The largest deregistration delay an ALB target group accepts (deregistration_delay.timeout_seconds). */
+export const MAX_DEREGISTRATION_DELAY_SECONDS = 3600;
+/**
+ * The orchestrator's default bound on one drain, from its first run: the engine's own default
+ * timeout (delay + margin + ECS allowance) for the largest delay AWS allows, so no configuration
+ * drains longer. After it the action is completed whatever the drain's state.
+ */
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = MAX_DEREGISTRATION_DELAY_SECONDS + (TIMEOUT_MARGIN_MS + ECS_ALLOWANCE_MS) / 1000;
+/** Seconds before a continuation is delivered again (SQS DelaySeconds). */
+export const REQUEUE_DELAY_SECONDS = 5;
+
+/**
+ * The most runs one drain can take within `drainTimeoutMs`: each run is started by a message
+ * delivered at least `requeueDelaySeconds` after the last one was sent, so more runs than this
+ * mean a loop — even when the carried start time was lost — and the action is completed.
+ */
+export function maxContinuations(drainTimeoutMs: number, requeueDelaySeconds = REQUEUE_DELAY_SECONDS): number {
+  return Math.ceil(drainTimeoutMs / (Math.max(1, requeueDelaySeconds) * 1000)) + 1;
+}

@@ -5,37 +5,58 @@ import {
   ECSClient,
   ListContainerInstancesCommand,
   ListTasksCommand,
+  Task,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
-import { RetryPolicy, withThrottlingRetry } from './retry';
+import { RetryPolicy, withRetry } from './retry';
 
 /** The container instance of an EC2 instance in a cluster, or undefined when it is not there. */
 export async function findContainerInstance(ecs: ECSClient, cluster: string, instanceId: string, retry: RetryPolicy = {}): Promise<string | undefined> {
-  const list = await withThrottlingRetry(() => ecs.send(new ListContainerInstancesCommand({ cluster, filter: `ec2InstanceId == ${instanceId}` })), retry);
+  const list = await withRetry(() => ecs.send(new ListContainerInstancesCommand({ cluster, filter: `ec2InstanceId == ${instanceId}` })), retry);
   return list.containerInstanceArns?.[0];
 }
 
 /**
- * Sets the container instance DRAINING (idempotent); ECS then moves its service tasks elsewhere.
- * Returns true when this call changed it (so an interrupted run can say how to undo it).
+ * What setDraining found and did: `set` (it was ACTIVE, now DRAINING), `already` (it was DRAINING),
+ * or `not-active` with the status it has (REGISTERING, DEREGISTERING, INACTIVE, …): ECS accepts
+ * DRAINING only from ACTIVE, so there is nothing to wait for on ECS's side, but its targets are
+ * still deregistered.
  */
-export async function setDraining(ecs: ECSClient, cluster: string, containerInstanceArn: string, retry: RetryPolicy = {}): Promise<boolean> {
-  const described = await withThrottlingRetry(() => ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: [containerInstanceArn] })), retry);
-  if (described.containerInstances?.[0]?.status === 'DRAINING') return false;
-  await withThrottlingRetry(() => ecs.send(new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [containerInstanceArn], status: 'DRAINING' })), retry);
-  return true;
+export type DrainingChange = { readonly kind: 'set' } | { readonly kind: 'already' } | { readonly kind: 'not-active'; readonly status: string };
+
+/** Sets the container instance DRAINING when it is ACTIVE (idempotent); ECS then moves its service tasks elsewhere. */
+export async function setDraining(ecs: ECSClient, cluster: string, containerInstanceArn: string, retry: RetryPolicy = {}): Promise<DrainingChange> {
+  const described = await withRetry(() => ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: [containerInstanceArn] })), retry);
+  const status = described.containerInstances?.[0]?.status ?? 'MISSING';
+  if (status === 'DRAINING') return { kind: 'already' };
+  if (status !== 'ACTIVE') return { kind: 'not-active', status };
+  await withRetry(() => ecs.send(new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [containerInstanceArn], status: 'DRAINING' })), retry);
+  return { kind: 'set' };
 }
 
 async function listTaskArns(ecs: ECSClient, cluster: string, containerInstance: string, desiredStatus: DesiredStatus, retry: RetryPolicy): Promise<string[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await withThrottlingRetry(() => ecs.send(new ListTasksCommand({ cluster, containerInstance, desiredStatus, nextToken })), retry);
+    const page = await withRetry(() => ecs.send(new ListTasksCommand({ cluster, containerInstance, desiredStatus, nextToken })), retry);
     arns.push(...(page.taskArns ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
   return arns;
 }
+
+/** Tasks on the container instance that have not stopped yet, by who started them. */
+export interface UnstoppedTasks {
+  /** Tasks of ECS services (group `service:…`): ECS stops and moves them on DRAINING. */
+  readonly service: number;
+  /**
+   * Standalone tasks (RunTask/StartTask, group `family:…` or custom): ECS leaves them running on a
+   * DRAINING instance, so waiting for them would only spend the ECS wait. Reported, not waited for.
+   */
+  readonly standalone: number;
+}
+
+const isServiceTask = (task: Task) => (task.group ?? '').startsWith('service:');
 
 /**
  * Tasks on the container instance that have not stopped yet. Neither `runningTasksCount` nor
@@ -43,13 +64,18 @@ async function listTaskArns(ecs: ECSClient, cluster: string, containerInstance: 
  * status to STOPPED at once, while the task keeps serving (DEACTIVATING) for the target group's
  * deregistration delay. So tasks of both desired statuses are listed and their lastStatus read.
  */
-export async function unstoppedTasks(ecs: ECSClient, cluster: string, containerInstanceArn: string, retry: RetryPolicy = {}): Promise<number> {
+export async function unstoppedTasks(ecs: ECSClient, cluster: string, containerInstanceArn: string, retry: RetryPolicy = {}): Promise<UnstoppedTasks> {
   const arns = [...(await listTaskArns(ecs, cluster, containerInstanceArn, 'RUNNING', retry)), ...(await listTaskArns(ecs, cluster, containerInstanceArn, 'STOPPED', retry))];
-  let live = 0;
+  let service = 0;
+  let standalone = 0;
   // DescribeTasks takes at most 100 tasks per call. A task it cannot find (failures) is gone.
   for (let i = 0; i < arns.length; i += 100) {
-    const described = await withThrottlingRetry(() => ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) })), retry);
-    live += (described.tasks ?? []).filter((task) => task.lastStatus !== 'STOPPED').length;
+    const described = await withRetry(() => ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) })), retry);
+    for (const task of described.tasks ?? []) {
+      if (task.lastStatus === 'STOPPED') continue;
+      if (isServiceTask(task)) service++;
+      else standalone++;
+    }
   }
-  return live;
+  return { service, standalone };
 }

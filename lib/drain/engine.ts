@@ -6,10 +6,11 @@
 import { DescribeAutoScalingInstancesCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { DeregisterTargetsCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ECS_ALLOWANCE_MS, TIMEOUT_MARGIN_MS } from './budget';
 import { findContainerInstance, setDraining, unstoppedTasks } from './ecs';
 import { DrainError, isInvalidTarget, toDrainError } from './errors';
 import { findRegistrations, Registration, RegistrationScope } from './registrations';
-import { RetryPolicy, sleep as realSleep, withThrottlingRetry } from './retry';
+import { RetryPolicy, sleep as realSleep, withRetry } from './retry';
 import { InFlightProbe } from './signals';
 import { DrainTarget, formatDrainTarget } from './target-id';
 
@@ -30,11 +31,12 @@ export interface RegistrationOutcome extends Registration {
   /** Milliseconds from the start of the drain. */
   endedAfterMs?: number;
   /**
-   * Epoch ms when DeregisterTargets was sent for it (the delay counts from here; kept across
-   * resumes through `DrainOptions.deregisteredAt`). Set before the call, so an interrupted run
-   * still lists it among those to re-register; cleared when the call failed.
+   * Epoch ms when DeregisterTargets for it returned (the delay counts from here, never from before
+   * AWS took it; kept across resumes through `DrainOptions.deregisteredAt`).
    */
   deregisteredAt?: number;
+  /** DeregisterTargets was sent for it (maybe without an answer): an interrupted run lists it to re-register. */
+  deregisterSent?: boolean;
   error?: string;
 }
 
@@ -56,8 +58,17 @@ export interface EcsOutcome {
   readonly containerInstanceArn: string;
   /** This run set it DRAINING (it was ACTIVE); an interrupted run says how to set it back. */
   readonly setDrainingByThisRun: boolean;
-  /** Every task on it has lastStatus STOPPED. */
+  /**
+   * Its status when it was neither ACTIVE nor DRAINING (REGISTERING, DEREGISTERING, INACTIVE, …):
+   * ECS refuses DRAINING then, so there is no ECS wait; its targets are still deregistered.
+   */
+  readonly notActiveStatus?: string;
+  /** Every service task on it has lastStatus STOPPED: the ECS wait is over. */
+  serviceTasksStopped: boolean;
+  /** Every task on it, standalone ones included, has lastStatus STOPPED: an end signal for its targets. */
   tasksStopped: boolean;
+  /** Standalone tasks (RunTask) still running at the last look: ECS does not stop them on DRAINING. */
+  standaloneTasks: number;
 }
 
 export interface DrainReport {
@@ -101,19 +112,21 @@ export interface DrainOptions {
   readonly onProgress?: (report: DrainReport) => void;
 }
 
-const TIMEOUT_MARGIN_MS = 30_000;
 const DEFAULT_POLL_MS = 1500;
 /** A throttled pass doubles the poll period, up to this factor; a clean pass resets it. */
 const MAX_SLOWDOWN = 8;
-/** Extra time the default timeout allows ECS to move the tasks before deregistration. */
-const ECS_ALLOWANCE_MS = 10 * 60_000;
+
+/** A target still registered (not `draining`) this long after DeregisterTargets returned is deregistered again. */
+const REDEREGISTER_AFTER_MS = 10_000;
 
 class DrainRun {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   /** The caller's retry policy, also telling this run when AWS throttles it. */
-  private readonly retry: RetryPolicy;
+  private readonly baseRetry: RetryPolicy;
+  /** When the drain gives up (known once the registrations and their delays are). */
+  private timeoutAt?: number;
   private throttled = false;
   private slowdown = 1;
   readonly report: DrainReport;
@@ -126,7 +139,8 @@ class DrainRun {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
-    this.retry = {
+    this.baseRetry = {
+      now: this.now,
       ...options.retry,
       onThrottle: (error) => {
         this.throttled = true;
@@ -134,6 +148,12 @@ class DrainRun {
       },
     };
     this.report = { target: formatDrainTarget(target), state: 'planned', startedAt: options.startedAt ?? this.now(), registrations: [], steps: [] };
+  }
+
+  /** Retries stop at the run's deadline or the drain's timeout, whichever comes first: never past either. */
+  private get retry(): RetryPolicy {
+    const limits = [this.baseRetry.deadline, this.options.deadline, this.timeoutAt].filter((t): t is number => t !== undefined);
+    return limits.length ? { ...this.baseRetry, deadline: Math.min(...limits) } : this.baseRetry;
   }
 
   private enter(state: DrainState): void {
@@ -166,12 +186,15 @@ class DrainRun {
 
   async run(): Promise<DrainReport> {
     this.enter('planned');
+    // Known before the registrations are: an explicit timeout bounds the first calls too.
+    if (this.options.timeoutMs !== undefined) this.timeoutAt = this.report.startedAt + this.options.timeoutMs;
     const registrations = await findRegistrations(this.clients.elbv2, this.target, this.options.scope, this.retry);
     if (registrations.length === 0 && !this.options.allowUnregistered) await this.explainNoRegistration();
     this.report.registrations.push(...registrations);
     if (this.options.dryRun) return this.report;
     const maxDelayMs = Math.max(0, ...registrations.map((r) => r.deregistrationDelaySeconds * 1000));
     const timeoutAt = this.report.startedAt + (this.options.timeoutMs ?? maxDelayMs + TIMEOUT_MARGIN_MS + (this.options.cluster ? ECS_ALLOWANCE_MS : 0));
+    this.timeoutAt = timeoutAt;
     if (this.options.cluster && this.target.kind === 'instance' && this.clients.ecs) {
       // The ECS wait leaves the delay + margin for deregistration and its wait, so that when the
       // tasks do not stop in time the targets are still deregistered and drained.
@@ -195,7 +218,7 @@ class DrainRun {
   private async explainNoRegistration(): Promise<never> {
     const what = formatDrainTarget(this.target);
     if (this.target.kind === 'instance' && this.clients.autoScaling) {
-      const asg = await withThrottlingRetry(
+      const asg = await withRetry(
         () => this.clients.autoScaling!.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [this.target.id] })),
         this.retry,
       );
@@ -217,8 +240,10 @@ class DrainRun {
     const arn = await findContainerInstance(ecs, cluster, this.target.id, this.retry);
     if (arn === undefined) return undefined;
     this.enter('ecs-draining');
-    const changed = await setDraining(ecs, cluster, arn, this.retry);
-    this.report.ecs = { cluster, containerInstanceArn: arn, setDrainingByThisRun: changed, tasksStopped: false };
+    const change = await setDraining(ecs, cluster, arn, this.retry);
+    const notActiveStatus = change.kind === 'not-active' ? change.status : undefined;
+    this.report.ecs = { cluster, containerInstanceArn: arn, setDrainingByThisRun: change.kind === 'set', ...(notActiveStatus !== undefined ? { notActiveStatus } : {}), serviceTasksStopped: false, tasksStopped: false, standaloneTasks: 0 };
+    if (notActiveStatus !== undefined) return undefined; // ECS moves nothing: straight to deregistration
     while (!(await this.checkEcsTasks())) {
       this.options.onProgress?.(this.report); // with report.ecs set: an interrupted run can tell how to undo it
       if (this.pastDeadline()) return 'in-progress';
@@ -228,43 +253,80 @@ class DrainRun {
     return undefined;
   }
 
-  /** Have all tasks on the container instance stopped? Remembered once true. */
+  /**
+   * Have the service tasks on the container instance stopped (the ECS wait is over)? Standalone
+   * tasks are counted apart: ECS does not stop them on DRAINING. Remembered once all have stopped.
+   */
   private async checkEcsTasks(): Promise<boolean> {
     const ecs = this.report.ecs;
-    if (ecs === undefined) return false;
-    if (!ecs.tasksStopped) ecs.tasksStopped = (await unstoppedTasks(this.clients.ecs!, ecs.cluster, ecs.containerInstanceArn, this.retry)) === 0;
-    return ecs.tasksStopped;
+    if (ecs === undefined || ecs.notActiveStatus !== undefined) return false;
+    if (ecs.tasksStopped) return true;
+    const live = await unstoppedTasks(this.clients.ecs!, ecs.cluster, ecs.containerInstanceArn, this.retry);
+    ecs.serviceTasksStopped = live.service === 0;
+    ecs.standaloneTasks = live.standalone;
+    ecs.tasksStopped = live.service === 0 && live.standalone === 0;
+    return ecs.serviceTasksStopped;
   }
 
   private async deregister(): Promise<void> {
     const byGroup = new Map<string, RegistrationOutcome[]>();
     for (const r of this.report.registrations) byGroup.set(r.targetGroupArn, [...(byGroup.get(r.targetGroupArn) ?? []), r]);
     for (const [arn, group] of byGroup) {
-      // A resumed run keeps the first deregistration time: sending it again does not restart the delay.
-      for (const r of group) r.deregisteredAt = this.options.deregisteredAt?.[registrationKey(r)] ?? this.now();
+      for (const r of group) r.deregisterSent = true;
       try {
-        await withThrottlingRetry(
-          () => this.clients.elbv2.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: group.map((r) => ({ Id: r.id, Port: r.port })) })),
-          this.retry,
-        );
+        await this.sendDeregister(arn, group);
       } catch (error) {
         // Already gone is what we wanted; anything else is recorded and the others still drain.
         if (isInvalidTarget(error)) continue;
-        for (const r of group) {
-          r.error = toDrainError(error).message;
-          r.deregisteredAt = undefined;
-        }
+        for (const r of group) r.error = toDrainError(error).message;
+        continue;
       }
+      // After the call returned: the delay cannot start before AWS took the request. A resumed run
+      // keeps the first time, since sending it again does not restart the ALB's delay.
+      const at = this.now();
+      for (const r of group) r.deregisteredAt = this.options.deregisteredAt?.[registrationKey(r)] ?? at;
+    }
+  }
+
+  private async sendDeregister(arn: string, group: RegistrationOutcome[]): Promise<void> {
+    await withRetry(() => this.clients.elbv2.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: group.map((r) => ({ Id: r.id, Port: r.port })) })), this.retry);
+  }
+
+  /**
+   * The registration is still in service after DeregisterTargets (it can return and do nothing):
+   * never counted as ended. Sent again after a while; its delay then counts from the new call.
+   */
+  private async stillRegistered(r: RegistrationOutcome): Promise<undefined> {
+    if (r.deregisteredAt !== undefined && this.now() - r.deregisteredAt < REDEREGISTER_AFTER_MS) return undefined;
+    try {
+      await this.sendDeregister(r.targetGroupArn, [r]);
+      r.deregisteredAt = this.now();
+    } catch (error) {
+      if (!isInvalidTarget(error)) throw error;
+    }
+    return undefined;
+  }
+
+  /** The target's state in the group; `gone` when AWS no longer lists it or no longer knows it (InvalidTarget). */
+  private async targetState(r: RegistrationOutcome): Promise<string> {
+    try {
+      const health = await withRetry(
+        () => this.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: r.targetGroupArn, Targets: [{ Id: r.id, Port: r.port }] })),
+        this.retry,
+      );
+      return health.TargetHealthDescriptions?.[0]?.TargetHealth?.State ?? 'gone';
+    } catch (error) {
+      // As the SDK's and botocore's target_deregistered waiters do: a target AWS no longer knows is deregistered.
+      if (isInvalidTarget(error)) return 'gone';
+      throw error;
     }
   }
 
   private async endSignal(r: RegistrationOutcome, ecsTasksStopped: boolean): Promise<EndSignal | undefined> {
-    const health = await withThrottlingRetry(
-      () => this.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: r.targetGroupArn, Targets: [{ Id: r.id, Port: r.port }] })),
-      this.retry,
-    );
-    const state = health.TargetHealthDescriptions?.[0]?.TargetHealth?.State;
-    if (state === undefined || state === 'unused') return 'unused';
+    const state = await this.targetState(r);
+    if (state === 'gone' || state === 'unused') return 'unused';
+    // Only a registration the ALB is draining can end by a signal or by its delay.
+    if (state !== 'draining' && state !== 'unhealthy.draining') return this.stillRegistered(r);
     if (ecsTasksStopped) return 'ecs-tasks-stopped';
     if (this.options.inFlight && (await this.options.inFlight(r)) === 0) return 'in-flight-zero';
     if (this.now() - (r.deregisteredAt ?? this.report.startedAt) >= r.deregistrationDelaySeconds * 1000) return 'delay-elapsed';
@@ -280,7 +342,8 @@ class DrainRun {
     if (open.length === 0) return;
     // Once per pass, not per registration (the instance's tasks are the same for all of them).
     // Checked again while waiting: when the ECS wait ran out, the tasks may still stop before the delay.
-    const ecsTasksStopped = await this.checkEcsTasks();
+    // Only all tasks stopped (standalone ones too) end a registration.
+    const ecsTasksStopped = (await this.checkEcsTasks()) && this.report.ecs!.tasksStopped;
     for (const [i, r] of open.entries()) {
       if (i > 0 && this.pastDeadline()) return;
       const signal = await this.endSignal(r, ecsTasksStopped);
@@ -310,9 +373,13 @@ class DrainRun {
  * Throws DrainError for bad input (unknown instance, not registered) and AWS failures.
  */
 export async function drainTarget(clients: DrainClients, target: DrainTarget, options: DrainOptions = {}): Promise<DrainReport> {
+  const run = new DrainRun(clients, target, options);
   try {
-    return await new DrainRun(clients, target, options).run();
+    return await run.run();
   } catch (error) {
-    throw toDrainError(error);
+    // With what was done so far: a resumed run keeps the start and the deregistration times.
+    const drainError = toDrainError(error);
+    drainError.report = run.report;
+    throw drainError;
   }
 }

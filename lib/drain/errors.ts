@@ -1,3 +1,6 @@
+import type { DrainReport } from './engine';
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
+
 /** Why a drain could not run or finish; each has its own exit code for the CLI. */
 export type DrainErrorCode =
   | 'INVALID_TARGET'
@@ -48,6 +51,9 @@ export function worstOutcome(outcomes: readonly (DrainErrorCode | 'OK')[]): Drai
 }
 
 export class DrainError extends Error {
+  /** What the drain had done when it failed (its registrations and deregistration times), if it got that far. */
+  report?: DrainReport;
+
   constructor(
     readonly code: DrainErrorCode,
     message: string,
@@ -80,25 +86,67 @@ export function isInvalidTarget(error: unknown): boolean {
 /** Errors the SDK's credential chain throws when it finds nothing usable (by class name, not message text). */
 const NO_CREDENTIALS = new Set(['CredentialsProviderError', 'TokenProviderError']);
 
-const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'ThrottledException', 'RequestLimitExceeded', 'TooManyRequestsException', 'SlowDown']);
+/** The SDK's error shape, as its classifiers take it. */
+type SdkError = Parameters<typeof isThrottlingError>[0];
 
-/** Is this a throttling answer, to be retried with backoff? */
+/** The SDK's classifiers take an SdkError; anything else (a string, undefined) is not retryable. */
+const asSdkError = (error: unknown): SdkError | undefined => (typeof error === 'object' && error !== null ? (error as SdkError) : undefined);
+
+/** Is this a throttling answer (the SDK's own list: Throttling, RequestThrottled, SlowDown, HTTP 429, …)? */
 export function isThrottling(error: unknown): boolean {
-  return THROTTLING.has(awsErrorCode(error)) || (error as AwsErrorShape)?.$metadata?.httpStatusCode === 429;
+  const e = asSdkError(error);
+  return e !== undefined && isThrottlingError(e);
 }
 
-/** Turns SDK errors that mean "no credentials" into a DrainError; others into AWS_ERROR. */
+/**
+ * Would the SDK's standard retry strategy call this transient or throttling — a 500/502/503/504,
+ * ECONNRESET/EPIPE/ETIMEDOUT, a request timeout, a network error — or is it any other 5xx? All are
+ * retried: a server-side failure says nothing about the drain, and giving up would release early.
+ */
+export function isRetryableAwsError(error: unknown): boolean {
+  const e = asSdkError(error);
+  return e !== undefined && (isThrottlingError(e) || isTransientError(e) || isServerError(e));
+}
+
+/**
+ * A call that kept failing with retryable errors until the attempts or the deadline ran out.
+ * `cause` is the last error; `reason` says which limit ended the retries.
+ */
+export class RetriesExhausted extends Error {
+  constructor(
+    readonly cause: unknown,
+    readonly reason: 'attempts' | 'deadline',
+    readonly attempts: number,
+  ) {
+    super((cause as Error)?.message ?? String(cause));
+    this.name = 'RetriesExhausted';
+  }
+}
+
+/** One line, whatever the SDK put into the message (XML bodies, stack-like text). */
+const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
+function exhaustedError(error: RetriesExhausted): DrainError {
+  const cause = error.cause;
+  const name = awsErrorCode(cause) || 'error';
+  const detail = oneLine(`${name}: ${(cause as Error)?.message ?? String(cause)}`);
+  if (error.reason === 'deadline') return new DrainError('TIMEOUT', `AWS kept failing until the timeout (${detail})`);
+  if (isThrottling(cause)) return new DrainError('THROTTLED', `AWS kept throttling requests (${name}) beyond the retries; try again later`);
+  const network = (cause as { code?: string })?.code;
+  if (network === 'ECONNREFUSED' || network === 'ENOTFOUND' || network === 'EAI_AGAIN' || network === 'EHOSTUNREACH') {
+    return new DrainError('AWS_ERROR', `cannot reach the AWS endpoint (${network}) after ${error.attempts} attempts: check --region, --endpoint and the network`);
+  }
+  return new DrainError('AWS_ERROR', `AWS kept failing after ${error.attempts} attempts (${detail})`);
+}
+
+/** Turns SDK errors into a DrainError: no credentials, retries exhausted (by attempts or deadline), others AWS_ERROR. */
 export function toDrainError(error: unknown): DrainError {
   if (error instanceof DrainError) return error;
+  if (error instanceof RetriesExhausted) return exhaustedError(error);
   const name = awsErrorCode(error);
   const message = (error as Error)?.message ?? String(error);
   if (NO_CREDENTIALS.has((error as AwsErrorShape)?.name ?? '')) {
     return new DrainError('NO_CREDENTIALS', 'no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY');
   }
-  const network = (error as { code?: string })?.code;
-  if (network === 'ECONNREFUSED' || network === 'ENOTFOUND' || network === 'ETIMEDOUT') {
-    return new DrainError('AWS_ERROR', `cannot reach the AWS endpoint (${network}): check --region, --endpoint and the network`);
-  }
-  if (isThrottling(error)) return new DrainError('THROTTLED', `AWS kept throttling requests (${name}) beyond the retries; try again later`);
-  return new DrainError('AWS_ERROR', `${name || 'AWS error'}: ${message}`);
+  return new DrainError('AWS_ERROR', oneLine(`${name || 'AWS error'}: ${message}`));
 }

@@ -6,7 +6,7 @@ import {
   DescribeTargetGroupsCommand,
   TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { RetryPolicy, withThrottlingRetry } from './retry';
+import { RetryPolicy, withRetry } from './retry';
 import { DrainTarget } from './target-id';
 
 /** One place a target is registered: a target group and a port. */
@@ -34,7 +34,7 @@ async function listTargetGroups(elbv2: ElasticLoadBalancingV2Client, scope: Regi
   // Paged by hand, so that each page is retried on throttling.
   let marker: string | undefined;
   do {
-    const page = await withThrottlingRetry(() => elbv2.send(new DescribeTargetGroupsCommand({ ...input, Marker: marker })), retry);
+    const page = await withRetry(() => elbv2.send(new DescribeTargetGroupsCommand({ ...input, Marker: marker })), retry);
     groups.push(...(page.TargetGroups ?? []));
     marker = page.NextMarker;
   } while (marker);
@@ -42,7 +42,7 @@ async function listTargetGroups(elbv2: ElasticLoadBalancingV2Client, scope: Regi
   const inStack = new Set<string>();
   for (let i = 0; i < groups.length; i += 20) {
     const arns = groups.slice(i, i + 20).map((g) => g.TargetGroupArn!);
-    const tags = await withThrottlingRetry(() => elbv2.send(new DescribeTagsCommand({ ResourceArns: arns })), retry);
+    const tags = await withRetry(() => elbv2.send(new DescribeTagsCommand({ ResourceArns: arns })), retry);
     for (const description of tags.TagDescriptions ?? []) {
       if (description.Tags?.some((t) => t.Key === 'aws:cloudformation:stack-name' && t.Value === scope.stackName)) inStack.add(description.ResourceArn!);
     }
@@ -52,7 +52,7 @@ async function listTargetGroups(elbv2: ElasticLoadBalancingV2Client, scope: Regi
 
 /** The deregistration delay of a target group, in seconds (300 when the attribute is absent). */
 export async function deregistrationDelaySeconds(elbv2: ElasticLoadBalancingV2Client, targetGroupArn: string, retry: RetryPolicy = {}): Promise<number> {
-  const attributes = await withThrottlingRetry(() => elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn })), retry);
+  const attributes = await withRetry(() => elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn })), retry);
   const value = attributes.Attributes?.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
   return value === undefined ? 300 : Number(value);
 }
@@ -70,7 +70,7 @@ export async function findRegistrations(
   const found: Registration[] = [];
   for (const group of await listTargetGroups(elbv2, scope, retry)) {
     const arn = group.TargetGroupArn!;
-    const health = await withThrottlingRetry(() => elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })), retry);
+    const health = await withRetry(() => elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })), retry);
     const mine = (health.TargetHealthDescriptions ?? []).filter(
       (d) => d.Target?.Id === target.id && (target.kind === 'instance' || d.Target?.Port === target.port) && d.TargetHealth?.State !== 'unused',
     );

@@ -1,4 +1,5 @@
 import { Registration } from './registrations';
+import { ipTargetId } from './target-id';
 
 /**
  * An instance-side signal that a deregistered target has finished its requests. The API keeps
@@ -25,11 +26,11 @@ export function proxyAdminInFlight(adminUrl: string, fetchImpl: typeof fetch = f
       const response = await fetchImpl(`${adminUrl.replace(/\/$/, '')}/targets`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
       if (!response.ok) return undefined;
       const report = (await response.json()) as TargetsReportShape;
-      const id = `${registration.id}:${registration.port}`;
+      const id = ipTargetId(registration.id, registration.port);
       for (const group of report.targetGroups) {
         if (registration.targetGroupName !== group.name) continue;
-        const target = group.targets.find((t) => t.id === id);
-        return target === undefined ? 0 : target.inFlight;
+        // A target the report does not list is unknown, not idle: only a count it gives can end a drain.
+        return group.targets.find((t) => t.id === id)?.inFlight;
       }
       return undefined;
     } catch {

@@ -4,12 +4,8 @@
  * counts as the early-finish signal. No AWS mock here: where AWS itself is needed, the SDK is
  * pointed at a stand-in Query API through its AWS_ENDPOINT_URL_* variables.
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { AddressInfo, createServer as createTcpServer, Socket } from 'node:net';
 import { ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Template } from 'aws-cdk-lib/assertions';
 import pino from 'pino';
@@ -21,57 +17,13 @@ import { createLoadBalancerRuntime } from '../../lib/proxy/runtime';
 import { RunningProxy, startProxyServer } from '../../lib/proxy/server';
 import { loadModelFromTemplate } from '../../lib/proxy/template';
 import { selfSignedCertificate } from '../../lib/proxy/tls';
+import { buildCli, runDrain } from '../support/drain-cli';
 import { TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
 
-const ROOT = join(__dirname, '..', '..');
 let proxy: RunningProxy;
 let backends: Server[];
 let ports: number[];
 let endpoint: string;
-
-interface DrainRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** What `npm run drain` runs. */
-const BUILT_CLI = join(ROOT, 'dist', 'bin', 'drain.js');
-
-/**
- * Compiles the CLI's import graph into dist/ with the options of `npm run build`
- * (tsconfig.build.json), so the tests run the binary `npm run drain` runs — never a stale one, and
- * on a fresh clone whether or not `npm ci` has built it. Only this graph: a few seconds.
- */
-function buildCli(): void {
-  const dir = mkdtempSync(join(tmpdir(), 'albatross-drain-build-'));
-  const config = {
-    extends: join(ROOT, 'tsconfig.build.json'),
-    compilerOptions: { rootDir: ROOT, outDir: join(ROOT, 'dist'), typeRoots: [join(ROOT, 'node_modules', '@types')] },
-    files: [join(ROOT, 'bin', 'drain.ts')],
-    include: [],
-  };
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
-  const result = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`building the drain CLI failed:\n${result.stdout}${result.stderr}`);
-}
-
-/** Runs the built CLI. `onStderr` sees the progress as it comes, with the child, e.g. to interrupt it. */
-function runDrain(args: string[], env: NodeJS.ProcessEnv = {}, onStderr?: (text: string, child: ChildProcess) => void): Promise<DrainRun> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BUILT_CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      onStderr?.(stderr, child);
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-  });
-}
 
 /** A stand-in for one AWS API (Query: Auto Scaling, ELBv2; JSON: ECS): answers every call with `answer`. */
 async function fakeAwsApi(answer: (action: string) => { status: number; body: string }): Promise<{ url: string; calls: string[]; close: () => void }> {
@@ -306,7 +258,7 @@ test('Ctrl-C during the ECS wait: nothing to re-register yet, and how to set the
         ListContainerInstances: { containerInstanceArns: [instance] },
         DescribeContainerInstances: { containerInstances: [{ containerInstanceArn: instance, status: 'ACTIVE' }] },
         ListTasks: { taskArns: ['arn:aws:ecs:eu-west-1:123456789012:task/albatross/t1'] },
-        DescribeTasks: { tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/albatross/t1', desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' }] },
+        DescribeTasks: { tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/albatross/t1', group: 'service:app', desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' }] },
       }[action] ?? {},
     ),
   }));
@@ -332,3 +284,78 @@ test('Ctrl-C during the ECS wait: nothing to re-register yet, and how to set the
     ecs.close();
   }
 }, 30_000);
+
+describe('faults and bounds', () => {
+  test('--timeout bounds every call: an endpoint that accepts and never answers ends in one line, exit 7', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createTcpServer((socket) => void sockets.add(socket)); // accepts, reads nothing, answers nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const result = await runDrain(['--endpoint', url, '--target', '127.0.0.1:9001', '--timeout', '1']);
+      expect(result.code).toBe(7);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/^drain: AWS kept failing until the timeout \(TimeoutError: .*\)\n$/);
+      // --timeout 1 s: one request bounded by it, no retry started past it (generous bound for a loaded machine).
+      expect(result.ms).toBeLessThan(8000);
+      expect(sockets.size).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  }, 30_000);
+
+  test('a malformed --endpoint is a usage error (2), one line, before any call', async () => {
+    for (const endpoint of ['not a url', 'ftp://127.0.0.1:21']) {
+      const result = await runDrain(['--endpoint', endpoint, '--target', '10.0.1.5:8080']);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toContain("option '--endpoint <url>' argument");
+    }
+  });
+
+  test('--target [::1]:80 is accepted, as the proxy accepts it (here: registered nowhere → 4)', async () => {
+    const result = await runDrain(['--endpoint', endpoint, '--target', '[::1]:80']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toBe('drain: [::1]:80 is not registered in any target group: nothing to drain\n');
+  });
+
+  describe.each([
+    ['--standby', 'EnterStandby'],
+    ['--terminate', 'TerminateInstanceInAutoScalingGroup'],
+  ])('%s', (flag, action) => {
+    test(`${action} is retried after a 503, like the engine's calls`, async () => {
+      const ns = 'xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"';
+      const tg = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/app/0123456789abcdef';
+      const xml = (a: string, result: string, n = ns) => `<${a}Response ${n}><${a}Result>${result}</${a}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></${a}Response>`;
+      let healthCalls = 0;
+      const answers: Record<string, () => string> = {
+        DescribeTargetGroups: () => `<TargetGroups><member><TargetGroupArn>${tg}</TargetGroupArn><TargetGroupName>app</TargetGroupName><Port>80</Port></member></TargetGroups>`,
+        // Registered when found, then gone (unused) once deregistered.
+        DescribeTargetHealth: () => `<TargetHealthDescriptions><member><Target><Id>i-0123456789abcdef0</Id><Port>32768</Port></Target><TargetHealth><State>${healthCalls++ === 0 ? 'healthy' : 'unused'}</State></TargetHealth></member></TargetHealthDescriptions>`,
+        DescribeTargetGroupAttributes: () => '<Attributes><member><Key>deregistration_delay.timeout_seconds</Key><Value>30</Value></member></Attributes>',
+      };
+      const elbv2 = await fakeAwsApi((a) => ({ status: 200, body: xml(a, answers[a]?.() ?? '') }));
+      const asNs = 'xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"';
+      let failed = false;
+      const autoScaling = await fakeAwsApi((a) => {
+        if (a === action && !failed) {
+          failed = true;
+          return { status: 503, body: `<ErrorResponse ${asNs}><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>try again</Message></Error><RequestId>r</RequestId></ErrorResponse>` };
+        }
+        if (a === 'DescribeAutoScalingInstances') return { status: 200, body: xml(a, '<AutoScalingInstances><member><InstanceId>i-0123456789abcdef0</InstanceId><AutoScalingGroupName>asg</AutoScalingGroupName></member></AutoScalingInstances>', asNs) };
+        return { status: 200, body: xml(a, '', asNs) };
+      });
+      try {
+        const env = awsEnv({ AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elbv2.url, AWS_ENDPOINT_URL_AUTO_SCALING: autoScaling.url });
+        const result = await runDrain(['--target', 'i-0123456789abcdef0', flag, '--poll-interval', '0.2'], env);
+        expect(result.stderr).not.toMatch(/error/i);
+        expect(result.code).toBe(0);
+        expect(autoScaling.calls.filter((c) => c === action)).toHaveLength(2);
+      } finally {
+        elbv2.close();
+        autoScaling.close();
+      }
+    }, 30_000);
+  });
+});

@@ -43,13 +43,39 @@ test('EventBridge sends the terminate lifecycle actions of this group to the que
   });
 });
 
-test('queues are encrypted, TLS-only, with a dead-letter queue after 5 receives', () => {
+test('queues are encrypted, TLS-only, with a dead-letter queue after 5 receives; visibility 6x the Lambda timeout (AWS advice for SQS event sources)', () => {
+  expect(drainFunctionTimeout()).toBe(240);
   template.hasResourceProperties('AWS::SQS::Queue', {
     SqsManagedSseEnabled: true,
-    VisibilityTimeout: 2 * drainFunctionTimeout(),
+    VisibilityTimeout: 6 * drainFunctionTimeout(),
     RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
   });
-  template.resourcePropertiesCountIs('AWS::SQS::QueuePolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } }, 2);
+  template.resourcePropertiesCountIs('AWS::SQS::QueuePolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } }, 3);
+});
+
+test('the EventBridge target has its own dead-letter queue, and undelivered events raise an alarm', () => {
+  const dlq = stack.getLogicalId(stack.drain.eventDeadLetterQueue.node.defaultChild as never);
+  template.hasResourceProperties('AWS::Events::Rule', {
+    Targets: [Match.objectLike({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } }, RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 } })],
+  });
+  // EventBridge may write to it (the rule's ARN as the source).
+  template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+    Queues: [{ Ref: dlq }],
+    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' } })]) },
+  });
+  const rule = stack.getLogicalId(stack.drain.rule.node.defaultChild as never);
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Events', MetricName: 'FailedInvocations', Dimensions: [{ Name: 'RuleName', Value: { Ref: rule } }], Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }] });
+});
+
+test('the drain timeout reaches the Lambda (default: the engine bound for a 3600 s delay), and is validated', () => {
+  const variables = (tt: Template, o: DrainOrchestrator) =>
+    (tt.findResources('AWS::Lambda::Function')[Stack.of(o).getLogicalId(o.function.node.defaultChild as CfnElement)] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
+  const byDefault = standalone({});
+  expect(variables(byDefault.template, byDefault.orchestrator).DRAIN_TIMEOUT_SECONDS).toBe(String(3600 + 30 + 600));
+  const given = standalone({ drainTimeout: Duration.hours(2) });
+  expect(variables(given.template, given.orchestrator).DRAIN_TIMEOUT_SECONDS).toBe('7200');
+  expect(() => standalone({ drainTimeout: Duration.seconds(100) })).toThrow('DrainOrchestrator drainTimeout must be from the Lambda timeout (300 seconds) to 172800 seconds (got 100 seconds)');
 });
 
 test('the Lambda reads the queue one message at a time with partial batch failures', () => {
@@ -133,7 +159,7 @@ test('the duration alarm sits above a normal run: every run keeps at least 15 % 
   const { orchestrator, template: t } = standalone({ timeout: Duration.minutes(10) });
   const alarm = Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Duration' } })).map((a) => (a as { Properties: { Threshold: number } }).Properties.Threshold);
   expect(alarm).toContain(600_000 * DURATION_ALARM_FRACTION);
-  expect(orchestrator.alarms).toHaveLength(4);
+  expect(orchestrator.alarms).toHaveLength(6);
 });
 
 test('rejects a timeout outside 1-15 minutes, naming the prop', () => {

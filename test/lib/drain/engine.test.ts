@@ -236,7 +236,7 @@ function ecsTasks(lastStatuses: string[]): void {
   let call = 0;
   ecs.on(DescribeTasksCommand).callsFake(() => {
     const lastStatus = lastStatuses[Math.min(call++, lastStatuses.length - 1)];
-    return { tasks: tasks.map((taskArn) => ({ taskArn, desiredStatus: 'STOPPED', lastStatus })) };
+    return { tasks: tasks.map((taskArn) => ({ taskArn, group: 'service:app', desiredStatus: 'STOPPED', lastStatus })) };
   });
 }
 
@@ -256,7 +256,7 @@ test('ECS: the container instance goes DRAINING and the drain waits until every 
   expect(report.steps.map((s) => s.state)).toEqual(['planned', 'ecs-draining', 'deregistering', 'waiting', 'drained']);
   expect(report.steps.find((s) => s.state === 'deregistering')!.atMs).toBe(3000);
   expect(report.registrations[0].endedBy).toBe('ecs-tasks-stopped');
-  expect(report.ecs).toEqual({ cluster: 'albatross', containerInstanceArn: 'arn:ci/1', setDrainingByThisRun: true, tasksStopped: true });
+  expect(report.ecs).toEqual({ cluster: 'albatross', containerInstanceArn: 'arn:ci/1', setDrainingByThisRun: true, serviceTasksStopped: true, tasksStopped: true, standaloneTasks: 0 });
 });
 
 test('ECS: tasks still DEACTIVATING never end a registration as ecs-tasks-stopped', async () => {
@@ -371,4 +371,149 @@ describe('bad input', () => {
     elbv2.on(DescribeTargetGroupsCommand).rejects(denied);
     await expect(drainTarget(clients, parseDrainTarget(INSTANCE))).rejects.toMatchObject({ code: 'AWS_ERROR' });
   });
+});
+
+describe('edge cases', () => {
+  beforeEach(() => {
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  });
+
+  test('standalone (RunTask) tasks, which ECS leaves running on DRAINING, are not waited for; only service tasks are', async () => {
+    health({ [tgArn(1)]: ['healthy', 'draining'] });
+    ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+    ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'ACTIVE' }] });
+    ecs.on(UpdateContainerInstancesStateCommand).resolves({});
+    ecs.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: ['arn:task/batch'] });
+    ecs.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).resolves({ taskArns: ['arn:task/web'] });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: 'arn:task/batch', group: 'family:batch', lastStatus: 'RUNNING' }, { taskArn: 'arn:task/web', group: 'service:app', lastStatus: 'STOPPED' }] });
+    const c = clock();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
+    // Deregistered at once, not after the 10-minute ECS wait.
+    expect(report.steps.find((s) => s.state === 'deregistering')!.atMs).toBe(0);
+    expect(report.ecs).toMatchObject({ serviceTasksStopped: true, tasksStopped: false, standaloneTasks: 1 });
+    // A standalone task still runs: its stop is no end signal; the delay ends the drain.
+    expect(report.registrations[0].endedBy).toBe('delay-elapsed');
+  });
+
+  test('a container instance that is not ACTIVE (DEREGISTERING) is not updated, and its targets are still deregistered', async () => {
+    health({ [tgArn(1)]: ['healthy', 'draining', 'unused'] });
+    ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+    ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DEREGISTERING' }] });
+    const c = clock();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
+    expect(ecs.commandCalls(UpdateContainerInstancesStateCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(ListTasksCommand)).toHaveLength(0);
+    expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
+    expect(report.ecs).toMatchObject({ notActiveStatus: 'DEREGISTERING', setDrainingByThisRun: false });
+    expect(report.state).toBe('drained');
+  });
+
+  test('a registration that never becomes draining (DeregisterTargets did nothing) is not ended by the delay or the signal; it is deregistered again', async () => {
+    health({ [tgArn(1)]: ['healthy'] });
+    const c = clock();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, inFlight: async () => 0 });
+    expect(report.state).toBe('timed-out');
+    expect(report.registrations[0].endedBy).toBeUndefined();
+    expect(elbv2.commandCalls(DeregisterTargetsCommand).length).toBeGreaterThan(2);
+  });
+
+  test('a target AWS no longer knows (InvalidTarget from DescribeTargetHealth) counts as deregistered, as the botocore waiter does', async () => {
+    let polls = 0;
+    elbv2.on(DescribeTargetHealthCommand).callsFake((input: { Targets?: unknown[] }) => {
+      if (!input.Targets) return { TargetHealthDescriptions: [{ Target: { Id: INSTANCE, Port: 32768 }, TargetHealth: { State: 'healthy' } }] };
+      if (++polls < 3) return { TargetHealthDescriptions: [{ Target: { Id: INSTANCE, Port: 32768 }, TargetHealth: { State: 'draining' } }] };
+      throw new InvalidTargetException({ message: 'The following targets are not in a running state and cannot be registered', $metadata: { httpStatusCode: 400 } });
+    });
+    const c = clock();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
+    expect(report.state).toBe('drained');
+    expect(report.registrations[0]).toMatchObject({ endedBy: 'unused', endedAfterMs: 2000 });
+  });
+
+  test('a probe that cannot tell (undefined) never ends a registration early', async () => {
+    health({ [tgArn(1)]: ['healthy', 'draining'] });
+    const c = clock();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, inFlight: async () => undefined });
+    expect(report.registrations[0].endedBy).toBe('delay-elapsed');
+  });
+
+  test('deregisteredAt is taken after DeregisterTargets returns: a slow call does not shorten the delay', async () => {
+    health({ [tgArn(1)]: ['healthy', 'draining'] });
+    const c = clock();
+    elbv2.on(DeregisterTargetsCommand).callsFake(() => {
+      c.advance(7000); // the call takes 7 s
+      return {};
+    });
+    const start = c.now();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
+    const r = report.registrations[0];
+    expect(r.deregisteredAt).toBe(start + 7000);
+    expect(r.endedBy).toBe('delay-elapsed');
+    expect(start + r.endedAfterMs! - r.deregisteredAt!).toBeGreaterThanOrEqual(30_000);
+  });
+
+  test('a transient DeregisterTargets failure (503) is retried: the target is deregistered and drains for the full delay', async () => {
+    health({ [tgArn(1)]: ['healthy', 'draining'] });
+    elbv2.on(DeregisterTargetsCommand).rejectsOnce(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } })).resolves({});
+    const c = clock();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, retry: { sleep: c.sleep } });
+    expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(2);
+    expect(report.state).toBe('drained');
+    expect(report.registrations[0].endedBy).toBe('delay-elapsed');
+  });
+
+  test('a failed run carries what it did: the DrainError has the report with the deregistration time', async () => {
+    let polls = 0;
+    elbv2.on(DescribeTargetHealthCommand).callsFake((input: { Targets?: unknown[] }) => {
+      if (input.Targets && ++polls > 1) throw Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      return { TargetHealthDescriptions: [{ Target: { Id: INSTANCE, Port: 32768 }, TargetHealth: { State: input.Targets ? 'draining' : 'healthy' } }] };
+    });
+    const c = clock();
+    const error = await drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 }).catch((e: DrainError) => e);
+    expect(error).toBeInstanceOf(DrainError);
+    expect(deregistrationTimes((error as DrainError).report!)).toEqual({ [`${tgArn(1)}|${INSTANCE}|32768`]: 1_000_000 });
+  });
+
+  test('retries stop at the deadline: a persistent 503 ends the run as TIMEOUT with the last error, no later than the deadline', async () => {
+    elbv2.on(DescribeTargetGroupsCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }));
+    const c = clock();
+    const deadline = c.now() + 20_000;
+    await expect(drainTarget(clients, parseDrainTarget(INSTANCE), { now: c.now, sleep: c.sleep, random: c.random, deadline, retry: { sleep: c.sleep, attempts: Infinity } })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: expect.stringContaining('ServiceUnavailable'),
+    });
+    expect(c.now()).toBeLessThanOrEqual(deadline);
+    expect(elbv2.commandCalls(DescribeTargetGroupsCommand).length).toBeGreaterThan(6);
+  });
+});
+
+describe('target ids', () => {
+  test('[v6]:port is accepted as the proxy accepts it; malformed IPv6 is not', () => {
+    expect(parseDrainTarget('[::1]:80')).toEqual({ kind: 'ip', id: '::1', port: 80 });
+    expect(parseDrainTarget('[2001:db8::5]:8080')).toEqual({ kind: 'ip', id: '2001:db8::5', port: 8080 });
+    for (const bad of ['[::1]', '[::1]:0', '[:::1]:80', '[1.2.3]:80', '::1:80']) expect(() => parseDrainTarget(bad)).toThrow(DrainError);
+  });
+});
+
+test('ECS: more than 100 tasks over several ListTasks pages are all described, at most 100 per DescribeTasks call', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: tgArn(1), TargetGroupName: 'tg1' }] });
+  health({ [tgArn(1)]: ['healthy', 'draining'] });
+  ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+  ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'DRAINING' }] });
+  const arns = Array.from({ length: 250 }, (_, i) => `arn:task/${i}`);
+  ecs.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [] });
+  ecs.on(ListTasksCommand, { desiredStatus: 'STOPPED', nextToken: undefined }).resolves({ taskArns: arns.slice(0, 100), nextToken: 'p2' });
+  ecs.on(ListTasksCommand, { desiredStatus: 'STOPPED', nextToken: 'p2' }).resolves({ taskArns: arns.slice(100, 200), nextToken: 'p3' });
+  ecs.on(ListTasksCommand, { desiredStatus: 'STOPPED', nextToken: 'p3' }).resolves({ taskArns: arns.slice(200) });
+  // The last task keeps running until the third pass: a drain that skipped page 3 would end at once.
+  let passes = 0;
+  ecs.on(DescribeTasksCommand).callsFake((input: { tasks: string[] }) => {
+    if (input.tasks.length > 100) throw new Error('DescribeTasks takes at most 100 tasks');
+    if (input.tasks[0] === arns[0]) passes++;
+    return { tasks: input.tasks.map((taskArn) => ({ taskArn, group: 'service:web', lastStatus: taskArn === arns[249] && passes < 3 ? 'RUNNING' : 'STOPPED' })) };
+  });
+  const c = clock();
+  const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
+  expect(report.steps.find((s) => s.state === 'deregistering')!.atMs).toBe(2000);
+  expect(ecs.commandCalls(DescribeTasksCommand).map((call) => call.args[0].input.tasks!.length).slice(0, 3)).toEqual([100, 100, 50]);
 });

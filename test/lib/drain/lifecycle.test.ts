@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DURATION_ALARM_FRACTION } from '../../../lib/drain/budget';
+import { DURATION_ALARM_FRACTION, maxContinuations } from '../../../lib/drain/budget';
 import { handleLifecycleMessage, LifecycleDeps } from '../../../lib/drain/lifecycle';
 
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
@@ -24,7 +24,10 @@ const event = JSON.stringify({
   source: 'aws.autoscaling',
   detail: { EC2InstanceId: INSTANCE, LifecycleActionToken: 'token-1', LifecycleHookName: 'TerminateHook', AutoScalingGroupName: 'asg', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING' },
 });
-const noActiveAction = () => Object.assign(new Error('No active Lifecycle Action found with instance ID i-0123456789abcdef0'), { name: 'ValidationError' });
+const noActiveAction = () => Object.assign(new Error('No active Lifecycle Action found with instance ID i-0123456789abcdef0'), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
+/** As the SDK throws a 503 of a Query API: modeled name, server fault, the HTTP status in $metadata. */
+const unavailable = () => Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } });
+const denied = () => Object.assign(new Error('User is not authorized'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
 
 let counted: string[];
 let t: number;
@@ -36,7 +39,7 @@ function deps(over: Partial<LifecycleDeps> = {}): LifecycleDeps {
     targetGroupArns: [TG],
     remainingMs: 300_000,
     pollMs: 1000,
-    retry: { sleep: async () => undefined },
+    // Retries sleep on the same fake clock as the polls (the default), so deadlines bound them.
     now: () => t,
     sleep: async (ms) => void (t += ms),
     log: () => undefined,
@@ -117,20 +120,26 @@ test('a heartbeat refused at the end of a run (action completed meanwhile) stops
   expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
 });
 
-test('an unexpected drain error still completes the action, and is logged and counted', async () => {
-  elbv2.on(DescribeTargetGroupsCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDenied' }));
+test('a drain error that is not transient (AccessDenied) hands over: heartbeat and continuation, never CONTINUE', async () => {
+  elbv2.on(DescribeTargetGroupsCommand).rejects(denied());
   const logged: string[] = [];
-  expect(await handleLifecycleMessage(event, deps({ log: (level, message) => void logged.push(`${level}: ${message}`) }))).toBe('completed');
-  expect(autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
-  expect(counted).toEqual(['DrainErrors', 'DrainCompleted']);
-  expect(logged.some((l) => l.startsWith('error: drain failed'))).toBe(true);
+  expect(await handleLifecycleMessage(event, deps({ log: (level, message) => void logged.push(`${level}: ${message}`) }))).toBe('handed-over');
+  expect(autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+  expect(autoScaling.commandCalls(RecordLifecycleActionHeartbeatCommand)).toHaveLength(2);
+  expect(JSON.parse(sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody!)).toMatchObject({ attempt: 1, startedAt: 1_000_000 });
+  expect(counted).toEqual(['DrainErrors', 'DrainHandedOver']);
+  expect(logged).toContain('error: drain failed; handing over to the next run');
 });
 
 test('when AWS cannot be reached to complete the action nor to re-queue, the error propagates (SQS redelivers)', async () => {
   targetHealth('gone');
-  autoScaling.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
-  sqs.on(SendMessageCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
+  autoScaling.on(CompleteLifecycleActionCommand).rejects(unavailable());
+  sqs.on(SendMessageCommand).rejects(unavailable());
+  const start = t;
   await expect(handleLifecycleMessage(event, deps())).rejects.toThrow('Service unavailable');
+  // Retried until the Lambda's end (less a 5 s reserve), not beyond it.
+  expect(t - start).toBeLessThanOrEqual(300_000 - 5_000);
+  expect(autoScaling.commandCalls(CompleteLifecycleActionCommand).length).toBeGreaterThan(5);
 });
 
 test('messages that are not terminate actions (test notifications) are ignored', async () => {
@@ -171,7 +180,7 @@ describe('heartbeats and the run budget', () => {
   });
 
   test('a failed start heartbeat is logged and the drain goes on', async () => {
-    autoScaling.on(RecordLifecycleActionHeartbeatCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
+    autoScaling.on(RecordLifecycleActionHeartbeatCommand).rejects(unavailable());
     targetHealth('healthy', 'unused');
     const logged: string[] = [];
     expect(await handleLifecycleMessage(event, deps({ log: (level, message) => void logged.push(`${level}: ${message}`) }))).toBe('completed');
@@ -197,7 +206,7 @@ describe('throttling and failed completions', () => {
 
   test('a completion that fails is re-queued as complete-only with a short delay, and the next run only completes', async () => {
     targetHealth('healthy', 'unused');
-    autoScaling.on(CompleteLifecycleActionCommand).rejectsOnce(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' })).resolves({});
+    autoScaling.on(CompleteLifecycleActionCommand).rejectsOnce(denied()).resolves({});
     expect(await handleLifecycleMessage(event, deps())).toBe('complete-requeued');
     const sent = sqs.commandCalls(SendMessageCommand)[0].args[0].input;
     expect(sent.DelaySeconds).toBe(5);
@@ -212,9 +221,9 @@ describe('throttling and failed completions', () => {
   });
 
   test('after too many failed completions the error propagates (left to SQS and the DLQ)', async () => {
-    autoScaling.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
+    autoScaling.on(CompleteLifecycleActionCommand).rejects(denied());
     const body = JSON.stringify({ kind: 'albatross.drain.continue', action: JSON.parse(event).detail, startedAt: 1, attempt: 0, completeFailures: 5 });
-    await expect(handleLifecycleMessage(body, deps())).rejects.toThrow('Service unavailable');
+    await expect(handleLifecycleMessage(body, deps())).rejects.toThrow('User is not authorized');
     expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 });
@@ -224,4 +233,30 @@ test('a message that is not JSON is logged and ignored, not retried', async () =
   expect(await handleLifecycleMessage('not json {', deps({ log: (level, message) => void logged.push(`${level}: ${message}`) }))).toBe('ignored');
   expect(logged).toEqual(['info: ignored a message that is not a terminate lifecycle action']);
   expect(autoScaling.calls()).toHaveLength(0);
+});
+
+describe('the continuation cap and the drain timeout', () => {
+  const continuation = (over: Record<string, unknown>) => JSON.stringify({ kind: 'albatross.drain.continue', action: JSON.parse(event).detail, startedAt: 0, attempt: 0, ...over });
+
+  test('the cap is derived from the drain timeout (one run per 5 s requeue delay at most)', () => {
+    expect(maxContinuations(4_230_000)).toBe(847);
+    expect(maxContinuations(600_000, 10)).toBe(61);
+  });
+
+  test('at the cap the action is completed without draining, even when the start time was lost', async () => {
+    targetHealth('healthy', 'draining');
+    const cap = maxContinuations(600_000);
+    expect(await handleLifecycleMessage(continuation({ attempt: cap }), deps({ drainTimeoutMs: 600_000 }))).toBe('completed');
+    expect(elbv2.calls()).toHaveLength(0);
+    expect(counted).toEqual(['DrainTimedOut', 'DrainErrors', 'DrainCompleted']);
+    // One below the cap, it drains (and hands over: the drain is not over).
+    expect(await handleLifecycleMessage(continuation({ attempt: cap - 1 }), deps({ drainTimeoutMs: 600_000, remainingMs: 40_000 }))).toBe('requeued');
+    expect(elbv2.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
+  });
+
+  test('past the drain timeout (from the carried start) the action is completed without draining', async () => {
+    expect(await handleLifecycleMessage(continuation({ startedAt: t - 600_001, attempt: 2 }), deps({ drainTimeoutMs: 600_000 }))).toBe('completed');
+    expect(elbv2.calls()).toHaveLength(0);
+    expect(autoScaling.commandCalls(CompleteLifecycleActionCommand)[0].args[0].input.LifecycleActionResult).toBe('CONTINUE');
+  });
 });
