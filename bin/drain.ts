@@ -6,10 +6,11 @@
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand, EnterStandbyCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DrainClients, DrainReport, drainTarget } from '../lib/drain/engine';
 import { DrainError, DrainErrorCode, EXIT_CODES, toDrainError, worstOutcome } from '../lib/drain/errors';
 import { proxyAdminInFlight } from '../lib/drain/signals';
+import { sendAdminToken } from '../lib/proxy/admin-access';
 import { DrainTarget, formatDrainTarget, parseDrainTarget } from '../lib/drain/target-id';
 
 interface DrainCliOptions {
@@ -25,6 +26,7 @@ interface DrainCliOptions {
   standby?: boolean;
   terminate?: boolean;
   endpoint?: string;
+  adminToken?: string;
 }
 
 /** One target's outcome: its last report, and the error that ended it, if any. */
@@ -62,6 +64,7 @@ const program = new Command('drain')
   .option('--standby', 'move the instance to Auto Scaling standby once drained')
   .option('--terminate', 'terminate the instance through Auto Scaling once drained')
   .option('--endpoint <url>', 'custom ELBv2 endpoint, e.g. the local proxy admin port http://127.0.0.1:9901 (its /targets also gives in-flight counts)')
+  .addOption(new Option('--admin-token <token>', "with --endpoint: the local proxy's --admin-token, when it has one").env('ALBATROSS_ADMIN_TOKEN'))
   .addHelpText(
     'after',
     `
@@ -96,7 +99,8 @@ function clientsFor(opts: DrainCliOptions): DrainClients {
   if (opts.endpoint) {
     // The local proxy does not check signatures; static placeholder keys keep the SDK from searching.
     const local = { endpoint: opts.endpoint, region: opts.region ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 };
-    return { elbv2: new ElasticLoadBalancingV2Client(local) };
+    const elbv2 = new ElasticLoadBalancingV2Client(local);
+    return { elbv2: opts.adminToken ? sendAdminToken(elbv2, opts.adminToken) : elbv2 };
   }
   // One attempt per SDK call: the engine's throttling retry wraps every call.
   const config = { region: opts.region, maxAttempts: 1 };
@@ -179,7 +183,7 @@ async function drainOne(clients: DrainClients, target: DrainTarget, opts: DrainC
     report = await drainTarget(clients, target, {
       scope: { stackName: opts.stack, targetGroupArns: opts.targetGroup.length ? opts.targetGroup : undefined },
       cluster: opts.cluster,
-      inFlight: opts.endpoint ? proxyAdminInFlight(opts.endpoint) : undefined,
+      inFlight: opts.endpoint ? proxyAdminInFlight(opts.endpoint, fetch, opts.adminToken) : undefined,
       pollMs: opts.pollInterval * 1000,
       timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
       dryRun: opts.dryRun,

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { TargetAddress } from '../lib/proxy/model';
 import { applyTargetChange, TargetChange } from '../lib/proxy/admin';
+import { assertAdminExposure } from '../lib/proxy/admin-access';
 import { createLoadBalancerRuntime, parseTargetsOption } from '../lib/proxy/runtime';
 import { startProxyServer } from '../lib/proxy/server';
 import { readTemplateFile } from '../lib/proxy/template';
@@ -62,6 +63,7 @@ interface ProxyOptions {
   bind: string;
   adminPort: number;
   adminBind: string;
+  adminToken?: string;
   cert?: string;
   key?: string;
   upstreamClient: UpstreamClientKind;
@@ -86,6 +88,7 @@ const program = new Command('albatross-proxy')
   .option('--bind <address>', 'address the listeners bind to', '127.0.0.1')
   .option('--admin-port <port>', 'admin API port (targets, metrics, ELBv2 API)', port, 9901)
   .option('--admin-bind <address>', 'address the admin API binds to (keep it on loopback)', '127.0.0.1')
+  .addOption(new Option('--admin-token <token>', 'bearer token the admin API requires (Authorization: Bearer <token>); required when --admin-bind is not loopback').env('ALBATROSS_ADMIN_TOKEN'))
   .option('--cert <file>', 'PEM certificate for HTTPS listeners (default: self-signed, made at start)')
   .option('--key <file>', 'PEM private key for --cert')
   .addOption(new Option('--upstream-client <kind>', 'HTTP client to targets').choices(['undici', 'http']).default('undici'))
@@ -102,7 +105,7 @@ Examples:
   curl -i http://localhost:8080/            # 301 to https://localhost:8443/
   curl -ik https://localhost:8443/api/x     # forwarded to the api target group
   curl http://localhost:9901/targets        # targets and their health
-  curl -XPOST localhost:9901/targets/deregister -d '{"targetGroup":"app","target":"127.0.0.1:9001"}'`,
+  curl -XPOST localhost:9901/targets/deregister -H 'content-type: application/json' -d '{"targetGroup":"app","target":"127.0.0.1:9001"}'`,
   );
 
 const RELAY = 'albatross.target-change';
@@ -223,6 +226,8 @@ function clusterMetricsText(): () => Promise<{ contentType: string; text: string
 
 async function main(): Promise<void> {
   const opts = program.parse().opts<ProxyOptions>();
+  // Checked once, before any worker starts: an admin API beyond loopback needs a token.
+  assertAdminExposure(opts.adminBind, opts.adminToken);
   if (opts.workers > 1 && cluster.isPrimary) return runPrimary(opts);
   const workerIndex = Number(process.env.ALBATROSS_WORKER_INDEX ?? 0);
   const secrets = cluster.isWorker ? takeSecrets() : undefined;
@@ -243,6 +248,7 @@ async function main(): Promise<void> {
     // One admin API (the first worker): per-worker admin ports would split the view.
     adminPort: isAdmin ? opts.adminPort : undefined,
     adminBind: opts.adminBind,
+    adminToken: opts.adminToken || undefined,
     onTargetChange: cluster.isWorker ? (change) => process.send?.({ type: RELAY, change }) : undefined,
     metricsText: cluster.isWorker && isAdmin ? clusterMetricsText() : undefined,
     tls: secrets?.tls ?? (await loadTlsMaterial(opts.cert, opts.key)),

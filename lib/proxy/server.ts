@@ -9,6 +9,7 @@ import { AddressInfo, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
 import { createAdminServer, TargetChange } from './admin';
+import { assertAdminExposure } from './admin-access';
 import { RequestFacts, TargetLease } from './contracts';
 import { sendLoadBalancerError } from './errors';
 import { applyListenerHeaders, clientResponseHeaders, ForwardFacts, upstreamRequestHeaders } from './headers';
@@ -41,6 +42,8 @@ export interface ProxyServerOptions {
   readonly adminPort?: number;
   /** Address the admin API binds to. @default '127.0.0.1' */
   readonly adminBind?: string;
+  /** Bearer token of the admin API; required when `adminBind` is not loopback. @default none */
+  readonly adminToken?: string;
   /** Certificate for HTTPS listeners. */
   readonly tls: TlsMaterial;
   /** @default 'undici' */
@@ -333,6 +336,8 @@ function createListenerServer(listener: ListenerModel, options: ProxyServerOptio
 /** Starts every listener of the model, and the admin API. */
 export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
   const { runtime } = options;
+  // Refused before anything listens: an admin API beyond loopback without a token.
+  if (options.adminPort !== undefined) assertAdminExposure(options.adminBind ?? '127.0.0.1', options.adminToken);
   const upstream = createUpstreamClient(options.upstreamClient ?? 'undici');
   // A removed target's pooled connections would otherwise linger until their keep-alive timeout.
   runtime.onTargetRemoved((targetId) => upstream.forget(targetId));
@@ -356,8 +361,9 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   let adminPort: number | undefined;
   let adminAddress: string | undefined;
   if (options.adminPort !== undefined) {
-    admin = createAdminServer(runtime, metrics, options.log, options.onTargetChange, options.metricsText);
-    adminPort = await listen(admin, options.adminPort, options.adminBind ?? '127.0.0.1');
+    const adminBind = options.adminBind ?? '127.0.0.1';
+    admin = createAdminServer(runtime, metrics, options.log, { onTargetChange: options.onTargetChange, metricsText: options.metricsText, token: options.adminToken });
+    adminPort = await listen(admin, options.adminPort, adminBind);
     adminAddress = (admin.address() as AddressInfo).address;
   }
   runtime.start();

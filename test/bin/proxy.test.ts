@@ -184,7 +184,7 @@ describe('--workers 2', () => {
   }, 30_000);
 
   test('a deregistration through the ELBv2 API at POST / reaches every worker, like one through /targets', async () => {
-    const query = (body: string) => fetch(`${cli.admin}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).then((r) => r.text());
+    const query = (body: string) => fetch(`${cli.admin}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=local/20261201/local/elasticloadbalancing/aws4_request' }, body }).then((r) => r.text());
     const groups = await query('Action=DescribeTargetGroups&Version=2015-12-01');
     const arn = /<TargetGroupArn>([^<]*targetgroup\/app\/[^<]*)<\/TargetGroupArn>/.exec(groups)![1];
     const [host, port] = a.split(':');
@@ -195,7 +195,7 @@ describe('--workers 2', () => {
   });
 
   test('a deregistration through the admin API reaches both workers', async () => {
-    const deregister = await fetch(`${cli.admin}/targets/deregister`, { method: 'POST', body: JSON.stringify({ targetGroup: 'static', target: a }) });
+    const deregister = await fetch(`${cli.admin}/targets/deregister`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetGroup: 'static', target: a }) });
     expect(deregister.status).toBe(202);
     await new Promise((r) => setTimeout(r, 300));
     const bodies = await Promise.all(Array.from({ length: 30 }, () => freshGet(`https://localhost:${cli.https}/static/y`)));
