@@ -170,6 +170,9 @@ export function relayResponse(response: IncomingMessage, sink: BodySink, resolve
   response.once('error', reject);
   // 'aborted': the target closed mid-body; the destination must not look complete.
   response.once('aborted', () => reject(Object.assign(new Error('target closed the connection mid-body'), { code: 'ECONNRESET' })));
+  // 'finish': all written. A response on a raw socket (an upgrade answered without 101) is never
+  // closed by a server, so 'finish' is the end; 'close' before it is a client gone away.
+  destination.once('finish', resolve);
   destination.once('close', () => (destination.writableFinished ? resolve() : (response.destroy(), reject(new Error('client went away')))));
   response.pipe(destination);
 }

@@ -113,6 +113,8 @@ describe('upgrades the target does not accept (issue 11, defect 1)', () => {
     }
     // /maintenance never reached the target, and the third request was forwarded as one.
     expect(app.seen.map((s) => s.url)).toEqual(['/first', '/third']);
+    // Both exchanges ended, the handshake one included: no lease held.
+    expect(await inFlight(proxy, APP, app.id)).toBe(0);
     const third = app.seen[1].headers;
     expect(third['x-forwarded-proto']).toBe('https');
     expect(third['x-forwarded-for']).toBe('127.0.0.1');
