@@ -26,5 +26,6 @@ USER node
 EXPOSE 8080 8443 9901
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9901/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The admin API binds beyond loopback here: run with -e ALBATROSS_ADMIN_TOKEN=<secret> (required).
 ENTRYPOINT ["node", "dist/bin/proxy.js"]
 CMD ["--template", "/config/Albatross.template.json", "--bind", "0.0.0.0", "--admin-bind", "0.0.0.0"]

@@ -155,7 +155,7 @@ async function demoDrain(base: string, adminUrl: string, group: string, drainedN
   };
   const load = Promise.all([1, 2, 3, 4].map(worker));
   await new Promise((r) => setTimeout(r, 500));
-  await request(`${adminUrl}/targets/deregister`, { method: 'POST', body: JSON.stringify({ targetGroup: group, target: drained }) }).then((r) => r.body.text());
+  await request(`${adminUrl}/targets/deregister`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetGroup: group, target: drained }) }).then((r) => r.body.text());
   deregistered = true;
   await new Promise((r) => setTimeout(r, 1000));
   stop = true;

@@ -6,11 +6,12 @@
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand, EnterStandbyCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { drainClientConfig } from '../lib/drain/clients';
 import { DrainClients, DrainReport, drainTarget } from '../lib/drain/engine';
 import { DrainError, DrainErrorCode, EXIT_CODES, toDrainError, worstOutcome } from '../lib/drain/errors';
 import { RetryPolicy, withRetry } from '../lib/drain/retry';
+import { sendAdminToken } from '../lib/drain/admin-token';
 import { proxyAdminInFlight } from '../lib/drain/signals';
 import { DrainTarget, formatDrainTarget, parseDrainTarget } from '../lib/drain/target-id';
 
@@ -27,6 +28,7 @@ interface DrainCliOptions {
   standby?: boolean;
   terminate?: boolean;
   endpoint?: string;
+  adminToken?: string;
 }
 
 /** One target's outcome: its last report, and the error that ended it, if any. */
@@ -76,6 +78,7 @@ const program = new Command('drain')
   .option('--standby', 'move the instance to Auto Scaling standby once drained')
   .option('--terminate', 'terminate the instance through Auto Scaling once drained')
   .option('--endpoint <url>', 'custom ELBv2 endpoint, e.g. the local proxy admin port http://127.0.0.1:9901 (its /targets also gives in-flight counts)', endpointUrl)
+  .addOption(new Option('--admin-token <token>', "with --endpoint: the local proxy's --admin-token, when it has one").env('ALBATROSS_ADMIN_TOKEN'))
   .addHelpText(
     'after',
     `
@@ -112,7 +115,8 @@ function clientsFor(opts: DrainCliOptions): DrainClients {
   if (opts.endpoint) {
     // The local proxy does not check signatures; static placeholder keys keep the SDK from searching.
     const local = drainClientConfig({ endpoint: opts.endpoint, region: opts.region ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, requestTimeoutMs });
-    return { elbv2: new ElasticLoadBalancingV2Client(local) };
+    const elbv2 = new ElasticLoadBalancingV2Client(local);
+    return { elbv2: opts.adminToken ? sendAdminToken(elbv2, opts.adminToken) : elbv2 };
   }
   const config = drainClientConfig({ region: opts.region, requestTimeoutMs });
   return { elbv2: new ElasticLoadBalancingV2Client(config), autoScaling: new AutoScalingClient(config), ecs: new ECSClient(config) };
@@ -203,7 +207,7 @@ async function drainOne(clients: DrainClients, target: DrainTarget, opts: DrainC
     report = await drainTarget(clients, target, {
       scope: { stackName: opts.stack, targetGroupArns: opts.targetGroup.length ? opts.targetGroup : undefined },
       cluster: opts.cluster,
-      inFlight: opts.endpoint ? proxyAdminInFlight(opts.endpoint) : undefined,
+      inFlight: opts.endpoint ? proxyAdminInFlight(opts.endpoint, fetch, opts.adminToken) : undefined,
       pollMs: opts.pollInterval * 1000,
       timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
       retry: retryPolicy(opts, Date.now()),

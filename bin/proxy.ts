@@ -11,11 +11,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { TargetAddress } from '../lib/proxy/model';
-import { applyTargetChange, TargetChange } from '../lib/proxy/admin';
+import { assertAdminExposure } from '../lib/proxy/admin-access';
+import { clusterMetricsText, joinCluster, runClusterPrimary, takeWorkerStart } from '../lib/proxy/cluster';
 import { createLoadBalancerRuntime, parseTargetsOption } from '../lib/proxy/runtime';
 import { startProxyServer } from '../lib/proxy/server';
 import { readTemplateFile } from '../lib/proxy/template';
-import { loadTlsMaterial, TlsMaterial } from '../lib/proxy/tls';
+import { loadTlsMaterial } from '../lib/proxy/tls';
 import { UpstreamClientKind } from '../lib/proxy/upstream';
 
 /** Template ports below 1024 need root locally: they map to 8000 + port by default. */
@@ -62,6 +63,7 @@ interface ProxyOptions {
   bind: string;
   adminPort: number;
   adminBind: string;
+  adminToken?: string;
   cert?: string;
   key?: string;
   upstreamClient: UpstreamClientKind;
@@ -86,6 +88,7 @@ const program = new Command('albatross-proxy')
   .option('--bind <address>', 'address the listeners bind to', '127.0.0.1')
   .option('--admin-port <port>', 'admin API port (targets, metrics, ELBv2 API)', port, 9901)
   .option('--admin-bind <address>', 'address the admin API binds to (keep it on loopback)', '127.0.0.1')
+  .addOption(new Option('--admin-token <token>', 'bearer token the admin API requires (Authorization: Bearer <token>); required when --admin-bind is not loopback').env('ALBATROSS_ADMIN_TOKEN'))
   .option('--cert <file>', 'PEM certificate for HTTPS listeners (default: self-signed, made at start)')
   .option('--key <file>', 'PEM private key for --cert')
   .addOption(new Option('--upstream-client <kind>', 'HTTP client to targets').choices(['undici', 'http']).default('undici'))
@@ -102,140 +105,32 @@ Examples:
   curl -i http://localhost:8080/            # 301 to https://localhost:8443/
   curl -ik https://localhost:8443/api/x     # forwarded to the api target group
   curl http://localhost:9901/targets        # targets and their health
-  curl -XPOST localhost:9901/targets/deregister -d '{"targetGroup":"app","target":"127.0.0.1:9001"}'`,
+  curl -XPOST localhost:9901/targets/deregister -H 'content-type: application/json' -d '{"targetGroup":"app","target":"127.0.0.1:9001"}'`,
   );
-
-const RELAY = 'albatross.target-change';
-const METRICS_REQUEST = 'albatross.metrics-request';
-const METRICS_RESPONSE = 'albatross.metrics-response';
-/** A worker tells the primary it is serving (a worker that dies before that is not re-forked). */
-const READY = 'albatross.worker-ready';
-
-/**
- * What every worker must share, made once by the primary and passed in the environment: the sticky
- * cookie key (an AWSALB cookie issued by one worker is honoured by all) and the certificate (the
- * same one whichever worker accepts the connection).
- */
-interface SharedSecrets {
-  readonly cookieKey: Buffer;
-  readonly tls: TlsMaterial;
-}
-
-const SECRET_ENV = { cookieKey: 'ALBATROSS_COOKIE_KEY', cert: 'ALBATROSS_TLS_CERT', key: 'ALBATROSS_TLS_KEY' } as const;
-
-function secretsEnv(secrets: SharedSecrets): NodeJS.ProcessEnv {
-  return { [SECRET_ENV.cookieKey]: secrets.cookieKey.toString('hex'), [SECRET_ENV.cert]: secrets.tls.cert, [SECRET_ENV.key]: secrets.tls.key };
-}
-
-/** The primary's secrets in a worker, removed from the environment so no child process inherits them. */
-function takeSecrets(): SharedSecrets | undefined {
-  const { [SECRET_ENV.cookieKey]: cookieKey, [SECRET_ENV.cert]: cert, [SECRET_ENV.key]: key } = process.env;
-  for (const name of Object.values(SECRET_ENV)) delete process.env[name];
-  if (cookieKey === undefined || cert === undefined || key === undefined) return undefined;
-  return { cookieKey: Buffer.from(cookieKey, 'hex'), tls: { cert, key } };
-}
-
-interface RelayMessage {
-  type?: string;
-  change?: TargetChange;
-  id?: number;
-  text?: string;
-  contentType?: string;
-}
-
-/**
- * Cluster primary: starts the workers with shared secrets, relays registration changes to all of
- * them, answers the admin worker's /metrics with every worker's metrics aggregated, and re-forks a
- * worker that dies unexpectedly.
- */
-async function runPrimary(opts: ProxyOptions): Promise<void> {
-  // A bad template is reported once, here, rather than by every worker.
-  readTemplateFile(opts.template, { onWarning: () => undefined });
-  const secrets: SharedSecrets = { cookieKey: randomBytes(32), tls: await loadTlsMaterial(opts.cert, opts.key) };
-  const indexOf = new Map<number, number>();
-  let stopping = false;
-  const fork = (index: number): void => {
-    const worker = cluster.fork({ ALBATROSS_WORKER_INDEX: String(index), ...secretsEnv(secrets) });
-    indexOf.set(worker.id, index);
-  };
-  for (let i = 0; i < opts.workers; i++) fork(i);
-  const aggregator = new AggregatorRegistry();
-  const ready = new Set<number>();
-  cluster.on('message', (from, message: RelayMessage) => {
-    if (message?.type === READY) {
-      ready.add(from.id);
-    } else if (message?.type === RELAY) {
-      for (const worker of Object.values(cluster.workers ?? {})) if (worker && worker !== from) worker.send(message);
-    } else if (message?.type === METRICS_REQUEST) {
-      void aggregator.clusterMetrics().then(
-        (text) => from.send({ type: METRICS_RESPONSE, id: message.id, text, contentType: aggregator.contentType }),
-        (error: Error) => from.send({ type: METRICS_RESPONSE, id: message.id, text: `# metrics aggregation failed: ${error.message}\n`, contentType: aggregator.contentType }),
-      );
-    }
-  });
-  cluster.on('exit', (worker, code, signal) => {
-    const index = indexOf.get(worker.id) ?? 0;
-    indexOf.delete(worker.id);
-    if (stopping) return;
-    if (!ready.has(worker.id)) {
-      // It failed while starting (bad template, port in use): another would fail the same way, so
-      // stop rather than fork in a loop. The worker printed why.
-      stopping = true;
-      for (const other of Object.values(cluster.workers ?? {})) other?.kill('SIGTERM');
-      process.exitCode = 1;
-      return;
-    }
-    ready.delete(worker.id);
-    // A crashed worker would leave its share of the listeners' connections unserved: start another.
-    console.error(`albatross-proxy: worker ${worker.process.pid} (index ${index}) exited (${signal ?? code}); starting a new one`);
-    fork(index);
-  });
-  const stop = () => {
-    stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
-    // Workers drain their requests in flight (up to the grace period) before exiting.
-    const deadline = setTimeout(() => process.exit(0), opts.shutdownGrace * 1000 + 2000);
-    deadline.unref();
-    cluster.on('exit', () => {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-    });
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-/** The admin worker's /metrics: asks the primary for every worker's metrics, aggregated. */
-function clusterMetricsText(): () => Promise<{ contentType: string; text: string }> {
-  let next = 0;
-  const pending = new Map<number, (answer: { contentType: string; text: string }) => void>();
-  process.on('message', (message: RelayMessage) => {
-    if (message?.type !== METRICS_RESPONSE || message.id === undefined) return;
-    pending.get(message.id)?.({ contentType: message.contentType ?? 'text/plain', text: message.text ?? '' });
-    pending.delete(message.id);
-  });
-  return () =>
-    new Promise((resolve) => {
-      const id = next++;
-      pending.set(id, resolve);
-      process.send?.({ type: METRICS_REQUEST, id });
-    });
-}
 
 async function main(): Promise<void> {
   const opts = program.parse().opts<ProxyOptions>();
-  if (opts.workers > 1 && cluster.isPrimary) return runPrimary(opts);
-  const workerIndex = Number(process.env.ALBATROSS_WORKER_INDEX ?? 0);
-  const secrets = cluster.isWorker ? takeSecrets() : undefined;
-  const log = pino({ level: opts.logLevel, base: { service: 'albatross-proxy', ...(cluster.isWorker ? { worker: workerIndex } : {}) } });
+  // Checked once, before any worker starts: an admin API beyond loopback needs a token.
+  assertAdminExposure(opts.adminBind, opts.adminToken);
+  if (opts.workers > 1 && cluster.isPrimary) {
+    // A bad template is reported once, here, rather than by every worker.
+    const model = readTemplateFile(opts.template, { onWarning: () => undefined });
+    const secrets = { cookieKey: randomBytes(32), tls: await loadTlsMaterial(opts.cert, opts.key) };
+    return runClusterPrimary({ model, workers: opts.workers, targets: opts.targets, secrets, shutdownGraceMs: opts.shutdownGrace * 1000 });
+  }
+  const start = cluster.isWorker ? takeWorkerStart() : { index: 0, secrets: undefined, targets: undefined };
+  const log = pino({ level: opts.logLevel, base: { service: 'albatross-proxy', ...(cluster.isWorker ? { worker: start.index } : {}) } });
   const model = readTemplateFile(opts.template, { onWarning: (message) => log.warn(message) });
-  const runtime = createLoadBalancerRuntime(model, opts.targets, {
+  // A worker starts with the registrations as they stand (the primary's), not the start-up ones.
+  const runtime = createLoadBalancerRuntime(model, start.targets ?? opts.targets, {
     timeScale: opts.timeScale,
-    cookieKey: secrets?.cookieKey,
+    cookieKey: start.secrets?.cookieKey,
     onStateChange: (event) => log.info(event, 'target state'),
   });
+  const member = cluster.isWorker ? joinCluster(runtime, log) : undefined;
   const ports: Record<number, number> = {};
   for (const listener of model.listeners) ports[listener.port] = opts.listen[listener.port] ?? defaultLocalPort(listener.port);
-  const isAdmin = workerIndex === 0;
+  const isAdmin = start.index === 0;
   const proxy = await startProxyServer({
     runtime,
     ports,
@@ -243,20 +138,18 @@ async function main(): Promise<void> {
     // One admin API (the first worker): per-worker admin ports would split the view.
     adminPort: isAdmin ? opts.adminPort : undefined,
     adminBind: opts.adminBind,
-    onTargetChange: cluster.isWorker ? (change) => process.send?.({ type: RELAY, change }) : undefined,
-    metricsText: cluster.isWorker && isAdmin ? clusterMetricsText() : undefined,
-    tls: secrets?.tls ?? (await loadTlsMaterial(opts.cert, opts.key)),
+    adminToken: opts.adminToken || undefined,
+    onTargetChange: member?.relay,
+    metricsText: member && isAdmin ? clusterMetricsText() : undefined,
+    tls: start.secrets?.tls ?? (await loadTlsMaterial(opts.cert, opts.key)),
     upstreamClient: opts.upstreamClient,
     shutdownGraceMs: opts.shutdownGrace * 1000,
     log,
   });
-  if (cluster.isWorker) {
+  if (member) {
     // The primary's AggregatorRegistry collects this worker's registry for /metrics.
     new AggregatorRegistry();
     AggregatorRegistry.setRegistries([proxy.metrics.registry]);
-    process.on('message', (message: RelayMessage) => {
-      if (message?.type === RELAY && message.change) applyTargetChange(runtime, message.change, log);
-    });
   }
   const summary = {
     template: opts.template,
@@ -264,7 +157,7 @@ async function main(): Promise<void> {
     targetGroups: runtime.report().targetGroups.map((g) => ({ name: g.name, targets: g.targets.map((t) => t.id) })),
     admin: `${opts.adminBind}:${proxy.adminPort}`,
   };
-  if (cluster.isWorker) process.send?.({ type: READY });
+  member?.ready();
   if (isAdmin) log.info({ ...summary, workers: opts.workers }, 'albatross proxy ready');
   let shuttingDown = false;
   const shutdown = (signal: string) => {

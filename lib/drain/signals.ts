@@ -1,5 +1,6 @@
 import { Registration } from './registrations';
 import { ipTargetId } from './target-id';
+import { adminAuthorization } from './admin-token';
 
 /**
  * An instance-side signal that a deregistered target has finished its requests. The API keeps
@@ -19,11 +20,12 @@ interface TargetsReportShape {
  * The local proxy's admin API (`GET <url>/targets`): true in-flight counts per target. Target
  * groups there are named `targetgroup/<name>/…` in their ARNs, as the proxy's ELBv2 API reports them.
  */
-export function proxyAdminInFlight(adminUrl: string, fetchImpl: typeof fetch = fetch): InFlightProbe {
+export function proxyAdminInFlight(adminUrl: string, fetchImpl: typeof fetch = fetch, adminToken?: string): InFlightProbe {
+  const headers = adminToken ? { authorization: adminAuthorization(adminToken) } : undefined;
   return async (registration) => {
     try {
       // Bounded: a hung admin API must not stall the polling pass (the API signals still apply).
-      const response = await fetchImpl(`${adminUrl.replace(/\/$/, '')}/targets`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      const response = await fetchImpl(`${adminUrl.replace(/\/$/, '')}/targets`, { headers, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
       if (!response.ok) return undefined;
       const report = (await response.json()) as TargetsReportShape;
       const id = ipTargetId(registration.id, registration.port);

@@ -1,7 +1,8 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Logger } from 'pino';
 import { TargetChange } from './contracts';
-import { handleElbv2Request } from './elbv2-api';
+import { AccessDenial, checkAdminRequest } from './admin-access';
+import { elbv2ErrorResponse, handleElbv2Request } from './elbv2-api';
 import { DataPlaneRuntime, parseTargetAddress } from './runtime';
 import { targetIdOf } from './target-group';
 import { ProxyMetrics } from './metrics';
@@ -51,23 +52,42 @@ export function applyTargetChange(runtime: DataPlaneRuntime, change: TargetChang
     log.info({ targetGroup: group.model.name, target }, 'target registered');
     return { targetGroup: group.model.name, target, state: 'initial' };
   }
+  if (!group.status().some((t) => t.id === target)) {
+    // As ELBv2's DeregisterTargets: an error, not a 202 that would make a typo look like a drain.
+    throw Object.assign(new Error(`target ${target} is not registered in target group ${group.model.name}`), { status: 400, code: 'InvalidTarget' });
+  }
   void group.deregister(target).then((result) => log.info({ targetGroup: group.model.name, target, result }, 'target drained'));
   log.info({ targetGroup: group.model.name, target }, 'target deregistering');
   return { targetGroup: group.model.name, target, state: 'draining' };
 }
 
+/** How the admin server is wired into the proxy. */
+export interface AdminServerOptions {
+  /** Hears every registration change made here (cluster mode relays it to the other workers). */
+  readonly onTargetChange?: (change: TargetChange) => void;
+  /** Answers `GET /metrics` instead of this process's registry (cluster mode aggregates workers). */
+  readonly metricsText?: () => Promise<{ contentType: string; text: string }>;
+  /**
+   * Bearer token every request but `GET /healthz` must carry (see admin-access.ts).
+   * @default none: loopback Host names only
+   */
+  readonly token?: string;
+}
+
+function refuse(res: ServerResponse, path: string, denial: AccessDenial): void {
+  if (path !== '/') return json(res, denial.status, { error: denial.message, code: denial.code });
+  const answer = elbv2ErrorResponse(denial.code, denial.message, denial.status);
+  res.writeHead(answer.statusCode, { 'content-type': answer.contentType });
+  res.end(answer.body);
+}
+
 /**
- * The admin API (bind it to loopback): target listing and registration, Prometheus metrics, a
- * liveness probe, and the ELBv2 Query API subset at `POST /` for the drain CLI's `--endpoint`.
- * `onTargetChange` hears every change made here (cluster mode relays it to the other workers).
+ * The admin API: target listing and registration, Prometheus metrics, a liveness probe, and the
+ * ELBv2 Query API subset at `POST /` for the drain CLI's `--endpoint`. Requests a web page could
+ * forge are refused (admin-access.ts).
  */
-export function createAdminServer(
-  runtime: DataPlaneRuntime,
-  metrics: ProxyMetrics,
-  log: Logger,
-  onTargetChange?: (change: TargetChange) => void,
-  metricsText?: () => Promise<{ contentType: string; text: string }>,
-): Server {
+export function createAdminServer(runtime: DataPlaneRuntime, metrics: ProxyMetrics, log: Logger, options: AdminServerOptions = {}): Server {
+  const { onTargetChange, metricsText } = options;
   const changeTargets = async (req: IncomingMessage, res: ServerResponse, op: TargetChange['op']): Promise<void> => {
     const change = { op, ...parseTargetChange(await readBody(req)) };
     try {
@@ -75,12 +95,15 @@ export function createAdminServer(
       onTargetChange?.(change);
       return json(res, op === 'register' ? 200 : 202, result);
     } catch (error) {
-      return json(res, (error as { status?: number }).status ?? 400, { error: (error as Error).message });
+      const { status, code } = error as { status?: number; code?: string };
+      return json(res, status ?? 400, code === undefined ? { error: (error as Error).message } : { error: (error as Error).message, code });
     }
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
+    const denial = checkAdminRequest(req, path, options.token);
+    if (denial) return refuse(res, path, denial);
     if (req.method === 'GET' && path === '/healthz') return json(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/targets') return json(res, 200, runtime.report());
     if (req.method === 'GET' && path === '/metrics') {

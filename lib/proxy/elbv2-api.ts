@@ -265,6 +265,11 @@ const ACTIONS: Record<string, (runtime: LoadBalancerRuntime, p: Params, onTarget
  */
 export type TargetChangeListener = (change: TargetChange) => void;
 
+/** An ELBv2 `ErrorResponse` (for errors the admin server finds before the action runs, e.g. access). */
+export function elbv2ErrorResponse(code: string, message: string, statusCode: number): Elbv2Response {
+  return { statusCode, contentType: 'text/xml', body: errorBody(new Elbv2Error(code, message, statusCode), randomUUID()) };
+}
+
 /** Answers one Query-protocol request body (`Action=…&Version=2015-12-01&…`) as ELBv2 would. */
 export function handleElbv2Request(runtime: LoadBalancerRuntime, body: string, onTargetChange?: TargetChangeListener): Elbv2Response {
   const requestId = randomUUID();

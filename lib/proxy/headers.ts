@@ -2,8 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { ListenerModel } from './model';
 
-/** Connection-level headers that never cross a proxy (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+/**
+ * Connection-level headers that never cross a proxy (RFC 9110 §7.6.1), and `expect`: the proxy
+ * answers `100-continue` itself (Node's server does, RFC 9110 §10.1.1 lets an intermediary), so
+ * the target gets the body without an expectation to meet.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings', 'expect']);
 
 /** Random bytes drawn in blocks: one crypto call per 512 trace ids instead of one per request. */
 const RANDOM_BLOCK = 12 * 512;

@@ -9,16 +9,18 @@ import { AddressInfo, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
 import { createAdminServer, TargetChange } from './admin';
+import { assertAdminExposure } from './admin-access';
 import { RequestFacts, TargetLease } from './contracts';
-import { sendLoadBalancerError, writeLoadBalancerError } from './errors';
+import { sendLoadBalancerError } from './errors';
 import { applyListenerHeaders, clientResponseHeaders, ForwardFacts, upstreamRequestHeaders } from './headers';
 import { ProxyMetrics } from './metrics';
 import { ActionModel, ListenerModel } from './model';
 import { evaluateListener, renderRedirect } from './rules';
 import { chooseTargetGroup, DataPlaneRuntime } from './runtime';
 import { TlsMaterial } from './tls';
-import { guardSocket, tunnelUpgrade } from './upgrade';
-import { ClientAbort, createUpstreamClient, statusForUpstreamError, UpstreamClient, UpstreamClientKind } from './upstream';
+import { toOriginForm } from './request-target';
+import { exchangeHandshake, guardSocket, HandshakeClient, isWebSocketHandshake, reparseWithoutUpgrade, responseOnSocket } from './upgrade';
+import { ClientAbort, clientAborted, createUpstreamClient, statusForUpstreamError, UpstreamClient, UpstreamClientKind, UpstreamHead } from './upstream';
 
 export { sendLoadBalancerError } from './errors';
 
@@ -40,6 +42,8 @@ export interface ProxyServerOptions {
   readonly adminPort?: number;
   /** Address the admin API binds to. @default '127.0.0.1' */
   readonly adminBind?: string;
+  /** Bearer token of the admin API; required when `adminBind` is not loopback. @default none */
+  readonly adminToken?: string;
   /** Certificate for HTTPS listeners. */
   readonly tls: TlsMaterial;
   /** @default 'undici' */
@@ -100,6 +104,23 @@ function addCookies(headers: OutgoingHttpHeaders, lease: TargetLease): void {
   headers['set-cookie'] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]), ...cookies];
 }
 
+/**
+ * A response queued behind a pipelined one never hears its connection close, and its exchange
+ * (undici waits for the response to finish) would never settle, holding its lease forever: the
+ * connection closing ends it as a client abort.
+ */
+function untilConnectionCloses(exchange: Promise<void>, socket: Socket, abort: ClientAbort): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onClose = (): void => {
+      abort.abort();
+      reject(clientAborted());
+    };
+    if (socket.destroyed) return onClose();
+    socket.once('close', onClose);
+    exchange.then(resolve, reject).finally(() => socket.off('close', onClose));
+  });
+}
+
 /** Shared by the listeners: whether the proxy is shutting down (responses then close their connection). */
 interface ProxyState {
   closing: boolean;
@@ -129,8 +150,10 @@ class ListenerHandler {
     this.timeoutMs = options.runtime.model.idleTimeoutSeconds * 1000;
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  /** Serves one request; `handshake` is set for a WebSocket handshake on its raw socket. */
+  handle(req: IncomingMessage, res: ServerResponse, handshake?: HandshakeClient): void {
     const started = process.hrtime.bigint();
+    toOriginForm(req);
     const facts = requestFacts(req);
     // Measured at the end of the response (or its failure), as the metric's help text says.
     const finish: Finish = (targetGroup, code) => {
@@ -145,7 +168,7 @@ class ListenerHandler {
     }
     const action = evaluateListener(this.listener, facts);
     if (action.type === 'forward') {
-      this.forward(req, res, facts, action, finish).catch((error: Error) => this.forwardCrashed(res, error, finish));
+      this.forward(req, res, facts, action, finish, handshake).catch((error: Error) => this.forwardCrashed(res, error, finish));
       return;
     }
     if (action.type === 'redirect') {
@@ -179,7 +202,14 @@ class ListenerHandler {
     return { sourceIp, protocol: this.protocol, listenerPort: this.listener.port, dropInvalidHeaderFields: this.options.runtime.model.dropInvalidHeaderFields };
   }
 
-  private async forward(req: IncomingMessage, res: ServerResponse, facts: RequestFacts, action: Extract<ActionModel, { type: 'forward' }>, finish: Finish): Promise<void> {
+  private async forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    facts: RequestFacts,
+    action: Extract<ActionModel, { type: 'forward' }>,
+    finish: Finish,
+    handshake: HandshakeClient | undefined,
+  ): Promise<void> {
     const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
     // Only sticky groups read cookies: the others skip parsing the header.
     const lease = group.acquire(group.usesCookies ? parseCookies(req.headers.cookie) : NO_COOKIES);
@@ -197,27 +227,28 @@ class ListenerHandler {
     let status = 502;
     let targetFailed = false;
     try {
-      await this.upstream.send(
-        {
-          target: lease.target,
-          targetId: lease.targetId,
-          protocol: group.model.protocol,
-          method: facts.method,
-          path: req.url ?? '/',
-          headers: upstreamRequestHeaders(req.headers, this.forwardFacts(facts.sourceIp)),
-          client: req,
-          timeoutMs: this.timeoutMs,
-          abort,
-        },
-        (head) => {
-          status = head.statusCode;
-          const headers = clientResponseHeaders(head.headers, this.listener);
-          addCookies(headers, lease);
-          if (this.state.closing) res.shouldKeepAlive = false;
-          res.writeHead(status, headers);
-          return res;
-        },
-      );
+      const request = {
+        target: lease.target,
+        targetId: lease.targetId,
+        protocol: group.model.protocol,
+        method: facts.method,
+        path: req.url ?? '/',
+        headers: upstreamRequestHeaders(req.headers, this.forwardFacts(facts.sourceIp), handshake !== undefined),
+        client: req,
+        timeoutMs: this.timeoutMs,
+        abort,
+      };
+      const sink = (head: UpstreamHead): ServerResponse => {
+        status = head.statusCode;
+        const headers = clientResponseHeaders(head.headers, this.listener);
+        addCookies(headers, lease);
+        if (this.state.closing) res.shouldKeepAlive = false;
+        res.writeHead(status, headers);
+        return res;
+      };
+      const exchange = handshake ? exchangeHandshake(request, sink, handshake, () => (status = 101)) : this.upstream.send(request, sink);
+      // A response queued behind a pipelined one has no socket yet, and hears no 'close'.
+      await (res.socket === null ? untilConnectionCloses(exchange, req.socket, abort) : exchange);
     } catch (error) {
       if (abort.aborted) {
         // The client left: the ALB logs 460 and it says nothing about the target's health.
@@ -234,27 +265,19 @@ class ListenerHandler {
     }
   }
 
-  /** WebSocket and other upgrades: the handshake goes to a target, then bytes flow both ways. */
-  upgrade(req: IncomingMessage, client: Duplex, head: Buffer): void {
+  /**
+   * Upgrade requests (see upgrade.ts): a WebSocket handshake is served like any request on its
+   * raw socket and tunnelled only after the target's 101; other upgrades are parsed again as the
+   * ordinary requests they are.
+   */
+  upgrade(server: Server, req: IncomingMessage, client: Duplex, head: Buffer): void {
     // Node detached its own error handler before 'upgrade': without this, a reset crashes the proxy.
     guardSocket(client);
-    const facts = requestFacts(req);
-    const action = evaluateListener(this.listener, facts);
-    if (action.type !== 'forward') return void writeLoadBalancerError(client, 400, this.listener);
-    const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
-    const lease = group.acquire(group.usesCookies ? parseCookies(req.headers.cookie) : NO_COOKIES);
-    if (!('targetId' in lease)) return void writeLoadBalancerError(client, 503, this.listener);
+    if (!isWebSocketHandshake(req)) return reparseWithoutUpgrade(server, req, client, head);
     // Node hands over the connection's net.Socket (or TLSSocket), typed as a Duplex.
-    tunnelUpgrade(client as Socket, head, {
-      listener: this.listener,
-      lease,
-      protocol: group.model.protocol,
-      method: facts.method,
-      url: req.url ?? '/',
-      headers: upstreamRequestHeaders(req.headers, this.forwardFacts(facts.sourceIp), true),
-      idleTimeoutMs: this.timeoutMs,
-      open: this.state.tunnels,
-    });
+    const socket = client as Socket;
+    const res = responseOnSocket(server, req, socket, head, { keepAliveMs: this.timeoutMs, open: this.state.tunnels });
+    this.handle(req, res, { socket, head, response: res, open: this.state.tunnels });
   }
 }
 
@@ -313,6 +336,8 @@ function createListenerServer(listener: ListenerModel, options: ProxyServerOptio
 /** Starts every listener of the model, and the admin API. */
 export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
   const { runtime } = options;
+  // Refused before anything listens: an admin API beyond loopback without a token.
+  if (options.adminPort !== undefined) assertAdminExposure(options.adminBind ?? '127.0.0.1', options.adminToken);
   const upstream = createUpstreamClient(options.upstreamClient ?? 'undici');
   // A removed target's pooled connections would otherwise linger until their keep-alive timeout.
   runtime.onTargetRemoved((targetId) => upstream.forget(targetId));
@@ -325,7 +350,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     const server = createListenerServer(listener, options);
     const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts, state);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => handler.handle(req, res));
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.upgrade(req, socket, head));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.upgrade(server, req, socket, head));
     server.on('clientError', rejectMalformed);
     const requested = options.ports[listener.port];
     if (requested === undefined) throw new Error(`no local port for listener ${listener.port}: pass --listen ${listener.port}=<local port>`);
@@ -336,8 +361,9 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   let adminPort: number | undefined;
   let adminAddress: string | undefined;
   if (options.adminPort !== undefined) {
-    admin = createAdminServer(runtime, metrics, options.log, options.onTargetChange, options.metricsText);
-    adminPort = await listen(admin, options.adminPort, options.adminBind ?? '127.0.0.1');
+    const adminBind = options.adminBind ?? '127.0.0.1';
+    admin = createAdminServer(runtime, metrics, options.log, { onTargetChange: options.onTargetChange, metricsText: options.metricsText, token: options.adminToken });
+    adminPort = await listen(admin, options.adminPort, adminBind);
     adminAddress = (admin.address() as AddressInfo).address;
   }
   runtime.start();

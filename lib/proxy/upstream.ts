@@ -94,6 +94,8 @@ function poolKey(protocol: TargetProtocol, targetId: string): string {
 class UndiciUpstream implements UpstreamClient {
   /** Pools by poolKey. */
   private readonly pools = new Map<string, Pool>();
+  /** undici only sends origin-form paths: `OPTIONS *` (asterisk-form) goes through node:http. */
+  private asteriskForm?: NodeHttpUpstream;
 
   private pool(r: UpstreamRequest): Pool {
     const key = poolKey(r.protocol ?? 'HTTP', r.targetId);
@@ -112,6 +114,7 @@ class UndiciUpstream implements UpstreamClient {
   }
 
   async send(r: UpstreamRequest, sink: BodySink): Promise<void> {
+    if (r.path === '*') return (this.asteriskForm ??= new NodeHttpUpstream()).send(r, sink);
     // stream() writes the body straight into the client response: no intermediate Readable.
     await this.pool(r).stream(
       {
@@ -128,6 +131,7 @@ class UndiciUpstream implements UpstreamClient {
   }
 
   forget(targetId: string): void {
+    this.asteriskForm?.forget(targetId);
     for (const key of [poolKey('HTTP', targetId), poolKey('HTTPS', targetId)]) {
       const pool = this.pools.get(key);
       if (pool === undefined) continue;
@@ -145,12 +149,32 @@ class UndiciUpstream implements UpstreamClient {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    await this.asteriskForm?.close();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 }
 
-function upstreamTimeout(): Error {
+/** The target did not answer (or stopped sending) within the idle timeout: a 504. */
+export function upstreamTimeout(): Error {
   return Object.assign(new Error('target did not answer in time'), { code: 'UPSTREAM_TIMEOUT' });
+}
+
+/** The client went away: the exchange is abandoned (a 460, not the target's fault). */
+export function clientAborted(): Error {
+  return Object.assign(new Error('client went away'), { code: 'CLIENT_ABORTED' });
+}
+
+/** Streams a node:http response into the sink; settles when it is all written, or on failure. */
+export function relayResponse(response: IncomingMessage, sink: BodySink, resolve: () => void, reject: (error: Error) => void): void {
+  const destination = sink({ statusCode: response.statusCode ?? 502, headers: response.headers });
+  response.once('error', reject);
+  // 'aborted': the target closed mid-body; the destination must not look complete.
+  response.once('aborted', () => reject(Object.assign(new Error('target closed the connection mid-body'), { code: 'ECONNRESET' })));
+  // 'finish': all written. A response on a raw socket (an upgrade answered without 101) is never
+  // closed by a server, so 'finish' is the end; 'close' before it is a client gone away.
+  destination.once('finish', resolve);
+  destination.once('close', () => (destination.writableFinished ? resolve() : (response.destroy(), reject(new Error('client went away')))));
+  response.pipe(destination);
 }
 
 class NodeHttpUpstream implements UpstreamClient {
@@ -163,11 +187,11 @@ class NodeHttpUpstream implements UpstreamClient {
       const outgoing = r.protocol === 'HTTPS' ? httpsRequest({ ...options, agent: this.tlsAgent }) : httpRequest({ ...options, agent: this.agent });
       // A socket idle timeout covers both the wait for the head and a body that stops flowing.
       outgoing.setTimeout(r.timeoutMs, () => outgoing.destroy(upstreamTimeout()));
-      const onAbort = () => outgoing.destroy(Object.assign(new Error('client went away'), { code: 'CLIENT_ABORTED' }));
+      const onAbort = () => outgoing.destroy(clientAborted());
       r.abort?.once('abort', onAbort);
       outgoing.once('response', (response) => {
         try {
-          this.pipeResponse(response, sink, resolve, reject);
+          relayResponse(response, sink, resolve, reject);
         } catch (error) {
           // A throw in the sink (e.g. invalid header) must fail this exchange, not the process.
           response.destroy();
@@ -179,15 +203,6 @@ class NodeHttpUpstream implements UpstreamClient {
       if (hasBody(r.client)) r.client.pipe(outgoing);
       else outgoing.end();
     });
-  }
-
-  private pipeResponse(response: IncomingMessage, sink: BodySink, resolve: () => void, reject: (error: Error) => void): void {
-    const destination = sink({ statusCode: response.statusCode ?? 502, headers: response.headers });
-    response.once('error', reject);
-    // 'aborted': the target closed mid-body; the destination must not look complete.
-    response.once('aborted', () => reject(Object.assign(new Error('target closed the connection mid-body'), { code: 'ECONNRESET' })));
-    destination.once('close', () => (destination.writableFinished ? resolve() : (response.destroy(), reject(new Error('client went away')))));
-    response.pipe(destination);
   }
 
   forget(targetId: string): void {

@@ -359,3 +359,25 @@ describe('faults and bounds', () => {
     }, 30_000);
   });
 });
+test('--admin-token (ALBATROSS_ADMIN_TOKEN): drains through a proxy whose admin API requires a token; without it, fails in one line', async () => {
+  const token = 'drain-test-token';
+  const config = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, targetGroups: { api: { deregistrationDelaySeconds: 60 } } });
+  const model = loadModelFromTemplate(Template.fromStack(addAlbatrossStack(testApp(), config)).toJSON());
+  const runtime = createLoadBalancerRuntime(model, { api: ports.map((port) => ({ host: '127.0.0.1', port })) }, { timeScale: 0.1 });
+  const guarded = await startProxyServer({ runtime, ports: { 80: 0, 443: 0 }, adminPort: 0, adminToken: token, tls: await selfSignedCertificate(), log: pino({ level: 'silent' }) });
+  try {
+    const guardedEndpoint = `http://127.0.0.1:${guarded.adminPort}`;
+    const target = `127.0.0.1:${ports[1]}`;
+    const refused = await runDrain(['--endpoint', guardedEndpoint, '--target', target, '--poll-interval', '0.2']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(runtime.targetGroup('api')!.status().find((t) => t.id === target)?.state).not.toBe('draining');
+    const drained = await runDrain(['--endpoint', guardedEndpoint, '--target', target, '--poll-interval', '0.2'], { ALBATROSS_ADMIN_TOKEN: token });
+    expect(drained.stderr).not.toMatch(/error/i);
+    expect(drained.code).toBe(0);
+    // The in-flight signal (GET /targets, with the token) ended it, not the 6 s delay.
+    expect(drained.stdout).toMatch(/ended by in-flight-zero/);
+  } finally {
+    await guarded.close();
+  }
+}, 30_000);

@@ -184,7 +184,7 @@ describe('--workers 2', () => {
   }, 30_000);
 
   test('a deregistration through the ELBv2 API at POST / reaches every worker, like one through /targets', async () => {
-    const query = (body: string) => fetch(`${cli.admin}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).then((r) => r.text());
+    const query = (body: string) => fetch(`${cli.admin}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=local/20261201/local/elasticloadbalancing/aws4_request' }, body }).then((r) => r.text());
     const groups = await query('Action=DescribeTargetGroups&Version=2015-12-01');
     const arn = /<TargetGroupArn>([^<]*targetgroup\/app\/[^<]*)<\/TargetGroupArn>/.exec(groups)![1];
     const [host, port] = a.split(':');
@@ -195,10 +195,37 @@ describe('--workers 2', () => {
   });
 
   test('a deregistration through the admin API reaches both workers', async () => {
-    const deregister = await fetch(`${cli.admin}/targets/deregister`, { method: 'POST', body: JSON.stringify({ targetGroup: 'static', target: a }) });
+    const deregister = await fetch(`${cli.admin}/targets/deregister`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetGroup: 'static', target: a }) });
     expect(deregister.status).toBe(202);
     await new Promise((r) => setTimeout(r, 300));
     const bodies = await Promise.all(Array.from({ length: 30 }, () => freshGet(`https://localhost:${cli.https}/static/y`)));
     expect(new Set(bodies.map((r) => r.body))).toEqual(new Set(['two']));
   });
+
+  test('re-forked workers start from the current registrations, not the start-up --targets (issue 11, defect 4)', async () => {
+    // The tests above deregistered `a` from app (ELBv2 API) and static (admin API). Register a target at runtime:
+    const three = await namedBackend('three');
+    backends.push(three);
+    const c = `127.0.0.1:${(three.address() as AddressInfo).port}`;
+    const register = await fetch(`${cli.admin}/targets/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetGroup: 'api', target: c }) });
+    expect(register.status).toBe(200);
+    const workers = () => spawnSync('pgrep', ['-P', String(cli.child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+    // Replace both workers, one after the other (the admin worker too).
+    for (const pid of workers()) {
+      process.kill(pid, 'SIGKILL');
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && !(workers().length === 2 && !workers().includes(pid))) await new Promise((r) => setTimeout(r, 100));
+      expect(workers()).not.toContain(pid);
+    }
+    await waitForHttp(`${cli.admin}/healthz`);
+    await allHealthy(cli.admin);
+    const report = (await (await fetch(`${cli.admin}/targets`)).json()) as { targetGroups: { name: string; targets: { id: string }[] }[] };
+    const ids = (name: string) => report.targetGroups.find((g) => g.name === name)!.targets.map((t) => t.id);
+    expect(ids('app')).toEqual([b]);
+    expect(ids('api')).toEqual([c]);
+    const app = await Promise.all(Array.from({ length: 40 }, () => freshGet(`https://localhost:${cli.https}/`)));
+    expect(new Set(app.map((r) => r.body))).toEqual(new Set(['two']));
+    const api = await Promise.all(Array.from({ length: 20 }, () => freshGet(`https://localhost:${cli.https}/api/x`)));
+    expect(new Set(api.map((r) => r.body))).toEqual(new Set(['three']));
+  }, 60_000);
 });

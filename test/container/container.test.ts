@@ -18,7 +18,7 @@ import { freePort, waitForHttp } from '../../lib/util/net';
 
 const ROOT = join(__dirname, '..', '..');
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-const compose = parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { entrypoint?: string[]; command: string[] }> };
+const compose = parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { entrypoint?: string[]; command: string[]; environment?: Record<string, string> }> };
 const children: ChildProcess[] = [];
 
 function jsonInstruction(name: string): string[] {
@@ -44,6 +44,14 @@ test('the image runs node dist/bin/proxy.js as a non-root user, with a HEALTHCHE
   expect(dockerfile).toMatch(/^FROM .* AS build$/m);
   expect(existsSync(join(ROOT, 'dist', 'bin', 'proxy.js'))).toBe(true);
   expect(existsSync(join(ROOT, 'dist', 'bin', 'sample-app.js'))).toBe(true);
+});
+
+test('the admin API binds beyond loopback in the container, so compose requires the token the proxy then needs', () => {
+  expect(compose.services.proxy.command.join(' ')).toContain('--admin-bind 0.0.0.0');
+  expect(compose.services.proxy.environment?.ALBATROSS_ADMIN_TOKEN).toMatch(/^\$\{ALBATROSS_ADMIN_TOKEN:\?.+\}$/);
+  const started = spawnSync(process.execPath, [join(ROOT, 'dist', 'bin', 'proxy.js'), ...jsonInstruction('CMD')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ALBATROSS_ADMIN_TOKEN: '' }, timeout: 20_000 });
+  expect(started.status).toBe(1);
+  expect(started.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^albatross-proxy: --admin-token .*required when --admin-bind 0\.0\.0\.0 is not a loopback address/)]);
 });
 
 test('the packages the runtime image deletes are never loaded by the proxy or the sample app', async () => {

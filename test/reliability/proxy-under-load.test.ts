@@ -118,7 +118,7 @@ test('deregistering one of three targets under steady load loses zero requests',
   const traffic = load(`http://127.0.0.1:${proxy.ports[80]}/work`, 16);
   await sleep(700);
   const deregisteredAt = Date.now();
-  const answer = await fetch(`http://127.0.0.1:${proxy.adminPort}/targets/deregister`, { method: 'POST', body: JSON.stringify({ targetGroup: 'app', target: `127.0.0.1:${backends[0].port}` }) });
+  const answer = await fetch(`http://127.0.0.1:${proxy.adminPort}/targets/deregister`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetGroup: 'app', target: `127.0.0.1:${backends[0].port}` }) });
   expect(answer.status).toBe(202);
   await sleep(1500);
   await traffic.stop();

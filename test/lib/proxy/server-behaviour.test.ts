@@ -136,16 +136,31 @@ describe('target groups', () => {
   test('least_outstanding_requests (the stack sets it on the api group): a busy target gets no new requests', async () => {
     expect(base.targetGroups[idOf(API)].algorithm).toBe('least_outstanding_requests');
     const [slow, fast] = apis;
-    slow.handler = (req, res) => setTimeout(() => (req.resume(), res.end(JSON.stringify({ name: slow.name }))), 800);
+    // The slow target holds its requests until released, trickling spaces so the 1 s idle timeout
+    // never ends them: no timing in the test, whatever the machine's load.
+    const held: (() => void)[] = [];
+    slow.handler = (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const trickle = setInterval(() => res.write(' '), 200);
+      held.push(() => (clearInterval(trickle), res.end(JSON.stringify({ name: slow.name }))));
+    };
     fast.handler = (req, res) => (req.resume(), res.end(JSON.stringify({ name: fast.name })));
-    const answers: Promise<string>[] = [];
-    for (let i = 0; i < 20; i++) {
-      answers.push(get(`${proxy.https}/api/x`).then(servedBy));
-      await new Promise((r) => setTimeout(r, 20));
+    const busy = (): boolean => proxy.runtime.report().targetGroups.find((g) => g.name === API)!.targets.find((t) => t.id === slow.id)!.inFlight === 1;
+    // Requests until one is in flight on the slow target (round robin would need at most two).
+    const first: Promise<string>[] = [];
+    for (let i = 0; i < 4 && !busy(); i++) {
+      let answered = false;
+      first.push(get(`${proxy.https}/api/x`).then((a) => ((answered = true), servedBy(a))));
+      await eventually(() => busy() || answered, 3000, 'the request held by the slow target or answered');
     }
-    const names = await Promise.all(answers);
-    // Round robin would send 10 to the slow one; least outstanding sends it one, while it is busy.
-    expect(names.filter((n) => n === slow.name).length).toBe(1);
+    expect(busy()).toBe(true);
+    // One at a time while it is busy: round robin would send half of them to the slow one.
+    const names: string[] = [];
+    for (let i = 0; i < 10; i++) names.push(servedBy(await get(`${proxy.https}/api/x`)));
+    expect(names).toEqual(Array(10).fill(fast.name));
+    for (const release of held) release();
+    await Promise.all(first);
   });
 
   test('fail-open: when every target is unhealthy, requests still reach all of them', async () => {

@@ -14,6 +14,7 @@ import {
   echoBackend,
   EchoBackend,
   eventually,
+  fixedResponseRule,
   get,
   groupForPath,
   httpsListener,
@@ -121,9 +122,11 @@ describe('upgrades cannot crash the proxy', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(model.idleTimeoutSeconds * 1000 - 50);
   });
 
-  test('an upgrade that no rule forwards is a 400 page (fixed-response path)', async () => {
-    const answer = await readAll(await upgradeRequest(proxy.ports[443], '/maintenance'));
-    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+  test("an upgrade that a rule answers itself gets the rule's fixed response, as any request does (it was a 400)", async () => {
+    const maintenance = fixedResponseRule(model);
+    const answer = await readAll(await upgradeRequest(proxy.ports[443], maintenance.path));
+    expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${maintenance.action.statusCode} `));
+    expect(answer.endsWith(maintenance.action.body ?? '')).toBe(true);
   });
 });
 

@@ -252,7 +252,7 @@ describe('admin API', () => {
   test('register and deregister a target at runtime; unknown group is a 404 naming the known ones', async () => {
     const extra = await backend('b3');
     const target = `127.0.0.1:${extra.port}`;
-    const post = (path: string, body: unknown) => request(`${admin}${path}`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
+    const post = (path: string, body: unknown) => request(`${admin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
     expect((await post('/targets/register', { targetGroup: EMPTY.group, target })).status).toBe(200);
     const served = await get(`${https}${EMPTY.path}`);
     expect(JSON.parse(served.body).name).toBe('b3');
@@ -266,7 +266,7 @@ describe('admin API', () => {
 
   test('the ELBv2 Query API answers at POST /', async () => {
     const body = await new Promise<string>((resolve, reject) => {
-      const req = httpRequest(`${admin}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+      const req = httpRequest(`${admin}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=local/20261201/local/elasticloadbalancing/aws4_request' } }, (res) => {
         let data = '';
         res.on('data', (c) => (data += c));
         res.on('end', () => resolve(data));
