@@ -3,17 +3,19 @@
  * with a request — evaluate the rules, then redirect, answer, or forward to a target of the chosen
  * group over a pooled keep-alive connection, streaming both ways.
  */
-import { createServer as createHttpServer, IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse, STATUS_CODES } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { AddressInfo, Socket } from 'node:net';
+import { IncomingMessage, OutgoingHttpHeaders, Server, STATUS_CODES } from 'node:http';
+import { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
 import { createAdminServer, TargetChange } from './admin';
 import { RequestFacts, TargetLease } from './contracts';
 import { sendLoadBalancerError, writeLoadBalancerError } from './errors';
 import { applyListenerHeaders, clientResponseHeaders, ForwardFacts, upstreamRequestHeaders } from './headers';
+import { adoptHttp1Framing, isHttp2 } from './http2-request';
+import { ClientRequest, ClientResponse, createListenerServer, drainHttp1, ListenerServer } from './listener-server';
 import { ProxyMetrics } from './metrics';
 import { ActionModel, ListenerModel } from './model';
+import { LIMIT_STATUS, refusedStatus } from './request-limits';
 import { evaluateListener, renderRedirect } from './rules';
 import { chooseTargetGroup, DataPlaneRuntime } from './runtime';
 import { TlsMaterial } from './tls';
@@ -22,9 +24,7 @@ import { ClientAbort, createUpstreamClient, statusForUpstreamError, UpstreamClie
 
 export { sendLoadBalancerError } from './errors';
 
-/** ALB limits: request line and each header up to 16 KB, all headers up to 64 KB. */
-export const MAX_URI_BYTES = 16 * 1024;
-export const MAX_HEADER_BYTES = 64 * 1024;
+export { MAX_HEADER_BYTES, MAX_URI_BYTES } from './request-limits';
 
 /** The status the ALB logs when the client closed the connection before it answered. */
 export const CLIENT_CLOSED = 460;
@@ -48,7 +48,7 @@ export interface ProxyServerOptions {
   readonly onTargetChange?: (change: TargetChange) => void;
   /** Answers `GET /metrics` instead of this process's registry (cluster mode aggregates workers). */
   readonly metricsText?: () => Promise<{ contentType: string; text: string }>;
-  /** Time a client has to send the request head (slowloris guard). @default 10000 ms */
+  /** Time a client has for the TLS handshake, then to send the request head (slowloris guard). @default 10000 ms */
   readonly headersTimeoutMs?: number;
   /** On close, how long requests in flight may take to finish before their connections are cut. @default 10000 ms */
   readonly shutdownGraceMs?: number;
@@ -81,7 +81,7 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return cookies;
 }
 
-function requestFacts(req: IncomingMessage): RequestFacts {
+function requestFacts(req: ClientRequest): RequestFacts {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return {
@@ -129,8 +129,9 @@ class ListenerHandler {
     this.timeoutMs = options.runtime.model.idleTimeoutSeconds * 1000;
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  handle(req: ClientRequest, res: ClientResponse): void {
     const started = process.hrtime.bigint();
+    if (isHttp2(req)) adoptHttp1Framing(req);
     const facts = requestFacts(req);
     // Measured at the end of the response (or its failure), as the metric's help text says.
     const finish: Finish = (targetGroup, code) => {
@@ -138,11 +139,9 @@ class ListenerHandler {
       this.metrics.observe(this.listener.port, targetGroup, code, seconds);
       if (this.accessLog) this.options.log.info({ listener: this.listener.port, client: facts.sourceIp, method: facts.method, path: facts.path, targetGroup, status: code, ms: seconds * 1000 }, 'request');
     };
-    if (this.state.closing) res.shouldKeepAlive = false;
-    if ((req.url ?? '').length > MAX_URI_BYTES) {
-      sendLoadBalancerError(res, 414, this.listener);
-      return finish('-', 414);
-    }
+    if (this.state.closing) keepAlive(res, false);
+    const refused = refusedStatus({ method: facts.method, url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
+    if (refused !== undefined) return this.refuse(req, res, refused, finish);
     const action = evaluateListener(this.listener, facts);
     if (action.type === 'forward') {
       this.forward(req, res, facts, action, finish).catch((error: Error) => this.forwardCrashed(res, error, finish));
@@ -160,14 +159,25 @@ class ListenerHandler {
     finish('-', action.statusCode);
   }
 
+  /**
+   * The ALB's answer to a request it does not route. The connection closes after it: the body of
+   * a refused request (unsupported framing, an absurd length) is not read.
+   */
+  private refuse(req: ClientRequest, res: ClientResponse, status: number, finish: Finish): void {
+    keepAlive(res, false);
+    sendLoadBalancerError(res, status, this.listener);
+    req.resume();
+    finish('-', status);
+  }
+
   /** A bug in the forward path: log it, and answer 502 rather than leaving the client hanging. */
-  private forwardCrashed(res: ServerResponse, error: Error, finish: Finish): void {
+  private forwardCrashed(res: ClientResponse, error: Error, finish: Finish): void {
     this.options.log.error({ err: error, listener: this.listener.port }, 'forward failed unexpectedly');
     sendLoadBalancerError(res, 502, this.listener);
     finish('-', 502);
   }
 
-  private fixedResponse(res: ServerResponse, action: Extract<ActionModel, { type: 'fixed-response' }>): void {
+  private fixedResponse(res: ClientResponse, action: Extract<ActionModel, { type: 'fixed-response' }>): void {
     const body = action.body ?? '';
     const headers: OutgoingHttpHeaders = { 'content-length': Buffer.byteLength(body) };
     if (action.contentType) headers['content-type'] = action.contentType;
@@ -175,11 +185,17 @@ class ListenerHandler {
     res.end(body);
   }
 
-  private forwardFacts(sourceIp: string): ForwardFacts {
-    return { sourceIp, protocol: this.protocol, listenerPort: this.listener.port, dropInvalidHeaderFields: this.options.runtime.model.dropInvalidHeaderFields };
+  private forwardFacts(req: ClientRequest, sourceIp: string): ForwardFacts {
+    return {
+      sourceIp,
+      protocol: this.protocol,
+      listenerPort: this.listener.port,
+      loadBalancerHost: loadBalancerHost(req),
+      dropInvalidHeaderFields: this.options.runtime.model.dropInvalidHeaderFields,
+    };
   }
 
-  private async forward(req: IncomingMessage, res: ServerResponse, facts: RequestFacts, action: Extract<ActionModel, { type: 'forward' }>, finish: Finish): Promise<void> {
+  private async forward(req: ClientRequest, res: ClientResponse, facts: RequestFacts, action: Extract<ActionModel, { type: 'forward' }>, finish: Finish): Promise<void> {
     const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
     // Only sticky groups read cookies: the others skip parsing the header.
     const lease = group.acquire(group.usesCookies ? parseCookies(req.headers.cookie) : NO_COOKIES);
@@ -194,6 +210,7 @@ class ListenerHandler {
       // errored: undici destroyed the response itself because the target failed; not the client.
       if (!res.writableFinished && !res.errored) abort.abort();
     });
+    const stalled = this.watchForStall(req, abort);
     let status = 502;
     let targetFailed = false;
     try {
@@ -204,8 +221,9 @@ class ListenerHandler {
           protocol: group.model.protocol,
           method: facts.method,
           path: req.url ?? '/',
-          headers: upstreamRequestHeaders(req.headers, this.forwardFacts(facts.sourceIp)),
-          client: req,
+          headers: upstreamRequestHeaders(req.headers, this.forwardFacts(req, facts.sourceIp)),
+          // An HTTP/2 request is a Readable with headers, all the upstream clients use of it.
+          client: req as IncomingMessage,
           timeoutMs: this.timeoutMs,
           abort,
         },
@@ -213,13 +231,18 @@ class ListenerHandler {
           status = head.statusCode;
           const headers = clientResponseHeaders(head.headers, this.listener);
           addCookies(headers, lease);
-          if (this.state.closing) res.shouldKeepAlive = false;
+          if (this.state.closing) keepAlive(res, false);
           res.writeHead(status, headers);
           return res;
         },
       );
     } catch (error) {
-      if (abort.aborted) {
+      if (stalled.stalled) {
+        // The client stopped sending its body: the ALB answers 408 and the target was not at fault.
+        status = LIMIT_STATUS.clientStalled;
+        keepAlive(res, false);
+        sendLoadBalancerError(res, status, this.listener);
+      } else if (abort.aborted) {
         // The client left: the ALB logs 460 and it says nothing about the target's health.
         status = CLIENT_CLOSED;
       } else {
@@ -234,11 +257,29 @@ class ListenerHandler {
     }
   }
 
+  /**
+   * A client that stops sending its body for the idle timeout gets 408 ("The client did not send
+   * data before the idle timeout period expired", ELB guide, Troubleshoot your Application Load
+   * Balancers); the exchange with the target is abandoned. Armed only while a body is still due.
+   */
+  private watchForStall(req: ClientRequest, abort: ClientAbort): { stalled: boolean } {
+    const watch = { stalled: false };
+    if (req.complete || !hasRequestBody(req)) return watch;
+    req.setTimeout(this.timeoutMs, () => {
+      watch.stalled = true;
+      abort.abort();
+    });
+    req.once('end', () => req.setTimeout(0));
+    return watch;
+  }
+
   /** WebSocket and other upgrades: the handshake goes to a target, then bytes flow both ways. */
   upgrade(req: IncomingMessage, client: Duplex, head: Buffer): void {
     // Node detached its own error handler before 'upgrade': without this, a reset crashes the proxy.
     guardSocket(client);
     const facts = requestFacts(req);
+    const refused = refusedStatus({ method: facts.method, url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
+    if (refused !== undefined) return void writeLoadBalancerError(client, refused, this.listener);
     const action = evaluateListener(this.listener, facts);
     if (action.type !== 'forward') return void writeLoadBalancerError(client, 400, this.listener);
     const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
@@ -251,21 +292,49 @@ class ListenerHandler {
       protocol: group.model.protocol,
       method: facts.method,
       url: req.url ?? '/',
-      headers: upstreamRequestHeaders(req.headers, this.forwardFacts(facts.sourceIp), true),
+      headers: upstreamRequestHeaders(req.headers, this.forwardFacts(req, facts.sourceIp), true),
       idleTimeoutMs: this.timeoutMs,
       open: this.state.tunnels,
     });
   }
 }
 
-/** Answers what Node's HTTP parser rejected, the way the ALB would: 400, or 431 for huge headers. */
+/** HTTP/1.1 responses say `Connection: close` when false; HTTP/2 streams have no such thing. */
+function keepAlive(res: ClientResponse, on: boolean): void {
+  if ('shouldKeepAlive' in res) res.shouldKeepAlive = on;
+}
+
+function hasRequestBody(req: ClientRequest): boolean {
+  const length = req.headers['content-length'];
+  return length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
+}
+
+/** The Host given to HTTP/1.0 requests without one: the address the client reached (the ALB uses its DNS name). */
+function loadBalancerHost(req: ClientRequest): string {
+  const address = req.socket.localAddress ?? '127.0.0.1';
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+/** llhttp's reason when the last coding of a request's Transfer-Encoding is not `chunked` (`gzip`, `xchunked`). */
+const UNSUPPORTED_CODING_REASON = 'Request has invalid `Transfer-Encoding`';
+
+/** Node parser errors as the ALB's statuses (see request-limits.ts); the other malformed requests are 400. */
+function parserErrorStatus(error: Error & { code?: string; reason?: string }): number {
+  // Headers over 64 KB in all: the ALB's 400, not Node's 431.
+  if (error.code === 'HPE_HEADER_OVERFLOW') return LIMIT_STATUS.headerTooLarge;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return LIMIT_STATUS.clientStalled;
+  if (error.code === 'HPE_INVALID_TRANSFER_ENCODING' && error.reason === UNSUPPORTED_CODING_REASON) return LIMIT_STATUS.unsupportedTransferEncoding;
+  return 400;
+}
+
+/** Answers what Node's HTTP parser rejected, the way the ALB would. */
 function rejectMalformed(error: Error & { code?: string }, socket: Duplex): void {
   if (!socket.writable) return void socket.destroy();
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const status = parserErrorStatus(error);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+function listen(server: NetServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -273,41 +342,6 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
-}
-
-/** How often idle keep-alive connections are swept while draining. */
-const DRAIN_SWEEP_MS = 50;
-
-/**
- * Stops accepting and closes idle connections at once; connections with a request in flight close
- * after their response (responses say `Connection: close` while closing), and whatever is left
- * when the grace period ends is cut.
- */
-function drainServer(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
-    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
-    server.close(() => {
-      clearInterval(sweep);
-      clearTimeout(cut);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
-}
-
-function createListenerServer(listener: ListenerModel, options: ProxyServerOptions): Server {
-  const headersTimeout = options.headersTimeoutMs ?? 10_000;
-  const serverOptions = {
-    maxHeaderSize: MAX_HEADER_BYTES,
-    headersTimeout,
-    requestTimeout: 0,
-    // Node enforces headersTimeout on this period (30 s by default), too coarse for a slowloris guard.
-    connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)),
-    // The ALB closes client connections idle longer than its idle timeout.
-    keepAliveTimeout: options.runtime.model.idleTimeoutSeconds * 1000,
-  };
-  return listener.protocol === 'HTTPS' ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createHttpServer(serverOptions);
 }
 
 /** Starts every listener of the model, and the admin API. */
@@ -319,18 +353,21 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const metrics = new ProxyMetrics(runtime);
   const bind = options.bind ?? '127.0.0.1';
   const state: ProxyState = { closing: false, tunnels: new Set() };
-  const listeners: Server[] = [];
+  const listeners: ListenerServer[] = [];
   const localPorts: Record<number, number> = {};
   for (const listener of runtime.model.listeners) {
-    const server = createListenerServer(listener, options);
+    const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+    const idleTimeoutMs = runtime.model.idleTimeoutSeconds * 1000;
+    const created = createListenerServer({ name: listener.logicalId, protocol: listener.protocol, tls: options.tls, sslPolicy: listener.sslPolicy, http2: runtime.model.http2Enabled, headersTimeoutMs, idleTimeoutMs });
+    const server = created.server;
     const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts, state);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => handler.handle(req, res));
+    server.on('request', (req: ClientRequest, res: ClientResponse) => handler.handle(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.upgrade(req, socket, head));
     server.on('clientError', rejectMalformed);
     const requested = options.ports[listener.port];
     if (requested === undefined) throw new Error(`no local port for listener ${listener.port}: pass --listen ${listener.port}=<local port>`);
     localPorts[listener.port] = await listen(server, requested, bind);
-    listeners.push(server);
+    listeners.push(created);
   }
   let admin: Server | undefined;
   let adminPort: number | undefined;
@@ -350,9 +387,9 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     upstream,
     async close() {
       state.closing = true;
-      await Promise.all(listeners.map((server) => drainServer(server, graceMs)));
+      await Promise.all(listeners.map((l) => l.drain(graceMs)));
       for (const tunnel of state.tunnels) tunnel.destroy();
-      if (admin) await drainServer(admin, 0);
+      if (admin) await drainHttp1(admin, 0);
       await runtime.stop();
       await upstream.close();
     },
