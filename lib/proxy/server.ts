@@ -237,7 +237,8 @@ class ListenerHandler {
         },
       );
     } catch (error) {
-      if (stalled.stalled) {
+      // A target that times out while the client's body is still due was waiting for the client.
+      if (stalled.stalled || (!req.complete && statusForUpstreamError(error) === 504)) {
         // The client stopped sending its body: the ALB answers 408 and the target was not at fault.
         status = LIMIT_STATUS.clientStalled;
         keepAlive(res, false);
