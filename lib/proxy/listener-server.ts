@@ -100,7 +100,8 @@ function http2Listener(props: ListenerServerProps): ListenerServer {
   Object.assign(server, http1Settings(props));
   const sessions = new Set<ServerHttp2Session>();
   const sockets = new Set<Socket>();
-  server.on('secureConnection', (socket: Socket) => {
+  // Raw TCP sockets, so that the cut also reaches connections still in their handshake.
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });

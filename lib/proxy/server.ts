@@ -328,9 +328,14 @@ function parserErrorStatus(error: Error & { code?: string; reason?: string }): n
   return 400;
 }
 
+/** A failed or timed-out TLS handshake: there is no HTTP to answer with, only a socket to close. */
+function isTlsFailure(error: Error & { code?: string; library?: string }): boolean {
+  return error.code?.startsWith('ERR_TLS_') === true || error.code?.startsWith('ERR_SSL_') === true || error.library !== undefined;
+}
+
 /** Answers what Node's HTTP parser rejected, the way the ALB would. */
 function rejectMalformed(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable) return void socket.destroy();
+  if (!socket.writable || isTlsFailure(error)) return void socket.destroy();
   const status = parserErrorStatus(error);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
 }
@@ -356,17 +361,21 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const state: ProxyState = { closing: false, tunnels: new Set() };
   const listeners: ListenerServer[] = [];
   const localPorts: Record<number, number> = {};
-  for (const listener of runtime.model.listeners) {
-    const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
-    const idleTimeoutMs = runtime.model.idleTimeoutSeconds * 1000;
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+  const idleTimeoutMs = runtime.model.idleTimeoutSeconds * 1000;
+  // Every listener is built before any listens: a bad SslPolicy or a missing port then leaves nothing open.
+  const built = runtime.model.listeners.map((listener) => {
+    const requested = options.ports[listener.port];
+    if (requested === undefined) throw new Error(`no local port for listener ${listener.port}: pass --listen ${listener.port}=<local port>`);
     const created = createListenerServer({ name: listener.logicalId, protocol: listener.protocol, tls: options.tls, sslPolicy: listener.sslPolicy, http2: runtime.model.http2Enabled, headersTimeoutMs, idleTimeoutMs });
+    return { listener, created, requested };
+  });
+  for (const { listener, created, requested } of built) {
     const server = created.server;
     const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts, state);
     server.on('request', (req: ClientRequest, res: ClientResponse) => handler.handle(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.upgrade(req, socket, head));
     server.on('clientError', rejectMalformed);
-    const requested = options.ports[listener.port];
-    if (requested === undefined) throw new Error(`no local port for listener ${listener.port}: pass --listen ${listener.port}=<local port>`);
     localPorts[listener.port] = await listen(server, requested, bind);
     listeners.push(created);
   }
