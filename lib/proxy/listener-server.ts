@@ -8,6 +8,7 @@ import { createServer as createHttpServer, IncomingMessage, Server as HttpServer
 import { createSecureServer, Http2SecureServer, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { MAX_HEADER_BYTES } from './request-limits';
 import { TlsMaterial } from './tls';
 import { tlsPolicyOptions } from './tls-policy';
@@ -39,6 +40,46 @@ export interface ListenerServer {
   readonly server: HttpServer | Http2SecureServer;
   /** Stops accepting, closes idle connections, lets requests in flight finish for up to graceMs, then cuts. */
   drain(graceMs: number): Promise<void>;
+}
+
+/** Set on a connection's socket once it carried a request (HTTP/1.1). */
+const SAW_REQUEST = Symbol('albatross.sawRequest');
+type MarkedSocket = Socket & { [SAW_REQUEST]?: true };
+
+/** Called for every HTTP/1.1 request: its connection is no longer a silent one. */
+export function markRequestSeen(socket: Socket): void {
+  (socket as MarkedSocket)[SAW_REQUEST] = true;
+}
+
+/**
+ * Node's header timeout starts with the first byte of a request: a connection that never sends
+ * one (after its TLS handshake, or plain TCP) would stay open for good. It is closed when no
+ * request started within the header timeout, like one that stalls inside its headers.
+ */
+function closeIfSilent(socket: Socket, timeoutMs: number): void {
+  const timer = setTimeout(() => {
+    if (!(socket as MarkedSocket)[SAW_REQUEST]) socket.destroy();
+  }, timeoutMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/** How long a GOAWAY'd session without streams gets to close by itself before it is destroyed. */
+const GOAWAY_GRACE_MS = 1000;
+
+/**
+ * An HTTP/2 connection that opens no stream within the header timeout is closed too: GOAWAY,
+ * then destroyed if the client (one that never even sent its preface) does not close.
+ */
+function closeIfNoStream(session: ServerHttp2Session, socket: Socket, timeoutMs: number): void {
+  const timer = setTimeout(() => {
+    session.close();
+    // session.destroy() leaves the socket of a client that never sent its preface open.
+    setTimeout(() => socket.destroy(), GOAWAY_GRACE_MS).unref();
+  }, timeoutMs);
+  timer.unref();
+  session.once('stream', () => clearTimeout(timer));
+  session.once('close', () => clearTimeout(timer));
 }
 
 /** How often idle keep-alive connections are swept while draining. */
@@ -88,6 +129,7 @@ export function drainHttp1(server: HttpServer, graceMs: number): Promise<void> {
 function http1Listener(props: ListenerServerProps): ListenerServer {
   const settings = http1Settings(props);
   const server = props.protocol === 'HTTPS' ? createHttpsServer({ ...settings, ...tlsSettings(props) }) : createHttpServer(settings);
+  server.on(props.protocol === 'HTTPS' ? 'secureConnection' : 'connection', (socket: Socket) => closeIfSilent(socket, props.headersTimeoutMs));
   return { server, drain: (graceMs) => drainHttp1(server, graceMs) };
 }
 
@@ -105,7 +147,16 @@ function http2Listener(props: ListenerServerProps): ListenerServer {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  // Node emits `session` from its own `secureConnection` listener, just before this one runs:
+  // that pairs an HTTP/2 session with its TLS socket.
+  let newSession: ServerHttp2Session | undefined;
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.alpnProtocol === 'h2' && newSession !== undefined) closeIfNoStream(newSession, socket, props.headersTimeoutMs);
+    else closeIfSilent(socket, props.headersTimeoutMs);
+    newSession = undefined;
+  });
   server.on('session', (session: ServerHttp2Session) => {
+    newSession = session;
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     // An HTTP/2 connection with no stream activity for the idle timeout is closed, as on the ALB.

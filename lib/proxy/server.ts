@@ -12,7 +12,7 @@ import { RequestFacts, TargetLease } from './contracts';
 import { sendLoadBalancerError, writeLoadBalancerError } from './errors';
 import { applyListenerHeaders, clientResponseHeaders, ForwardFacts, upstreamRequestHeaders } from './headers';
 import { adoptHttp1Framing, isHttp2 } from './http2-request';
-import { ClientRequest, ClientResponse, createListenerServer, drainHttp1, ListenerServer } from './listener-server';
+import { ClientRequest, ClientResponse, createListenerServer, drainHttp1, ListenerServer, markRequestSeen } from './listener-server';
 import { ProxyMetrics } from './metrics';
 import { ActionModel, ListenerModel } from './model';
 import { LIMIT_STATUS, refusedStatus } from './request-limits';
@@ -132,6 +132,7 @@ class ListenerHandler {
   handle(req: ClientRequest, res: ClientResponse): void {
     const started = process.hrtime.bigint();
     if (isHttp2(req)) adoptHttp1Framing(req);
+    else markRequestSeen(req.socket);
     const facts = requestFacts(req);
     // Measured at the end of the response (or its failure), as the metric's help text says.
     const finish: Finish = (targetGroup, code) => {
@@ -278,6 +279,7 @@ class ListenerHandler {
   upgrade(req: IncomingMessage, client: Duplex, head: Buffer): void {
     // Node detached its own error handler before 'upgrade': without this, a reset crashes the proxy.
     guardSocket(client);
+    markRequestSeen(req.socket);
     const facts = requestFacts(req);
     const refused = refusedStatus({ method: facts.method, url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
     if (refused !== undefined) return void writeLoadBalancerError(client, refused, this.listener);

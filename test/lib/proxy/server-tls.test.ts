@@ -4,6 +4,7 @@
  * Source of the policy tables: "Security policies for your Application Load Balancer",
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
  */
+import { connect as http2Connect } from 'node:http2';
 import { connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect, ConnectionOptions } from 'node:tls';
 import pino from 'pino';
@@ -67,6 +68,36 @@ describe('TLS handshake timeout', () => {
       expect(closed.length).toBe(200);
       expect(Math.min(...closed)).toBeGreaterThanOrEqual(400);
       expect(Math.max(...closed)).toBeLessThan(4000);
+    });
+  });
+  test('connections that finish the handshake but never send a request are closed after the header timeout too (HTTP/1.1, no ALPN, an HTTP/2 session without streams)', async () => {
+    await withProxy(model, async (port) => {
+      const started = Date.now();
+      const closedAfter = (socket: { once(event: 'close', f: () => void): unknown }) => new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
+      const sockets = [
+        tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }).on('error', () => undefined),
+        tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }).on('error', () => undefined),
+      ];
+      const session = http2Connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false }).on('error', () => undefined);
+      const times = await Promise.race([Promise.all([...sockets.map(closedAfter), closedAfter(session)]), new Promise<'open'>((r) => setTimeout(() => r('open'), 4000))]);
+      for (const s of sockets) s.destroy();
+      session.destroy();
+      expect(times).not.toBe('open');
+      for (const t of times as number[]) expect(t).toBeLessThan(4000);
+    });
+  });
+
+  test('a keep-alive connection idle after a request is not cut by that timer (the idle timeout applies)', async () => {
+    await withProxy(model, async (port) => {
+      const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+      let closed = false;
+      socket.on('close', () => (closed = true)).on('error', () => undefined);
+      await new Promise((r) => socket.once('secureConnect', r));
+      socket.write('GET /one HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((r) => socket.once('data', r));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(closed).toBe(false);
+      socket.destroy();
     });
   });
 });
