@@ -191,7 +191,8 @@ class ListenerHandler {
       sourceIp,
       protocol: this.protocol,
       listenerPort: this.listener.port,
-      loadBalancerHost: loadBalancerHost(req),
+      // localAddress asks the kernel (getsockname) each time: only for the rare request without Host.
+      loadBalancerHost: req.headers.host === undefined ? loadBalancerHost(req) : '',
       dropInvalidHeaderFields: this.options.runtime.model.dropInvalidHeaderFields,
     };
   }
