@@ -12,6 +12,7 @@ import { RequestFacts, TargetLease } from './contracts';
 import { sendLoadBalancerError, writeLoadBalancerError } from './errors';
 import { applyListenerHeaders, clientResponseHeaders, ForwardFacts, upstreamRequestHeaders } from './headers';
 import { adoptHttp1Framing, isHttp2 } from './http2-request';
+import { classifyRequest, desyncAction } from './desync';
 import { ClientRequest, ClientResponse, createListenerServer, drainHttp1, ListenerServer, markRequestSeen } from './listener-server';
 import { ProxyMetrics } from './metrics';
 import { ActionModel, ListenerModel } from './model';
@@ -143,9 +144,14 @@ class ListenerHandler {
     if (this.state.closing) keepAlive(res, false);
     const refused = refusedStatus({ method: facts.method, url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
     if (refused !== undefined) return this.refuse(req, res, refused, finish);
+    // HTTP/2 is outside http_desync_guardian's scope (its framing is binary); HTTP/1.x is classified.
+    const desync = isHttp2(req) ? 'forward' : desyncAction(classifyRequest({ method: facts.method, httpVersion: req.httpVersion, headers: req.headers }).tier, this.options.runtime.model.desyncMitigationMode);
+    if (desync === 'reject') return this.refuse(req, res, 400, finish);
+    // Ambiguous in defensive mode: routed, and neither connection is reused afterwards.
+    if (desync === 'forward-then-close') keepAlive(res, false);
     const action = evaluateListener(this.listener, facts);
     if (action.type === 'forward') {
-      this.forward(req, res, facts, action, finish).catch((error: Error) => this.forwardCrashed(res, error, finish));
+      this.forward(req, res, facts, action, finish, desync === 'forward-then-close').catch((error: Error) => this.forwardCrashed(res, error, finish));
       return;
     }
     if (action.type === 'redirect') {
@@ -197,7 +203,7 @@ class ListenerHandler {
     };
   }
 
-  private async forward(req: ClientRequest, res: ClientResponse, facts: RequestFacts, action: Extract<ActionModel, { type: 'forward' }>, finish: Finish): Promise<void> {
+  private async forward(req: ClientRequest, res: ClientResponse, facts: RequestFacts, action: Extract<ActionModel, { type: 'forward' }>, finish: Finish, closeTarget = false): Promise<void> {
     const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
     // Only sticky groups read cookies: the others skip parsing the header.
     const lease = group.acquire(group.usesCookies ? parseCookies(req.headers.cookie) : NO_COOKIES);
@@ -223,7 +229,7 @@ class ListenerHandler {
           protocol: group.model.protocol,
           method: facts.method,
           path: req.url ?? '/',
-          headers: upstreamRequestHeaders(req.headers, this.forwardFacts(req, facts.sourceIp)),
+          headers: withTargetClose(upstreamRequestHeaders(req.headers, this.forwardFacts(req, facts.sourceIp)), closeTarget),
           // An HTTP/2 request is a Readable with headers, all the upstream clients use of it.
           client: req as IncomingMessage,
           timeoutMs: this.timeoutMs,
@@ -301,6 +307,12 @@ class ListenerHandler {
       open: this.state.tunnels,
     });
   }
+}
+
+/** `Connection: close` to the target: both upstream clients then drop the connection after the response. */
+function withTargetClose(headers: Record<string, string | string[]>, close: boolean): Record<string, string | string[]> {
+  if (close) headers.connection = 'close';
+  return headers;
 }
 
 /** HTTP/1.1 responses say `Connection: close` when false; HTTP/2 streams have no such thing. */
