@@ -7,12 +7,19 @@
  * Load comes from wrk (Debian package) in its own process. Every peer proxies plain HTTP to the
  * same keep-alive backends, so the comparison is proxy work only. A missing peer is skipped with a
  * note. Run: `npm run bench:proxy` (after `npm run build`). Options: `--seconds N`, `--connections N`, `--warm-up N`,
- * `--memory` (RSS of Albatross over 1M requests).
+ * `--memory` (RSS of Albatross over 1M requests), `--idle-tls` (10k idle TLS connections: closed by the
+ * handshake/header timeout, RSS back near its start), `--idle-connections N`.
+ *
+ * The HTTP/2 row: h2load (Debian package nghttp2-client) over TLS against Albatross's HTTPS listener
+ * and against nginx with `http2`, both forwarding HTTP/1.1 to the same backends.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { connect as netConnect, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { selfSignedCertificate } from '../lib/proxy/tls';
 import { freePort, waitForHttp } from '../lib/util/net';
 
 // Runs from bench/ (tsx) or dist/bench/ (compiled).
@@ -26,6 +33,10 @@ const SECONDS = option('seconds', 8);
 const CONNECTIONS = option('connections', 64);
 const WARM_UP_SECONDS = option('warm-up', 3);
 const BACKENDS = 3;
+const IDLE_CONNECTIONS = option('idle-connections', 10_000);
+/** h2load: connections and concurrent streams per connection. */
+const H2_CONNECTIONS = 16;
+const H2_STREAMS = 10;
 const work = mkdtempSync(join(tmpdir(), 'albatross-bench-'));
 const children: ChildProcess[] = [];
 
@@ -77,6 +88,29 @@ function wrk(port: number, seconds = SECONDS): Result & { requests: number } {
     p99Ms: ms('99'),
     errors: Number(non2xx?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0),
   };
+}
+
+/** h2load over TLS (ALPN h2) for SECONDS after a warm-up; requests per second. */
+function h2load(port: number): Result {
+  const argv = ['-t', '1', '-c', String(H2_CONNECTIONS), '-m', String(H2_STREAMS), '-D', String(SECONDS), '--warm-up-time', String(WARM_UP_SECONDS), `https://127.0.0.1:${port}/bench`];
+  const out = spawnSync('h2load', argv, { encoding: 'utf8' }).stdout;
+  if (!/Application protocol: h2/.test(out)) throw new Error(`h2load did not negotiate h2: ${out.split('\n').slice(-4).join(' ')}`);
+  const failed = /requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored/.exec(out);
+  const latency = /time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)/.exec(out);
+  const toMs = (v: string, unit: string) => Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
+  return {
+    name: '',
+    requestsPerSecond: Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)?.[1] ?? NaN),
+    // h2load prints min, max and mean (no percentiles): mean in p50's column, max in p99's.
+    p50Ms: latency ? toMs(latency[5], latency[6]) : NaN,
+    p99Ms: latency ? toMs(latency[3], latency[4]) : NaN,
+    errors: failed ? Number(failed[1]) + Number(failed[2]) : NaN,
+  };
+}
+
+/** nginx terminating TLS with HTTP/2 (1.22 spells it `listen … ssl http2`; 1.25+ has `http2 on`). */
+function nginxH2Config(port: number, backends: number[]): string {
+  return nginxConfig(port, backends).replace(`listen 127.0.0.1:${port};`, `listen 127.0.0.1:${port} ssl http2; ssl_certificate ${work}/cert.pem; ssl_certificate_key ${work}/key.pem; ssl_protocols TLSv1.2 TLSv1.3;`);
 }
 
 function nginxConfig(port: number, backends: number[]): string {
@@ -149,6 +183,17 @@ function benchTemplate(): string {
         Type: 'AWS::ElasticLoadBalancingV2::Listener',
         Properties: { LoadBalancerArn: { Ref: 'Lb' }, Port: 80, Protocol: 'HTTP', DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: 'Tg' } }] },
       },
+      // The HTTPS listener (HTTP/2 on, the ALB default) for the h2load row and the idle-TLS mode.
+      Https: {
+        Type: 'AWS::ElasticLoadBalancingV2::Listener',
+        Properties: {
+          LoadBalancerArn: { Ref: 'Lb' },
+          Port: 443,
+          Protocol: 'HTTPS',
+          SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+          DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: 'Tg' } }],
+        },
+      },
     },
   };
   const file = join(work, 'bench.template.json');
@@ -156,14 +201,18 @@ function benchTemplate(): string {
   return file;
 }
 
-async function albatross(backends: number[], extra: string[]): Promise<{ port: number; child: ChildProcess }> {
+async function albatross(backends: number[], extra: string[]): Promise<{ port: number; tlsPort: number; child: ChildProcess }> {
   const port = await freePort();
+  const tlsPort = await freePort();
   const adminPort = await freePort();
   const child = start(process.execPath, [
     join(ROOT, 'dist', 'bin', 'proxy.js'),
     '--template', benchTemplate(),
     '--targets', `app=${backends.map((b) => `127.0.0.1:${b}`).join(',')}`,
     '--listen', `80=${port}`,
+    '--listen', `443=${tlsPort}`,
+    '--cert', join(work, 'cert.pem'),
+    '--key', join(work, 'key.pem'),
     '--admin-port', String(adminPort),
     '--log-level', 'silent',
     '--time-scale', '0.02', // the bench template's default health checks (30 s, threshold 5) would take minutes
@@ -177,7 +226,7 @@ async function albatross(backends: number[], extra: string[]): Promise<{ port: n
     if (report.targetGroups[0].targets.every((t) => t.state === 'healthy')) break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  return { port, child };
+  return { port, tlsPort, child };
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -203,6 +252,87 @@ async function measure(name: string, run: () => Promise<{ port: number; child?: 
     console.error(`  ${name}: skipped (${(error as Error).message})`);
     return undefined;
   }
+}
+
+async function http2Rows(backends: number[]): Promise<void> {
+  if (!has('h2load')) return void console.log('\nHTTP/2 row skipped: h2load is not installed (apt-get install -y nghttp2-client)');
+  const measureH2 = async (name: string, run: () => Promise<{ port: number; child: ChildProcess }>): Promise<Result | undefined> => {
+    try {
+      const { port, child } = await run();
+      const result = { ...h2load(port), name };
+      console.error(`  ${name}: ${result.requestsPerSecond.toFixed(0)} req/s`);
+      await stop(child);
+      return result;
+    } catch (error) {
+      console.error(`  ${name}: skipped (${(error as Error).message})`);
+      return undefined;
+    }
+  };
+  const nginx = await measureH2('nginx (1 worker, http2)', async () => {
+    if (!has('nginx')) throw new Error('nginx not installed');
+    const port = await freePort();
+    writeFileSync(join(work, 'nginx-h2.conf'), nginxH2Config(port, backends));
+    const child = start('nginx', ['-c', join(work, 'nginx-h2.conf'), '-p', work]);
+    await new Promise((r) => setTimeout(r, 500));
+    return { port, child };
+  });
+  const ours = await measureH2('Albatross (undici, HTTPS listener)', async () => {
+    const { tlsPort, child } = await albatross(backends, ['--upstream-client', 'undici']);
+    return { port: tlsPort, child };
+  });
+  console.log(`\nHTTP/2: h2load -t1 -c${H2_CONNECTIONS} -m${H2_STREAMS} -D ${SECONDS} over TLS after a ${WARM_UP_SECONDS} s warm-up, HTTP/1.1 to the same ${BACKENDS} backends (latency: mean | max)\n`);
+  console.log('| peer | req/s | mean ms | max ms | errors | vs nginx h2 |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of [nginx, ours]) {
+    if (r) console.log(`| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${nginx ? `${(r.requestsPerSecond / nginx.requestsPerSecond).toFixed(2)}x` : 'n/a'} |`);
+  }
+}
+
+/** Opens one connection that stays idle: a raw TCP socket, or a TLS socket that completes its handshake. */
+function idleConnection(port: number, handshake: boolean, onClose: () => void): Promise<Socket> {
+  return new Promise((resolve) => {
+    const socket = handshake ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }) : netConnect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.once('close', onClose);
+    socket.once(handshake ? 'secureConnect' : 'connect', () => resolve(socket));
+    socket.once('close', () => resolve(socket));
+  });
+}
+
+/**
+ * 10k idle connections to the HTTPS listener, half of them silent TCP (they never start a
+ * handshake), half completing the handshake and sending no request. The proxy must close all of
+ * them after its header timeout (10 s) and RSS must come back within 20 % of where it started.
+ */
+async function idleTlsRun(backends: number[]): Promise<void> {
+  const { tlsPort, child } = await albatross(backends, []);
+  const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+  // A few requests first, so the start figure includes a warmed-up HTTPS listener.
+  spawnSync('h2load', ['-n', '2000', '-c', '4', `https://127.0.0.1:${tlsPort}/bench`]);
+  const startRss = rss();
+  let closed = 0;
+  const started = Date.now();
+  const sockets: Socket[] = [];
+  for (let i = 0; i < IDLE_CONNECTIONS; i += 100) {
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, IDLE_CONNECTIONS - i) }, (_, j) => idleConnection(tlsPort, (i + j) % 2 === 1, () => closed++)))));
+  }
+  const openedMs = Date.now() - started;
+  const peakRss = rss();
+  console.error(`  ${sockets.length} connections open in ${openedMs} ms, RSS ${peakRss.toFixed(1)} MiB`);
+  const deadline = Date.now() + 60_000;
+  while (closed < sockets.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const allClosedS = (Date.now() - started) / 1000;
+  const closedByProxy = closed;
+  for (const s of sockets) s.destroy();
+  // Let the proxy's GC and allocator settle once the connections are gone.
+  await new Promise((r) => setTimeout(r, 5000));
+  const endRss = rss();
+  const ratio = endRss / startRss;
+  console.log(`\n${sockets.length} idle connections to the HTTPS listener (half silent TCP, half after a completed handshake)`);
+  console.log('| RSS before MiB | RSS with connections MiB | closed by the proxy | all closed after s | RSS after MiB | after / before |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(`| ${startRss.toFixed(1)} | ${peakRss.toFixed(1)} | ${closedByProxy} of ${sockets.length} | ${allClosedS.toFixed(1)} | ${endRss.toFixed(1)} | ${ratio.toFixed(2)} (${ratio <= 1.2 ? 'within' : 'NOT within'} 20 %) |`);
+  await stop(child);
 }
 
 function table(results: Result[]): void {
@@ -241,10 +371,14 @@ async function main(): Promise<void> {
   writeFileSync(join(work, 'backend.js'), BACKEND_SOURCE);
   writeFileSync(join(work, 'http-proxy.js'), HTTP_PROXY_SOURCE);
   writeFileSync(join(work, 'bare-node.js'), BARE_NODE_SOURCE);
+  const tls = await selfSignedCertificate();
+  writeFileSync(join(work, 'cert.pem'), tls.cert);
+  writeFileSync(join(work, 'key.pem'), tls.key);
   const backends = await Promise.all(Array.from({ length: BACKENDS }, () => freePort()));
   for (const port of backends) start(process.execPath, [join(work, 'backend.js'), String(port)]);
   await Promise.all(backends.map((p) => waitForHttp(`http://127.0.0.1:${p}/`)));
   if (args.includes('--memory')) return memoryRun(backends);
+  if (args.includes('--idle-tls')) return idleTlsRun(backends);
 
   const results: (Result | undefined)[] = [];
   results.push(await measure('backend direct', async () => ({ port: backends[0] })));
@@ -280,6 +414,7 @@ async function main(): Promise<void> {
   results.push(await measure('Albatross (node:http)', () => albatross(backends, ['--upstream-client', 'http'])));
   results.push(await measure('Albatross (2 workers)', () => albatross(backends, ['--workers', '2'])));
   table(results.filter((r): r is Result => r !== undefined));
+  await http2Rows(backends);
 }
 
 main()

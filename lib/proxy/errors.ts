@@ -3,6 +3,7 @@
  * ServerResponse and on a raw socket (upgrades, which Node hands over before any response object).
  */
 import { OutgoingHttpHeaders, ServerResponse, STATUS_CODES } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 import { Duplex } from 'node:stream';
 import { applyListenerHeaders } from './headers';
 import { ListenerModel } from './model';
@@ -22,7 +23,7 @@ export function loadBalancerErrorPage(status: number, listener: ListenerModel): 
 }
 
 /** Answers with the error page; a response whose head already went out can only be cut. */
-export function sendLoadBalancerError(res: ServerResponse, status: number, listener: ListenerModel): void {
+export function sendLoadBalancerError(res: ServerResponse | Http2ServerResponse, status: number, listener: ListenerModel): void {
   if (res.headersSent) return void res.destroy();
   if (res.destroyed) return;
   const page = loadBalancerErrorPage(status, listener);

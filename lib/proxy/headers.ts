@@ -29,13 +29,33 @@ export function newTraceRoot(nowMs: number = Date.now()): string {
   return `Root=1-${Math.floor(nowMs / 1000).toString(16).padStart(8, '0')}-${randomHex12()}`;
 }
 
+/** A `Self=` field of X-Amzn-Trace-Id, with the `;` that separates it from the next field. */
+const SELF_FIELD = /(^|;)\s*Self=[^;]*/gi;
+
 /**
- * The ALB keeps an incoming X-Amzn-Trace-Id and appends its own segment as `Self=`; without one
- * it creates a Root.
+ * X-Amzn-Trace-Id as the ALB forwards it ("Request tracing for your Application Load Balancer",
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-request-tracing.html):
+ * without one it creates a Root; with one it keeps every field and puts its own `Self=` first,
+ * replacing a `Self=` a previous hop set rather than adding a second one.
  */
 export function traceHeader(existing: string | undefined): string {
   if (existing === undefined || existing === '') return newTraceRoot();
-  return `${existing};Self=${newTraceRoot().slice('Root='.length)}`;
+  const self = `Self=${newTraceRoot().slice('Root='.length)}`;
+  const others = /self=/i.test(existing) ? existing.replace(SELF_FIELD, '').replace(/^\s*;/, '') : existing;
+  return others === '' ? self : `${self};${others}`;
+}
+
+/**
+ * The Host the target gets: the port is removed when it is the listener's (the ALB forwards
+ * `example.com`, not `example.com:443`), and a request without Host (HTTP/1.0) gets one naming
+ * the load balancer.
+ */
+export function forwardedHost(host: string | undefined, listenerPort: number, loadBalancerHost: string): string {
+  if (host === undefined || host === '') return loadBalancerHost;
+  const colon = host.lastIndexOf(':');
+  // `[::1]:443` keeps its brackets; a bare IPv6 literal has no port to remove.
+  if (colon < 0 || host.endsWith(']') || host.indexOf(':') !== colon && !host.startsWith('[')) return host;
+  return host.slice(colon + 1) === String(listenerPort) ? host.slice(0, colon) : host;
 }
 
 /** What the proxy adds about the client connection. */
@@ -44,6 +64,8 @@ export interface ForwardFacts {
   readonly protocol: 'http' | 'https';
   /** Listener port as in the template (what the ALB would report). */
   readonly listenerPort: number;
+  /** Host given to requests that carry none (HTTP/1.0): the address the client reached. */
+  readonly loadBalancerHost: string;
   /**
    * `routing.http.drop_invalid_header_fields.enabled`: drop header names the ALB calls invalid
    * (anything but letters, digits and hyphens, e.g. `x_token`, `x.a`). @default false
@@ -69,9 +91,15 @@ function namesOtherHeaders(connection: string | undefined): connection is string
   return c !== 'keep-alive' && c !== 'close' && c !== 'upgrade';
 }
 
+const COLON = 0x3a;
+
+/** Headers `Connection` cannot remove: the target needs Host to know what is asked. */
+const END_TO_END = new Set(['host']);
+
 /**
  * Headers for the upstream request: the client's, less hop-by-hop ones (and those named in
- * `Connection`), with X-Forwarded-For appended, X-Forwarded-Proto/Port set and a trace id. Host kept.
+ * `Connection`), with X-Forwarded-For appended, X-Forwarded-Proto/Port set and a trace id. Host
+ * kept (less the listener's port), or made for HTTP/1.0 requests without one.
  */
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, facts: ForwardFacts, keepUpgrade = false): Record<string, string | string[]> {
   const named = namesOtherHeaders(incoming.connection) ? connectionTokens(incoming.connection) : undefined;
@@ -79,8 +107,9 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, facts: For
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    if (named !== undefined && named.includes(name)) continue;
+    // HTTP/2 pseudo-headers (`:path`…) describe the request to the proxy, never to the target.
+    if (value === undefined || HOP_BY_HOP.has(name) || name.charCodeAt(0) === COLON) continue;
+    if (named !== undefined && named.includes(name) && !END_TO_END.has(name)) continue;
     if (dropInvalid && !VALID_HEADER_NAME.test(name)) continue;
     out[name] = value;
   }
@@ -90,6 +119,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, facts: For
   }
   const xff = incoming['x-forwarded-for'];
   out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${facts.sourceIp}` : facts.sourceIp;
+  out.host = forwardedHost(incoming.host, facts.listenerPort, facts.loadBalancerHost);
   out['x-forwarded-proto'] = facts.protocol;
   out['x-forwarded-port'] = String(facts.listenerPort);
   out['x-amzn-trace-id'] = traceHeader(incoming['x-amzn-trace-id'] as string | undefined);

@@ -118,6 +118,8 @@ export interface ListenerModel {
   readonly responseHeaders: Record<string, string>;
   /** `routing.http.response.server.enabled` is false: strip `Server`. */
   readonly removeServerHeader: boolean;
+  /** HTTPS listeners: the template's SslPolicy (absent: the template sets none). */
+  readonly sslPolicy?: string;
 }
 
 export interface LoadBalancerModel {

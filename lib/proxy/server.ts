@@ -3,9 +3,9 @@
  * with a request — evaluate the rules, then redirect, answer, or forward to a target of the chosen
  * group over a pooled keep-alive connection, streaming both ways.
  */
-import { createServer as createHttpServer, IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse, STATUS_CODES } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { AddressInfo, Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { IncomingMessage, OutgoingHttpHeaders, Server, STATUS_CODES } from 'node:http';
+import { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
 import { createAdminServer, TargetChange } from './admin';
@@ -13,8 +13,12 @@ import { assertAdminExposure } from './admin-access';
 import { RequestFacts, TargetLease } from './contracts';
 import { sendLoadBalancerError } from './errors';
 import { applyListenerHeaders, clientResponseHeaders, ForwardFacts, upstreamRequestHeaders } from './headers';
+import { adoptHttp1Framing, isHttp2 } from './http2-request';
+import { classifyRequest, desyncAction } from './desync';
+import { ClientRequest, ClientResponse, createListenerServer, drainHttp1, ListenerServer, markRequestSeen } from './listener-server';
 import { ProxyMetrics } from './metrics';
 import { ActionModel, ListenerModel } from './model';
+import { LIMIT_STATUS, refusedStatus } from './request-limits';
 import { evaluateListener, renderRedirect } from './rules';
 import { chooseTargetGroup, DataPlaneRuntime } from './runtime';
 import { TlsMaterial } from './tls';
@@ -24,9 +28,7 @@ import { ClientAbort, clientAborted, createUpstreamClient, statusForUpstreamErro
 
 export { sendLoadBalancerError } from './errors';
 
-/** ALB limits: request line and each header up to 16 KB, all headers up to 64 KB. */
-export const MAX_URI_BYTES = 16 * 1024;
-export const MAX_HEADER_BYTES = 64 * 1024;
+export { MAX_HEADER_BYTES, MAX_URI_BYTES } from './request-limits';
 
 /** The status the ALB logs when the client closed the connection before it answered. */
 export const CLIENT_CLOSED = 460;
@@ -52,7 +54,7 @@ export interface ProxyServerOptions {
   readonly onTargetChange?: (change: TargetChange) => void;
   /** Answers `GET /metrics` instead of this process's registry (cluster mode aggregates workers). */
   readonly metricsText?: () => Promise<{ contentType: string; text: string }>;
-  /** Time a client has to send the request head (slowloris guard). @default 10000 ms */
+  /** Time a client has for the TLS handshake, then to send the request head (slowloris guard). @default 10000 ms */
   readonly headersTimeoutMs?: number;
   /** On close, how long requests in flight may take to finish before their connections are cut. @default 10000 ms */
   readonly shutdownGraceMs?: number;
@@ -85,7 +87,7 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return cookies;
 }
 
-function requestFacts(req: IncomingMessage): RequestFacts {
+function requestFacts(req: ClientRequest): RequestFacts {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return {
@@ -151,9 +153,13 @@ class ListenerHandler {
   }
 
   /** Serves one request; `handshake` is set for a WebSocket handshake on its raw socket. */
-  handle(req: IncomingMessage, res: ServerResponse, handshake?: HandshakeClient): void {
+  handle(req: ClientRequest, res: ClientResponse, handshake?: HandshakeClient): void {
     const started = process.hrtime.bigint();
-    toOriginForm(req);
+    if (isHttp2(req)) adoptHttp1Framing(req);
+    else {
+      markRequestSeen(req.socket);
+      toOriginForm(req);
+    }
     const facts = requestFacts(req);
     // Measured at the end of the response (or its failure), as the metric's help text says.
     const finish: Finish = (targetGroup, code) => {
@@ -161,14 +167,17 @@ class ListenerHandler {
       this.metrics.observe(this.listener.port, targetGroup, code, seconds);
       if (this.accessLog) this.options.log.info({ listener: this.listener.port, client: facts.sourceIp, method: facts.method, path: facts.path, targetGroup, status: code, ms: seconds * 1000 }, 'request');
     };
-    if (this.state.closing) res.shouldKeepAlive = false;
-    if ((req.url ?? '').length > MAX_URI_BYTES) {
-      sendLoadBalancerError(res, 414, this.listener);
-      return finish('-', 414);
-    }
+    if (this.state.closing) keepAlive(res, false);
+    const refused = refusedStatus({ method: facts.method, url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
+    if (refused !== undefined) return this.refuse(req, res, refused, finish);
+    // HTTP/2 is outside http_desync_guardian's scope (its framing is binary); HTTP/1.x is classified.
+    const desync = isHttp2(req) ? 'forward' : desyncAction(classifyRequest({ method: facts.method, httpVersion: req.httpVersion, headers: req.headers }).tier, this.options.runtime.model.desyncMitigationMode);
+    if (desync === 'reject') return this.refuse(req, res, 400, finish);
+    // Ambiguous in defensive mode: routed, and neither connection is reused afterwards.
+    if (desync === 'forward-then-close') keepAlive(res, false);
     const action = evaluateListener(this.listener, facts);
     if (action.type === 'forward') {
-      this.forward(req, res, facts, action, finish, handshake).catch((error: Error) => this.forwardCrashed(res, error, finish));
+      this.forward(req, res, facts, action, finish, handshake, desync === 'forward-then-close').catch((error: Error) => this.forwardCrashed(res, error, finish));
       return;
     }
     if (action.type === 'redirect') {
@@ -183,14 +192,25 @@ class ListenerHandler {
     finish('-', action.statusCode);
   }
 
+  /**
+   * The ALB's answer to a request it does not route. The connection closes after it: the body of
+   * a refused request (unsupported framing, an absurd length) is not read.
+   */
+  private refuse(req: ClientRequest, res: ClientResponse, status: number, finish: Finish): void {
+    keepAlive(res, false);
+    sendLoadBalancerError(res, status, this.listener);
+    req.resume();
+    finish('-', status);
+  }
+
   /** A bug in the forward path: log it, and answer 502 rather than leaving the client hanging. */
-  private forwardCrashed(res: ServerResponse, error: Error, finish: Finish): void {
+  private forwardCrashed(res: ClientResponse, error: Error, finish: Finish): void {
     this.options.log.error({ err: error, listener: this.listener.port }, 'forward failed unexpectedly');
     sendLoadBalancerError(res, 502, this.listener);
     finish('-', 502);
   }
 
-  private fixedResponse(res: ServerResponse, action: Extract<ActionModel, { type: 'fixed-response' }>): void {
+  private fixedResponse(res: ClientResponse, action: Extract<ActionModel, { type: 'fixed-response' }>): void {
     const body = action.body ?? '';
     const headers: OutgoingHttpHeaders = { 'content-length': Buffer.byteLength(body) };
     if (action.contentType) headers['content-type'] = action.contentType;
@@ -198,17 +218,25 @@ class ListenerHandler {
     res.end(body);
   }
 
-  private forwardFacts(sourceIp: string): ForwardFacts {
-    return { sourceIp, protocol: this.protocol, listenerPort: this.listener.port, dropInvalidHeaderFields: this.options.runtime.model.dropInvalidHeaderFields };
+  private forwardFacts(req: ClientRequest, sourceIp: string): ForwardFacts {
+    return {
+      sourceIp,
+      protocol: this.protocol,
+      listenerPort: this.listener.port,
+      // localAddress asks the kernel (getsockname) each time: only for the rare request without Host.
+      loadBalancerHost: req.headers.host === undefined ? loadBalancerHost(req) : '',
+      dropInvalidHeaderFields: this.options.runtime.model.dropInvalidHeaderFields,
+    };
   }
 
   private async forward(
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: ClientRequest,
+    res: ClientResponse,
     facts: RequestFacts,
     action: Extract<ActionModel, { type: 'forward' }>,
     finish: Finish,
     handshake: HandshakeClient | undefined,
+    closeTarget: boolean,
   ): Promise<void> {
     const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
     // Only sticky groups read cookies: the others skip parsing the header.
@@ -224,33 +252,43 @@ class ListenerHandler {
       // errored: undici destroyed the response itself because the target failed; not the client.
       if (!res.writableFinished && !res.errored) abort.abort();
     });
+    const stalled = this.watchForStall(req, abort);
     let status = 502;
     let targetFailed = false;
     try {
+      const upgrading = handshake !== undefined;
       const request = {
         target: lease.target,
         targetId: lease.targetId,
         protocol: group.model.protocol,
         method: facts.method,
         path: req.url ?? '/',
-        headers: upstreamRequestHeaders(req.headers, this.forwardFacts(facts.sourceIp), handshake !== undefined),
-        client: req,
+        // A handshake must keep its Connection: upgrade; a refused one is not reused anyway.
+        headers: withTargetClose(upstreamRequestHeaders(req.headers, this.forwardFacts(req, facts.sourceIp), upgrading), closeTarget && !upgrading),
+        // An HTTP/2 request is a Readable with headers, all the upstream clients use of it.
+        client: req as IncomingMessage,
         timeoutMs: this.timeoutMs,
         abort,
       };
-      const sink = (head: UpstreamHead): ServerResponse => {
+      const sink = (head: UpstreamHead): ClientResponse => {
         status = head.statusCode;
         const headers = clientResponseHeaders(head.headers, this.listener);
         addCookies(headers, lease);
-        if (this.state.closing) res.shouldKeepAlive = false;
+        if (this.state.closing) keepAlive(res, false);
         res.writeHead(status, headers);
         return res;
       };
       const exchange = handshake ? exchangeHandshake(request, sink, handshake, () => (status = 101)) : this.upstream.send(request, sink);
       // A response queued behind a pipelined one has no socket yet, and hears no 'close'.
-      await (res.socket === null ? untilConnectionCloses(exchange, req.socket, abort) : exchange);
+      await (res.socket === null ? untilConnectionCloses(exchange, req.socket as Socket, abort) : exchange);
     } catch (error) {
-      if (abort.aborted) {
+      // A target that times out while the client's body is still due was waiting for the client.
+      if (stalled.stalled || (!req.complete && statusForUpstreamError(error) === 504)) {
+        // The client stopped sending its body: the ALB answers 408 and the target was not at fault.
+        status = LIMIT_STATUS.clientStalled;
+        keepAlive(res, false);
+        sendLoadBalancerError(res, status, this.listener);
+      } else if (abort.aborted) {
         // The client left: the ALB logs 460 and it says nothing about the target's health.
         status = CLIENT_CLOSED;
       } else {
@@ -266,13 +304,30 @@ class ListenerHandler {
   }
 
   /**
+   * A client that stops sending its body for the idle timeout gets 408 ("The client did not send
+   * data before the idle timeout period expired", ELB guide, Troubleshoot your Application Load
+   * Balancers); the exchange with the target is abandoned. Armed only while a body is still due.
+   */
+  private watchForStall(req: ClientRequest, abort: ClientAbort): { stalled: boolean } {
+    const watch = { stalled: false };
+    if (req.complete || !hasRequestBody(req)) return watch;
+    req.setTimeout(this.timeoutMs, () => {
+      watch.stalled = true;
+      abort.abort();
+    });
+    req.once('end', () => req.setTimeout(0));
+    return watch;
+  }
+
+  /**
    * Upgrade requests (see upgrade.ts): a WebSocket handshake is served like any request on its
    * raw socket and tunnelled only after the target's 101; other upgrades are parsed again as the
    * ordinary requests they are.
    */
-  upgrade(server: Server, req: IncomingMessage, client: Duplex, head: Buffer): void {
+  upgrade(server: EventEmitter, req: IncomingMessage, client: Duplex, head: Buffer): void {
     // Node detached its own error handler before 'upgrade': without this, a reset crashes the proxy.
     guardSocket(client);
+    markRequestSeen(req.socket);
     if (!isWebSocketHandshake(req)) return reparseWithoutUpgrade(server, req, client, head);
     // Node hands over the connection's net.Socket (or TLSSocket), typed as a Duplex.
     const socket = client as Socket;
@@ -281,14 +336,53 @@ class ListenerHandler {
   }
 }
 
-/** Answers what Node's HTTP parser rejected, the way the ALB would: 400, or 431 for huge headers. */
+/** `Connection: close` to the target: both upstream clients then drop the connection after the response. */
+function withTargetClose(headers: Record<string, string | string[]>, close: boolean): Record<string, string | string[]> {
+  if (close) headers.connection = 'close';
+  return headers;
+}
+
+/** HTTP/1.1 responses say `Connection: close` when false; HTTP/2 streams have no such thing. */
+function keepAlive(res: ClientResponse, on: boolean): void {
+  if ('shouldKeepAlive' in res) res.shouldKeepAlive = on;
+}
+
+function hasRequestBody(req: ClientRequest): boolean {
+  const length = req.headers['content-length'];
+  return length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
+}
+
+/** The Host given to HTTP/1.0 requests without one: the address the client reached (the ALB uses its DNS name). */
+function loadBalancerHost(req: ClientRequest): string {
+  const address = req.socket.localAddress ?? '127.0.0.1';
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+/** llhttp's reason when the last coding of a request's Transfer-Encoding is not `chunked` (`gzip`, `xchunked`). */
+const UNSUPPORTED_CODING_REASON = 'Request has invalid `Transfer-Encoding`';
+
+/** Node parser errors as the ALB's statuses (see request-limits.ts); the other malformed requests are 400. */
+function parserErrorStatus(error: Error & { code?: string; reason?: string }): number {
+  // Headers over 64 KB in all: the ALB's 400, not Node's 431.
+  if (error.code === 'HPE_HEADER_OVERFLOW') return LIMIT_STATUS.headerTooLarge;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return LIMIT_STATUS.clientStalled;
+  if (error.code === 'HPE_INVALID_TRANSFER_ENCODING' && error.reason === UNSUPPORTED_CODING_REASON) return LIMIT_STATUS.unsupportedTransferEncoding;
+  return 400;
+}
+
+/** A failed or timed-out TLS handshake: there is no HTTP to answer with, only a socket to close. */
+function isTlsFailure(error: Error & { code?: string; library?: string }): boolean {
+  return error.code?.startsWith('ERR_TLS_') === true || error.code?.startsWith('ERR_SSL_') === true || error.library !== undefined;
+}
+
+/** Answers what Node's HTTP parser rejected, the way the ALB would. */
 function rejectMalformed(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable) return void socket.destroy();
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  if (!socket.writable || isTlsFailure(error)) return void socket.destroy();
+  const status = parserErrorStatus(error);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+function listen(server: NetServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -296,41 +390,6 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
-}
-
-/** How often idle keep-alive connections are swept while draining. */
-const DRAIN_SWEEP_MS = 50;
-
-/**
- * Stops accepting and closes idle connections at once; connections with a request in flight close
- * after their response (responses say `Connection: close` while closing), and whatever is left
- * when the grace period ends is cut.
- */
-function drainServer(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
-    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
-    server.close(() => {
-      clearInterval(sweep);
-      clearTimeout(cut);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
-}
-
-function createListenerServer(listener: ListenerModel, options: ProxyServerOptions): Server {
-  const headersTimeout = options.headersTimeoutMs ?? 10_000;
-  const serverOptions = {
-    maxHeaderSize: MAX_HEADER_BYTES,
-    headersTimeout,
-    requestTimeout: 0,
-    // Node enforces headersTimeout on this period (30 s by default), too coarse for a slowloris guard.
-    connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)),
-    // The ALB closes client connections idle longer than its idle timeout.
-    keepAliveTimeout: options.runtime.model.idleTimeoutSeconds * 1000,
-  };
-  return listener.protocol === 'HTTPS' ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createHttpServer(serverOptions);
 }
 
 /** Starts every listener of the model, and the admin API. */
@@ -344,18 +403,25 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const metrics = new ProxyMetrics(runtime);
   const bind = options.bind ?? '127.0.0.1';
   const state: ProxyState = { closing: false, tunnels: new Set() };
-  const listeners: Server[] = [];
+  const listeners: ListenerServer[] = [];
   const localPorts: Record<number, number> = {};
-  for (const listener of runtime.model.listeners) {
-    const server = createListenerServer(listener, options);
-    const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts, state);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => handler.handle(req, res));
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.upgrade(server, req, socket, head));
-    server.on('clientError', rejectMalformed);
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+  const idleTimeoutMs = runtime.model.idleTimeoutSeconds * 1000;
+  // Every listener is built before any listens: a bad SslPolicy or a missing port then leaves nothing open.
+  const built = runtime.model.listeners.map((listener) => {
     const requested = options.ports[listener.port];
     if (requested === undefined) throw new Error(`no local port for listener ${listener.port}: pass --listen ${listener.port}=<local port>`);
+    const created = createListenerServer({ name: listener.logicalId, protocol: listener.protocol, tls: options.tls, sslPolicy: listener.sslPolicy, http2: runtime.model.http2Enabled, headersTimeoutMs, idleTimeoutMs });
+    return { listener, created, requested };
+  });
+  for (const { listener, created, requested } of built) {
+    const server = created.server;
+    const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts, state);
+    server.on('request', (req: ClientRequest, res: ClientResponse) => handler.handle(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.upgrade(server, req, socket, head));
+    server.on('clientError', rejectMalformed);
     localPorts[listener.port] = await listen(server, requested, bind);
-    listeners.push(server);
+    listeners.push(created);
   }
   let admin: Server | undefined;
   let adminPort: number | undefined;
@@ -376,9 +442,9 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     upstream,
     async close() {
       state.closing = true;
-      await Promise.all(listeners.map((server) => drainServer(server, graceMs)));
+      await Promise.all(listeners.map((l) => l.drain(graceMs)));
       for (const tunnel of state.tunnels) tunnel.destroy();
-      if (admin) await drainServer(admin, 0);
+      if (admin) await drainHttp1(admin, 0);
       await runtime.stop();
       await upstream.close();
     },

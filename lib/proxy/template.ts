@@ -347,6 +347,7 @@ function readListener(r: TemplateReader, logicalId: string, p: Json, rules: Rule
     rules: [...rules].sort((a, b) => a.priority - b.priority),
     responseHeaders,
     removeServerHeader: attrs.get('routing.http.response.server.enabled') === 'false',
+    ...(p.SslPolicy === undefined ? {} : { sslPolicy: r.string(p.SslPolicy, `${what}.SslPolicy`) }),
   };
 }
 
