@@ -5,7 +5,7 @@
  */
 import { connect, createServer as createNetServer, Server as NetServer, Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { LoadBalancerModel } from '../../../lib/proxy/model';
 import { UpstreamClientKind } from '../../../lib/proxy/upstream';
 import { closedPort } from './support/backends';
@@ -320,5 +320,26 @@ describe('graceful stop', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await hanging).toBe('cut');
     await app.close();
+  });
+
+  test.each([true, false])('http2=%s: an open WebSocket tunnel is cut when the grace period ends; it does not hold the stop', async (http2Enabled) => {
+    const app = await echoBackend('app');
+    const wss = new WebSocketServer({ server: app.server });
+    wss.on('connection', (socket) => socket.on('message', (m) => socket.send(`echo:${m.toString()}`)));
+    const proxy = await startTestProxy({ ...model, http2Enabled }, { [APP]: [app.address], [API]: [app.address] }, { server: { shutdownGraceMs: 300 } });
+    const client = new WebSocket(`wss://localhost:${proxy.ports[443]}/api/ws`, { rejectUnauthorized: false });
+    try {
+      await new Promise<void>((resolve, reject) => client.once('open', () => resolve()).once('error', reject));
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      const started = Date.now();
+      const stopped = await Promise.race([proxy.close().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still open'), 5000))]);
+      expect(stopped).toBe('stopped');
+      expect(Date.now() - started).toBeLessThan(3000);
+      await closed;
+    } finally {
+      client.terminate();
+      wss.close();
+      await app.close();
+    }
   });
 });
