@@ -18,8 +18,8 @@ export interface LocalStack {
   stop(): void;
 }
 
-/** Where the compiled entry points are (dist/bin). */
-const BIN = join(__dirname, '..', '..', 'bin');
+/** The compiled entry points (dist/bin), also when this module runs from its source (ts-jest, tsx). */
+const BIN = __filename.endsWith('.ts') ? join(__dirname, '..', '..', 'dist', 'bin') : join(__dirname, '..', '..', 'bin');
 
 function run(children: ChildProcess[], script: string, args: string[]): void {
   children.push(spawn(process.execPath, [join(BIN, script), ...args], { stdio: ['ignore', 'ignore', 'inherit'] }));
