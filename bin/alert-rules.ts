@@ -30,7 +30,6 @@ const program = new Command('alert-rules')
   .description("Write Prometheus alerting rules for the template's CloudWatch alarms, on the local proxy's /metrics. Alarms the proxy has no metric for are listed on stderr and in the file's header.")
   .option('--template <file>', 'synthesized template', 'cdk.out/Albatross.template.json')
   .option('--out <file>', 'rule file to write (default: standard output)')
-  .showHelpAfterError()
   .action((options: AlertRulesOptions) => {
     const result = alertRulesFromTemplate(readJson(options.template), options.template);
     const text = formatRuleFile(result, options.template);

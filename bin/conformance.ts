@@ -32,7 +32,6 @@ const program = new Command('conformance')
   .option('--insecure', 'accept any TLS certificate (e.g. the load balancer DNS name, which the certificate does not cover)')
   .option('--timeout <seconds>', 'bound of every connect and answer', seconds, 10)
   .option('--template <file>', 'synthesized template', 'cdk.out/Albatross.template.json')
-  .showHelpAfterError()
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 program.parse();

@@ -165,10 +165,13 @@ test('a --url that accepts connections and never answers: one line and exit 2 wi
   }
 }, 30_000);
 
-test('bad input: a --url that is not https, and a template that does not exist, each give one line and exit 2', async () => {
+test('bad input: a --url that is not https, a --timeout of 0 and a template that does not exist, each give one line and exit 2', async () => {
   const notHttps = await conformance(['--url', 'http://example.com']);
   expect(notHttps.stderr.trim()).toBe('conformance: --url must be an https:// URL (got http://example.com)');
   expect(notHttps.status).toBe(2);
+  const timeout = spawnSync(process.execPath, [CLI, '--timeout', '0'], { encoding: 'utf8' });
+  expect(timeout.stderr.trim().split('\n')).toEqual([expect.stringContaining("'--timeout <seconds>' argument '0' is invalid. must be a number of seconds above 0 and at most 600")]);
+  expect(timeout.status).toBe(2);
   const run = spawnSync(process.execPath, [CLI, '--template', '/nonexistent/t.json'], { encoding: 'utf8' });
   expect(run.stderr.trim()).toBe('conformance: cannot read the template /nonexistent/t.json (ENOENT); run `npx cdk synth` first');
   expect(run.status).toBe(2);
