@@ -1,0 +1,71 @@
+/**
+ * The local target of the suite: three sample apps behind the proxy on the synthesized template,
+ * as child processes on loopback. Durations run at --time-scale 0.1 (a 30 s health-check interval
+ * becomes 3 s) so the suite takes seconds.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TargetsReport } from '../proxy/model';
+import { freePort } from '../util/net';
+import { ConformanceClient } from './client';
+import { Expectations } from './expectations';
+import { ConformanceTarget, LocalKnowledge } from './suite';
+
+export interface LocalStack {
+  readonly target: ConformanceTarget;
+  readonly knowledge: LocalKnowledge;
+  stop(): void;
+}
+
+/** The compiled entry points (dist/bin), also when this module runs from its source (ts-jest, tsx). */
+const BIN = __filename.endsWith('.ts') ? join(__dirname, '..', '..', 'dist', 'bin') : join(__dirname, '..', '..', 'bin');
+
+function run(children: ChildProcess[], script: string, args: string[]): void {
+  children.push(spawn(process.execPath, [join(BIN, script), ...args], { stdio: ['ignore', 'ignore', 'inherit'] }));
+}
+
+async function waitUntilHealthy(client: ConformanceClient, adminUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const report = JSON.parse((await client.send(`${adminUrl}/targets`)).body) as TargetsReport;
+      if (report.targetGroups.every((g) => g.targets.length > 0 && g.targets.every((t) => t.state === 'healthy'))) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`the local proxy's targets were not healthy within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * Starts the apps and the proxy: the default group gets all three apps, each plain path group
+ * app3, a sticky group app1 and app2, so the suite knows which backend may answer each rule.
+ */
+export async function startLocalStack(templateFile: string, x: Expectations, client: ConformanceClient): Promise<LocalStack> {
+  const children: ChildProcess[] = [];
+  const stop = () => children.forEach((c) => c.kill('SIGTERM'));
+  try {
+    const apps = await Promise.all([1, 2, 3].map(async (i) => ({ name: `app${i}`, address: `127.0.0.1:${await freePort()}` })));
+    for (const app of apps) run(children, 'sample-app.js', ['--port', app.address.split(':')[1], '--name', app.name]);
+    const backends: Record<string, string[]> = { [x.defaultGroup]: apps.map((a) => a.name) };
+    for (const f of x.forwards) backends[f.group] = f.sticky ? [apps[0].name, apps[1].name] : [apps[2].name];
+    const addressOf = Object.fromEntries(apps.map((a) => [a.name, a.address]));
+    const targets = Object.entries(backends).map(([group, names]) => `${group}=${names.map((n) => addressOf[n]).join(',')}`);
+    const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
+    run(children, 'proxy.js', [
+      '--template', templateFile,
+      ...targets.flatMap((t) => ['--targets', t]),
+      '--listen', `${x.httpPort}=${http}`, '--listen', `${x.https.port}=${https}`, '--admin-port', String(admin),
+      '--time-scale', '0.1', '--log-level', 'warn',
+    ]);
+    const adminUrl = `http://127.0.0.1:${admin}`;
+    await waitUntilHealthy(client, adminUrl, 20_000);
+    const target: ConformanceTarget = { httpsUrl: new URL(`https://localhost:${https}`), httpUrl: new URL(`http://localhost:${http}`), adminUrl, enforcesWebAcl: false };
+    return { target, knowledge: { backends, addresses: addressOf }, stop };
+  } catch (error) {
+    stop();
+    throw error;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The behaviour checks of the template, against any base URL: the local proxy or a deployed stack.
+ * Each check says PASS, FAIL or why it was skipped; the summary counts passes and failures.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TargetsReport } from '../proxy/model';
+import { Answer, ConformanceClient } from './client';
+import { Expectations } from './expectations';
+
+/** What the suite runs against. */
+export interface ConformanceTarget {
+  /** Base of the HTTPS listener, `https://host[:port]`. */
+  readonly httpsUrl: URL;
+  /** Base of the HTTP listener, which must redirect to {@link httpsUrl}. */
+  readonly httpUrl: URL;
+  /** The local proxy's admin API; absent for a deployed stack. @default - checks needing it are skipped */
+  readonly adminUrl?: string;
+  /** Whether the local proxy enforces the web ACL (the deployed one always does). */
+  readonly enforcesWebAcl: boolean;
+}
+
+export type Outcome = { readonly status: 'pass' | 'fail'; readonly detail: string } | { readonly status: 'skip'; readonly detail: string };
+
+export interface CheckResult {
+  readonly name: string;
+  readonly outcome: Outcome;
+}
+
+interface Context {
+  readonly x: Expectations;
+  readonly target: ConformanceTarget;
+  readonly client: ConformanceClient;
+}
+
+interface Check {
+  readonly name: string;
+  readonly run: (c: Context) => Promise<Outcome>;
+}
+
+const NEEDS_ADMIN = 'skipped (needs the local admin API)';
+const NEEDS_SAMPLE_APP = 'skipped (needs the sample app as target: its answers name the backend)';
+
+function verdict(ok: boolean, detail: string): Outcome {
+  return { status: ok ? 'pass' : 'fail', detail };
+}
+
+/** The backend that answered, when the target is the sample app (bin/sample-app.ts echoes its name). */
+function backendName(answer: Answer): string | undefined {
+  try {
+    const name = (JSON.parse(answer.body) as { name?: unknown }).name;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function url(base: URL, path: string): URL {
+  return new URL(path, base);
+}
+
+function targetHealth(): Check {
+  return {
+    name: 'health checks: every registered target is healthy',
+    run: async ({ target, client }) => {
+      if (!target.adminUrl) return { status: 'skip', detail: NEEDS_ADMIN };
+      const report = JSON.parse((await client.send(`${target.adminUrl}/targets`)).body) as TargetsReport;
+      const bad = report.targetGroups.flatMap((g) => g.targets.filter((t) => t.state !== 'healthy').map((t) => `${g.name}/${t.id} ${t.state}`));
+      return verdict(bad.length === 0, bad.length === 0 ? `${report.targetGroups.length} groups` : bad.join(', '));
+    },
+  };
+}
+
+function redirect(): Check {
+  return {
+    name: 'HTTP listener answers 301 to HTTPS keeping host, path and query',
+    run: async ({ target, client }) => {
+      const answer = await client.send(url(target.httpUrl, '/cart/items?id=7'));
+      const expected = url(target.httpsUrl, '/cart/items?id=7').href;
+      return verdict(answer.status === 301 && answer.headers.location === expected, `${answer.status} Location: ${String(answer.headers.location)}`);
+    },
+  };
+}
+
+function tls(): Check[] {
+  return [
+    {
+      name: 'TLS versions of the listener security policy',
+      run: async ({ x, target, client }) => {
+        if (!x.tls) return { status: 'skip', detail: 'skipped (the template has no SslPolicy this suite knows)' };
+        const results = await Promise.all([...x.tls.accepted, ...x.tls.refused].map(async (v) => [v, await client.tlsAccepts(target.httpsUrl, v)] as const));
+        const wrong = results.filter(([v, accepted]) => accepted !== x.tls!.accepted.includes(v)).map(([v, accepted]) => `${v} ${accepted ? 'accepted' : 'refused'}`);
+        const summary = `${x.tls.policy}: accepts ${x.tls.accepted.join(', ')}${x.tls.refused.length ? `, refuses ${x.tls.refused.join(', ')}` : ''}`;
+        return verdict(wrong.length === 0, wrong.length === 0 ? summary : `${summary}, but ${wrong.join(', ')}`);
+      },
+    },
+  ];
+}
+
+function listenerHeaders(): Check {
+  return {
+    name: 'security headers from the listener attributes injected, Server removed as configured',
+    run: async ({ x, target, client }) => {
+      const home = await client.send(target.httpsUrl);
+      const headers = Object.entries(x.https.responseHeaders);
+      const missing = headers.filter(([name, value]) => home.headers[name.toLowerCase()] !== value).map(([name]) => name);
+      const serverLeft = x.https.removeServerHeader && home.headers.server !== undefined;
+      const problems = [...(missing.length ? [`missing or different: ${missing.join(', ')}`] : []), ...(serverLeft ? [`Server: ${String(home.headers.server)}`] : [])];
+      return verdict(problems.length === 0, problems.length === 0 ? headers.map(([n]) => n).join(', ') : problems.join('; '));
+    },
+  };
+}
+
+function forwardedHeaders(): Check {
+  return {
+    name: 'X-Forwarded-* and X-Amzn-Trace-Id reach the target',
+    run: async ({ x, target, client }) => {
+      const home = await client.send(target.httpsUrl);
+      if (backendName(home) === undefined) return { status: 'skip', detail: NEEDS_SAMPLE_APP };
+      const echoed = (JSON.parse(home.body) as { headers: Record<string, string> }).headers;
+      const ok = echoed['x-forwarded-proto'] === 'https' && echoed['x-forwarded-port'] === String(x.https.port) && /^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/.test(echoed['x-amzn-trace-id'] ?? '');
+      return verdict(ok, `proto ${echoed['x-forwarded-proto']} port ${echoed['x-forwarded-port']} ${echoed['x-amzn-trace-id'] ?? 'no trace id'}`);
+    },
+  };
+}
+
+/** Forwarded: a target answered, not the load balancer (no fixed response, no 5xx). */
+function rules(x: Expectations, backends?: Record<string, string[]>): Check[] {
+  const forwardChecks = [{ pattern: 'default action', path: '/', group: x.defaultGroup }, ...x.forwards.filter((f) => !f.sticky)].map(
+    (f): Check => ({
+      name: `${f.pattern === 'default action' ? 'HTTPS default action' : `rule ${f.pattern}`} forwards to the ${f.group} group`,
+      run: async ({ target, client }) => {
+        const answer = await client.send(url(target.httpsUrl, f.path));
+        const name = backendName(answer);
+        const expected = backends?.[f.group];
+        const fromGroup = expected === undefined || (name !== undefined && expected.includes(name));
+        return verdict(answer.status < 500 && answer.status !== x.fixed.action.statusCode && fromGroup, `${f.path}: ${answer.status}${name ? ` from ${name}` : ''}`);
+      },
+    }),
+  );
+  return [...forwardChecks, ...x.forwards.filter((f) => f.sticky).map(sticky)];
+}
+
+function sticky(f: { pattern: string; path: string }): Check {
+  return {
+    name: `rule ${f.pattern} is sticky with the AWSALB cookie`,
+    run: async ({ target, client }) => {
+      const first = await client.send(url(target.httpsUrl, f.path));
+      const cookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []).find((c) => c.startsWith('AWSALB='))?.split(';')[0];
+      if (!cookie) return verdict(false, `${first.status} without an AWSALB cookie`);
+      if (backendName(first) === undefined) return { status: 'skip', detail: `${NEEDS_SAMPLE_APP}; AWSALB is set` };
+      const again = await Promise.all([1, 2, 3, 4, 5].map(() => client.send(url(target.httpsUrl, f.path), { headers: { cookie } })));
+      const names = new Set(again.map(backendName));
+      return verdict(names.size === 1 && names.has(backendName(first)), `5 requests with ${cookie.slice(0, 20)}… served by ${[...names].join(',')}`);
+    },
+  };
+}
+
+function fixedResponse(): Check {
+  return {
+    name: 'fixed-response rule answers its status and body',
+    run: async ({ x, target, client }) => {
+      const { path, action } = x.fixed;
+      const answer = await client.send(url(target.httpsUrl, path));
+      return verdict(answer.status === action.statusCode && answer.body === (action.body ?? ''), `${path}: ${answer.status} ${answer.body.slice(0, 60)}`);
+    },
+  };
+}
+
+function bodyLimit(): Check {
+  return {
+    name: 'web ACL blocks a declared body over the limit',
+    run: async ({ x, target, client }) => {
+      if (!x.bodyLimit) return { status: 'skip', detail: 'skipped (the template has no declared-body-size rule)' };
+      if (!target.enforcesWebAcl) return { status: 'skip', detail: 'skipped (the local proxy does not enforce the web ACL yet)' };
+      const { overLimit, status, rule } = x.bodyLimit;
+      // WAF decides on the headers; a load balancer without it waits for the declared body instead.
+      const got = await client.declaredPostStatus(url(target.httpsUrl, '/'), overLimit, 1024).catch((error: Error) => error.message);
+      return verdict(got === status, `Content-Length ${overLimit}: ${got} (rule ${rule} answers ${status})`);
+    },
+  };
+}
+
+/** Deregisters one backend under load: no request may fail, and the drained one gets no new ones. */
+function draining(backends?: Record<string, string[]>, addresses?: Record<string, string>): Check[] {
+  const run = async ({ x, target, client }: Context): Promise<Outcome[]> => {
+    const skip: Outcome = { status: 'skip', detail: NEEDS_ADMIN };
+    const names = backends?.[x.defaultGroup];
+    if (!target.adminUrl || !names || names.length < 2 || !addresses) return [skip, skip];
+    const drainedName = names[0];
+    const statuses: number[] = [];
+    const after: string[] = [];
+    let deregistered = false;
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        const r = await client.send(url(target.httpsUrl, '/work'));
+        statuses.push(r.status);
+        if (deregistered && r.status === 200) after.push(backendName(r) ?? '');
+      }
+    };
+    const load = Promise.all([1, 2, 3, 4].map(worker));
+    await sleep(500);
+    await client.send(`${target.adminUrl}/targets/deregister`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetGroup: x.defaultGroup, target: addresses[drainedName] }) });
+    deregistered = true;
+    await sleep(1000);
+    stop = true;
+    await load;
+    const report = JSON.parse((await client.send(`${target.adminUrl}/targets`)).body) as TargetsReport;
+    const state = report.targetGroups.find((g) => g.name === x.defaultGroup)?.targets.find((t) => t.id === addresses[drainedName])?.state;
+    const errors = statuses.filter((s) => s !== 200).length;
+    // Requests the drained backend accepted before the deregistration may still finish after it.
+    const late = after.slice(8).filter((n) => n === drainedName).length;
+    return [verdict(errors === 0 && statuses.length > 20, `${statuses.length} requests, ${errors} errors`), verdict(late === 0 && state === 'draining', `state ${state}, ${late} new requests after`)];
+  };
+  let results: Promise<Outcome[]> | undefined;
+  return [
+    { name: 'deregistering a target under load loses no request', run: (c) => (results ??= run(c)).then((r) => r[0]) },
+    { name: 'a draining target gets no new requests and shows "draining"', run: (c) => (results ??= run(c)).then((r) => r[1]) },
+  ];
+}
+
+/** Where the local suite knows which backend serves which group, and their admin ids. */
+export interface LocalKnowledge {
+  /** Backend names (the sample app's --name) per group name. */
+  readonly backends: Record<string, string[]>;
+  /** Admin-API target id (`host:port`) per backend name. */
+  readonly addresses: Record<string, string>;
+}
+
+/** The checks, in the order they run. Draining runs last: it takes a target out of service. */
+export function conformanceChecks(x: Expectations, local?: LocalKnowledge): Check[] {
+  return [targetHealth(), redirect(), ...tls(), listenerHeaders(), forwardedHeaders(), ...rules(x, local?.backends), fixedResponse(), bodyLimit(), ...draining(local?.backends, local?.addresses)];
+}
+
+/** Runs every check, reporting each as it ends; a check that throws is a FAIL with the error. */
+export async function runConformance(x: Expectations, target: ConformanceTarget, client: ConformanceClient, report: (r: CheckResult) => void, local?: LocalKnowledge): Promise<{ passed: number; failed: number; skipped: number }> {
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  for (const check of conformanceChecks(x, local)) {
+    let outcome: Outcome;
+    try {
+      outcome = await check.run({ x, target, client });
+    } catch (error) {
+      outcome = { status: 'fail', detail: (error as Error).message };
+    }
+    totals[outcome.status === 'pass' ? 'passed' : outcome.status === 'fail' ? 'failed' : 'skipped']++;
+    report({ name: check.name, outcome });
+  }
+  return totals;
+}
+
+/** One line per check, as the CLI prints it. */
+export function formatResult(r: CheckResult): string {
+  const label = r.outcome.status === 'pass' ? 'PASS' : r.outcome.status === 'fail' ? 'FAIL' : 'SKIP';
+  return `${label}  ${r.name}${r.outcome.detail ? `  — ${r.outcome.detail}` : ''}`;
+}
