@@ -8,4 +8,6 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
   },
   testTimeout: 30000,
+  // jest's summary, then one plain closing line that any CI log reader understands.
+  reporters: ['default', '<rootDir>/test/support/closing-line-reporter.js'],
 };
