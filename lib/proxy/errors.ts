@@ -4,7 +4,6 @@
  */
 import { OutgoingHttpHeaders, ServerResponse, STATUS_CODES } from 'node:http';
 import { Http2ServerResponse } from 'node:http2';
-import { Duplex } from 'node:stream';
 import { applyListenerHeaders } from './headers';
 import { ListenerModel } from './model';
 
@@ -29,16 +28,4 @@ export function sendLoadBalancerError(res: ServerResponse | Http2ServerResponse,
   const page = loadBalancerErrorPage(status, listener);
   res.writeHead(status, page.headers);
   res.end(page.body);
-}
-
-/** Writes the error page on a raw socket and closes it (nothing is written to a dead socket). */
-export function writeLoadBalancerError(socket: Duplex, status: number, listener: ListenerModel): void {
-  if (socket.destroyed || !socket.writable) return void socket.destroy();
-  const page = loadBalancerErrorPage(status, listener);
-  let head = `HTTP/1.1 ${status} ${statusText(status)}\r\n`;
-  for (const [name, value] of Object.entries({ ...page.headers, connection: 'close' })) {
-    if (value !== undefined) head += `${name}: ${Array.isArray(value) ? value.join(', ') : String(value)}\r\n`;
-  }
-  // Destroyed once flushed: a client that never closes its side cannot hold the socket open.
-  socket.end(`${head}\r\n${page.body}`, () => socket.destroy());
 }

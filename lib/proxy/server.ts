@@ -24,11 +24,9 @@ import { chooseTargetGroup, DataPlaneRuntime } from './runtime';
 import { TlsMaterial } from './tls';
 import { toOriginForm } from './request-target';
 import { exchangeHandshake, guardSocket, HandshakeClient, isWebSocketHandshake, reparseWithoutUpgrade, responseOnSocket } from './upgrade';
-import { ClientAbort, clientAborted, createUpstreamClient, statusForUpstreamError, UpstreamClient, UpstreamClientKind, UpstreamHead } from './upstream';
+import { ClientAbort, clientAborted, createUpstreamClient, hasBody, statusForUpstreamError, UpstreamClient, UpstreamClientKind, UpstreamHead } from './upstream';
 
 export { sendLoadBalancerError } from './errors';
-
-export { MAX_HEADER_BYTES, MAX_URI_BYTES } from './request-limits';
 
 /** The status the ALB logs when the client closed the connection before it answered. */
 export const CLIENT_CLOSED = 460;
@@ -310,7 +308,7 @@ class ListenerHandler {
    */
   private watchForStall(req: ClientRequest, abort: ClientAbort): { stalled: boolean } {
     const watch = { stalled: false };
-    if (req.complete || !hasRequestBody(req)) return watch;
+    if (req.complete || !hasBody(req)) return watch;
     req.setTimeout(this.timeoutMs, () => {
       watch.stalled = true;
       abort.abort();
@@ -345,11 +343,6 @@ function withTargetClose(headers: Record<string, string | string[]>, close: bool
 /** HTTP/1.1 responses say `Connection: close` when false; HTTP/2 streams have no such thing. */
 function keepAlive(res: ClientResponse, on: boolean): void {
   if ('shouldKeepAlive' in res) res.shouldKeepAlive = on;
-}
-
-function hasRequestBody(req: ClientRequest): boolean {
-  const length = req.headers['content-length'];
-  return length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
 }
 
 /** The Host given to HTTP/1.0 requests without one: the address the client reached (the ALB uses its DNS name). */

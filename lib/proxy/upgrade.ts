@@ -20,7 +20,7 @@ import { request as httpsRequest } from 'node:https';
 import { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
-import { BodySink, clientAborted, relayResponse, upstreamTimeout, UpstreamRequest } from './upstream';
+import { BodySink, clientAborted, hasBody, relayResponse, upstreamTimeout, UpstreamRequest } from './upstream';
 
 const guarded = new WeakSet<Duplex>();
 
@@ -29,11 +29,6 @@ export function guardSocket(socket: Duplex): void {
   if (guarded.has(socket)) return;
   guarded.add(socket);
   socket.on('error', () => socket.destroy());
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 /** A WebSocket opening handshake (RFC 6455 §4.1: a GET without a body), the only upgrade the ALB tunnels. */

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { Pool } from 'undici';
@@ -68,8 +68,10 @@ export function statusForUpstreamError(error: unknown): 502 | 504 {
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UPSTREAM_TIMEOUT' ? 504 : 502;
 }
 
-function hasBody(request: IncomingMessage): boolean {
-  return request.headers['content-length'] !== undefined ? request.headers['content-length'] !== '0' : request.headers['transfer-encoding'] !== undefined;
+/** Whether a client request carries a body (HTTP/1.1 framing; HTTP/2 requests are given it on arrival). */
+export function hasBody(request: { readonly headers: IncomingHttpHeaders }): boolean {
+  const length = request.headers['content-length'];
+  return length !== undefined ? length !== '0' : request.headers['transfer-encoding'] !== undefined;
 }
 
 /**
