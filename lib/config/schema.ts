@@ -5,9 +5,9 @@
  * into CloudFormation; the local proxy reads that CloudFormation back, so no value is copied twice.
  */
 
-/** Routing algorithms an Application Load Balancer target group supports. */
-export const ROUTING_ALGORITHMS = ['round_robin', 'least_outstanding_requests', 'weighted_random'] as const;
-export type RoutingAlgorithm = (typeof ROUTING_ALGORITHMS)[number];
+import { ROUTING_ALGORITHMS, type RoutingAlgorithm } from '../alb/routing-algorithms';
+
+export { ROUTING_ALGORITHMS, type RoutingAlgorithm };
 
 /** Desync mitigation modes we allow: `monitor` is left out on purpose (it blocks nothing). */
 export const DESYNC_MITIGATION_MODES = ['defensive', 'strictest'] as const;
