@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The local parity proxy in a container. The command is the one the tests run: node dist/bin/proxy.js
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts
@@ -16,7 +16,7 @@ RUN npm run build \
  # The proxy never loads the CDK (test/container/container.test.ts checks its import graph).
  && rm -rf node_modules/aws-cdk-lib node_modules/cdk-nag node_modules/constructs
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-trixie-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./package.json

@@ -142,7 +142,8 @@ export class DrainOrchestrator extends Construct {
     const fn = new NodejsFunction(this, 'Function', {
       entry: join(__dirname, '..', 'lambda', 'drain-handler.ts'),
       handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_LATEST,
+      // Pinned to the Node major of package.json engines: NODEJS_LATEST moves with aws-cdk-lib releases.
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout,

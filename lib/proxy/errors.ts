@@ -6,6 +6,7 @@ import { OutgoingHttpHeaders, ServerResponse, STATUS_CODES } from 'node:http';
 import { Http2ServerResponse } from 'node:http2';
 import { applyListenerHeaders } from './headers';
 import { ListenerModel } from './model';
+import { writeResponseHead } from './response-head';
 
 /** The ALB's own status codes that Node does not name. */
 const EXTRA_STATUS_TEXT: Record<number, string> = { 460: 'Client Closed Request', 463: 'Too Many X-Forwarded-For Addresses', 561: 'Unauthorized' };
@@ -26,6 +27,6 @@ export function sendLoadBalancerError(res: ServerResponse | Http2ServerResponse,
   if (res.headersSent) return void res.destroy();
   if (res.destroyed) return;
   const page = loadBalancerErrorPage(status, listener);
-  res.writeHead(status, page.headers);
+  writeResponseHead(res, status, page.headers);
   res.end(page.body);
 }

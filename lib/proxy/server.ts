@@ -23,6 +23,7 @@ import { evaluateListener, renderRedirect } from './rules';
 import { chooseTargetGroup, DataPlaneRuntime } from './runtime';
 import { TlsMaterial } from './tls';
 import { toOriginForm } from './request-target';
+import { writeResponseHead } from './response-head';
 import { exchangeHandshake, guardSocket, HandshakeClient, isWebSocketHandshake, reparseWithoutUpgrade, responseOnSocket } from './upgrade';
 import { ClientAbort, clientAborted, createUpstreamClient, hasBody, statusForUpstreamError, UpstreamClient, UpstreamClientKind, UpstreamHead } from './upstream';
 
@@ -180,7 +181,7 @@ class ListenerHandler {
     }
     if (action.type === 'redirect') {
       const location = renderRedirect(action, facts, this.listener.port, this.listener.protocol, this.localPorts);
-      res.writeHead(action.statusCode, applyListenerHeaders({ location, 'content-length': 0 }, this.listener));
+      writeResponseHead(res, action.statusCode, applyListenerHeaders({ location, 'content-length': 0 }, this.listener));
       res.end();
       req.resume();
       return finish('-', action.statusCode);
@@ -212,7 +213,7 @@ class ListenerHandler {
     const body = action.body ?? '';
     const headers: OutgoingHttpHeaders = { 'content-length': Buffer.byteLength(body) };
     if (action.contentType) headers['content-type'] = action.contentType;
-    res.writeHead(action.statusCode, applyListenerHeaders(headers, this.listener));
+    writeResponseHead(res, action.statusCode, applyListenerHeaders(headers, this.listener));
     res.end(body);
   }
 
@@ -273,7 +274,7 @@ class ListenerHandler {
         const headers = clientResponseHeaders(head.headers, this.listener);
         addCookies(headers, lease);
         if (this.state.closing) keepAlive(res, false);
-        res.writeHead(status, headers);
+        writeResponseHead(res, status, headers);
         return res;
       };
       const exchange = handshake ? exchangeHandshake(request, sink, handshake, () => (status = 101)) : this.upstream.send(request, sink);
