@@ -32,7 +32,7 @@ function readTemplate(file: string): Expectations {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read the template ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); run \`npx cdk synth\` first`);
+    throw new Error(`cannot read the template ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); run \`npx cdk synth\` first`, { cause: error });
   }
   return readExpectations(json, file);
 }
