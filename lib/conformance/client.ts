@@ -25,7 +25,8 @@ export class ConformanceClient {
 
   constructor(readonly options: ClientOptions) {
     const t = options.timeoutMs;
-    this.agent = new Agent({ connect: { rejectUnauthorized: !options.insecure, timeout: t }, headersTimeout: t, bodyTimeout: t });
+    // HTTP/1.1, as the checks are written (undici 8 would take h2 from a listener that offers it).
+    this.agent = new Agent({ connect: { rejectUnauthorized: !options.insecure, timeout: t }, headersTimeout: t, bodyTimeout: t, allowH2: false });
   }
 
   async send(url: URL | string, init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {

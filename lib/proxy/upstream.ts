@@ -109,6 +109,9 @@ class UndiciUpstream implements UpstreamClient {
         keepAliveTimeout: POOL_KEEP_ALIVE_MS,
         keepAliveMaxTimeout: POOL_KEEP_ALIVE_MS,
         connect: r.protocol === 'HTTPS' ? TARGET_TLS : undefined,
+        // The ALB speaks HTTP/1.1 to targets (target group ProtocolVersion HTTP1); undici 8 would
+        // otherwise take h2 from an HTTPS target that offers it in ALPN.
+        allowH2: false,
       });
       this.pools.set(key, pool);
     }
