@@ -56,12 +56,6 @@ function endpointUrl(value: string): string {
   return value;
 }
 
-// The SDK warns on every run that future versions need Node 22; keep errors to one readable line.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (!`${warning.name} ${warning.message}`.includes('NodeVersionSupportWarning')) process.stderr.write(`${warning.name}: ${warning.message}\n`);
-});
-
 const program = new Command('drain')
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_CODES.USAGE))
   .description('Gracefully drain targets from every target group they serve: ECS DRAINING, deregister, wait until no request is in flight, then optionally stand by or terminate.')
