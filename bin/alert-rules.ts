@@ -3,6 +3,8 @@
  * Prometheus alerting rules from the synthesized template's CloudWatch alarms, for the local proxy:
  *   npm run alert-rules -- --template cdk.out/Albatross.template.json --out alert-rules.yaml
  */
+// First: a one-line refusal on a Node older than engines, before any dependency loads.
+import '../lib/util/supported-node';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { alertRulesFromTemplate, formatRuleFile } from '../lib/alerts/prometheus-rules';

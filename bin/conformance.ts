@@ -4,6 +4,8 @@
  * started for the run) or a deployed stack:
  *   npm run conformance -- --url https://albatross.example.com
  */
+// First: a one-line refusal on a Node older than engines, before any dependency loads.
+import '../lib/util/supported-node';
 import { Command, InvalidArgumentError } from 'commander';
 import { runSuite } from '../lib/conformance/run';
 import { formatResult } from '../lib/conformance/suite';

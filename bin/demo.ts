@@ -4,6 +4,8 @@
  * (lib/conformance) against three sample apps behind the proxy on the synthesized template. Prints a
  * PASS/FAIL line per behaviour and exits non-zero on any failure.
  */
+// First: a one-line refusal on a Node older than engines, before any dependency loads.
+import '../lib/util/supported-node';
 import { join } from 'node:path';
 import { runSuite } from '../lib/conformance/run';
 import { formatResult } from '../lib/conformance/suite';

@@ -3,6 +3,8 @@
  * Drains targets from their load balancers before they stop:
  *   npm run drain -- --target i-0123456789abcdef0 --region eu-west-1 --stack Albatross
  */
+// First: a one-line refusal on a Node older than engines, before any dependency loads.
+import '../lib/util/supported-node';
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand, EnterStandbyCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';

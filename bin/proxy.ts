@@ -4,6 +4,8 @@
  *
  *   npx cdk synth && npm run local -- --targets app=127.0.0.1:9001,127.0.0.1:9002
  */
+// First: a one-line refusal on a Node older than engines, before any dependency loads.
+import '../lib/util/supported-node';
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
