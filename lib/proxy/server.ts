@@ -287,7 +287,7 @@ class ListenerHandler {
         status = LIMIT_STATUS.clientStalled;
         keepAlive(res, false);
         sendLoadBalancerError(res, status, this.listener);
-      } else if (abort.aborted) {
+      } else if (abort.fired) {
         // The client left: the ALB logs 460 and it says nothing about the target's health.
         status = CLIENT_CLOSED;
       } else {

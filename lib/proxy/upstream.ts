@@ -21,13 +21,14 @@ export type TargetProtocol = 'HTTP' | 'HTTPS';
  * Fired by the network layer when the client goes away: the upstream exchange is abandoned so the
  * target's connection (and the lease) is not held until a timeout. An EventEmitter rather than an
  * AbortController because undici accepts either and an emitter is much cheaper to make per request.
+ * No `aborted` property: undici 8 takes any signal that has one for an AbortSignal (and fails on it).
  */
 export class ClientAbort extends EventEmitter {
-  aborted = false;
+  fired = false;
 
   abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
+    if (this.fired) return;
+    this.fired = true;
     this.emit('abort');
   }
 }

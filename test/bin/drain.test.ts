@@ -80,7 +80,7 @@ test('drains a target while a request is in flight: the request completes, the d
   const https = `https://localhost:${proxy.ports[443]}`;
   // Least outstanding requests: three concurrent slow requests land one on each target.
   const { Agent, request } = await import('undici');
-  const agent = new Agent({ connect: { rejectUnauthorized: false } });
+  const agent = new Agent({ connect: { rejectUnauthorized: false }, allowH2: false });
   const inFlight = [0, 1, 2].map(() => request(`${https}/api/slow`, { dispatcher: agent }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() })));
   await new Promise((r) => setTimeout(r, 200));
   const target = `127.0.0.1:${ports[0]}`;
@@ -117,7 +117,7 @@ test('--dry-run prints the plan and changes nothing', async () => {
 test('--timeout: exit 7 when requests are still in flight', async () => {
   const https = `https://localhost:${proxy.ports[443]}`;
   const { Agent, request } = await import('undici');
-  const agent = new Agent({ connect: { rejectUnauthorized: false } });
+  const agent = new Agent({ connect: { rejectUnauthorized: false }, allowH2: false });
   const inFlight = [0, 1, 2, 3].map(() => request(`${https}/api/slow`, { dispatcher: agent }).then((r) => r.body.text()));
   await new Promise((r) => setTimeout(r, 200));
   const result = await runDrain(['--endpoint', endpoint, '--target', `127.0.0.1:${ports[2]}`, '--timeout', '0.5', '--poll-interval', '0.1']);
@@ -215,7 +215,7 @@ test("several targets: one target's error does not stop the others; the exit cod
 test("Ctrl-C while waiting: exit 130, each target's state, re-register commands for what was deregistered (with --endpoint-url)", async () => {
   const https = `https://localhost:${proxy.ports[443]}`;
   const { Agent, request } = await import('undici');
-  const agent = new Agent({ connect: { rejectUnauthorized: false } });
+  const agent = new Agent({ connect: { rejectUnauthorized: false }, allowH2: false });
   // ports[0] and ports[2] are draining after the tests above: these land on ports[1].
   const inFlight = [0, 1].map(() => request(`${https}/api/long`, { dispatcher: agent, headers: { 'x-delay-ms': '4000' } }).then((r) => r.statusCode));
   await new Promise((r) => setTimeout(r, 300));

@@ -88,7 +88,7 @@ test("compose's commands run the proxy over three sample apps, and the HEALTHCHE
   expect(redirect.status).toBe(301);
   // And a request forwarded over HTTPS reaches one of compose's sample apps.
   const { Agent, request } = await import('undici');
-  const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+  const insecure = new Agent({ connect: { rejectUnauthorized: false }, allowH2: false });
   const forwarded = await request(`https://localhost:${https}/hello`, { dispatcher: insecure });
   const echoed = (await forwarded.body.json()) as { name: string; path: string; headers: Record<string, string> };
   await insecure.close();
