@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -6,6 +6,7 @@ import { DrainOrchestrator, DrainOrchestratorProps } from '../../constructs/drai
 import { DURATION_ALARM_FRACTION, safetyMarginMs } from '../../lib/drain/budget';
 import { addAlbatrossStack } from '../../lib/app';
 import { buildConfig } from '../../lib/config';
+import { minimumMajor } from '../../lib/util/node-support';
 import { cdkJsonContext, synthStack, TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
 
 const { template, stack } = synthStack();
@@ -176,3 +177,9 @@ test('the handler bundles with the local esbuild (no Docker)', () => {
   expect(bundles.length).toBeGreaterThanOrEqual(1);
   expect(Math.max(...bundles.map((d) => statSync(join(outdir, d, 'index.js')).size))).toBeGreaterThan(10_000);
 }, 60_000);
+
+test("the function runs on the Node major of package.json's engines (pinned, not NODEJS_LATEST)", () => {
+  const engines = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  const fns = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'albatross-drain' } } } }));
+  expect(fns.map((f) => (f as { Properties: { Runtime: string } }).Properties.Runtime)).toEqual([`nodejs${minimumMajor(engines)}.x`]);
+});
