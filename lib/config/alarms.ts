@@ -2,7 +2,7 @@
 
 import { z } from 'zod';
 import { report, whenValid } from './checks';
-import { flag, integer, matching, percent, says, section, Settings, unsettable } from './fields';
+import { flag, integer, matching, percent, says, section, Settings, unsettable, wholeNumber } from './fields';
 
 /** CloudWatch: evaluationPeriods × period must not exceed one day. */
 const MAX_ALARM_WINDOW_SECONDS = 86_400;
@@ -18,7 +18,7 @@ export const alarmsSchema = section({
   /** p95 target response time in milliseconds, 1–60000. @default 500 */
   p95LatencyMs: integer(1, 60_000),
   /** Period of the alarms and of the dashboard's graphs, 60 or a multiple of 60 seconds, at most a day. @default 60 */
-  periodSeconds: z.number(periodParams).int(periodParams).min(60, periodParams).max(MAX_ALARM_WINDOW_SECONDS, periodParams).multipleOf(60, periodParams),
+  periodSeconds: wholeNumber(periodParams).min(60, periodParams).max(MAX_ALARM_WINDOW_SECONDS, periodParams).multipleOf(60, periodParams),
   /**
    * Periods an alarm looks back over, 1–1440; `evaluationPeriods × periodSeconds` is at most one
    * day (a CloudWatch limit).

@@ -20,10 +20,18 @@ export function says(text: (got: string) => string): { error: (issue: { input?: 
   return { error: (issue) => text(shown(issue.input)) };
 }
 
+/**
+ * A number that must be whole. Not zod's `.int()`: its issue for `1.5` aborts explicitly, which
+ * would hold back every rule of the enclosing objects, the cross-section ones included.
+ */
+export function wholeNumber(params: ReturnType<typeof says>) {
+  return z.number(params).refine(Number.isInteger, params);
+}
+
 /** An integer from `min` to `max`, both included. */
 export function integer(min: number, max: number) {
   const params = says((got) => `must be an integer from ${min} to ${max} (got ${got})`);
-  return z.number(params).int(params).min(min, params).max(max, params);
+  return wholeNumber(params).min(min, params).max(max, params);
 }
 
 /** A number above 0 and at most 100. */

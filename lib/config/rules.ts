@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { FIXED_RESPONSE_CONTENT_TYPES } from './allowed';
 import { report, whenValid } from './checks';
-import { integer, listOf, matching, oneOf, says, section, Settings, shown } from './fields';
+import { integer, listOf, matching, oneOf, says, section, Settings, shown, wholeNumber } from './fields';
 
 const PATH_PATTERN = /^[A-Za-z0-9_\-.$/~"'@:+?*&(),!=;%]+$/;
 const FIXED_RESPONSE_BODY_MAX_BYTES = 1024;
@@ -14,10 +14,7 @@ const bodyParams = says(() => `must be a string of at most ${FIXED_RESPONSE_BODY
 /** An answer the load balancer gives itself, without a target. */
 export const fixedResponseSchema = section({
   /** HTTP status code: 2XX, 4XX or 5XX. */
-  statusCode: z
-    .number(statusCodeParams)
-    .int(statusCodeParams)
-    .refine((code) => /^[245]\d\d$/.test(String(code)), statusCodeParams),
+  statusCode: wholeNumber(statusCodeParams).refine((code) => /^[245]\d\d$/.test(String(code)), statusCodeParams),
   /** Content type of the body. */
   contentType: oneOf(FIXED_RESPONSE_CONTENT_TYPES),
   /** The body, at most 1024 bytes. */

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ROUTING_ALGORITHMS } from './allowed';
 import { report, whenValid } from './checks';
-import { flag, integer, matching, oneOf, says, section, Settings, shown, unsettable } from './fields';
+import { flag, integer, matching, oneOf, says, section, Settings, shown, unsettable, wholeNumber } from './fields';
 
 const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
 const TARGET_GROUP_NAME = /^[a-z][a-z0-9-]{0,20}$/;
@@ -53,10 +53,7 @@ export const targetGroupShape = {
   /** Seconds a deregistering target drains, 0–3600. Keep it near your longest request. @default 30 */
   deregistrationDelaySeconds: integer(0, 3600),
   /** Linear ramp-up of a new target's share, 0 (off) or 30–900 seconds; round_robin only. @default 0 */
-  slowStartSeconds: z
-    .number(slowStartParams)
-    .int(slowStartParams)
-    .refine((s) => s === 0 || (s >= 30 && s <= 900), slowStartParams),
+  slowStartSeconds: wholeNumber(slowStartParams).refine((s) => s === 0 || (s >= 30 && s <= 900), slowStartParams),
   /** How requests are spread over targets. @default 'round_robin' */
   algorithm: oneOf(ROUTING_ALGORITHMS),
   /** Lower the weight of anomalous targets (weighted_random only). @default false */
