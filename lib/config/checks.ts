@@ -44,6 +44,8 @@ export function whenValid(...reads: (FieldPath | KeysOf)[]): { when: (payload: z
 /** Parameters of an issue a rule raises; `problems.ts` turns them into the problem's text. */
 export interface ProblemParams {
   readonly text: ProblemText;
+  /** Set on an issue that only holds back the rules reading its field: another line says what is wrong. */
+  readonly silent?: boolean;
   /** How many path segments the rule added below the object it is attached to. */
   readonly depth: number;
 }
@@ -52,4 +54,10 @@ export interface ProblemParams {
 export function report(ctx: z.core.$RefinementCtx<unknown>, path: FieldPath, text: ProblemText): void {
   const params: ProblemParams = { text, depth: path.length };
   ctx.addIssue({ code: 'custom', path: [...path], message: typeof text === 'string' ? text : undefined, params: { ...params } });
+}
+
+/** Marks the object as wrong without a line of its own, when another issue already explains it. */
+export function holdBack(ctx: z.core.$RefinementCtx<unknown>): void {
+  const params: ProblemParams = { text: '', depth: 0, silent: true };
+  ctx.addIssue({ code: 'custom', path: [], params: { ...params } });
 }

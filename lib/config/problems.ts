@@ -65,6 +65,7 @@ function textOf(issue: z.core.$ZodIssue): string {
 }
 
 function linesOf(root: z.core.$ZodType, issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'custom' && (issue.params as Partial<ProblemParams> | undefined)?.silent) return [];
   if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unknownKey(root, issue.path, key));
   const at = dotted(issue.path);
   return [at ? `${at} ${textOf(issue)}` : textOf(issue)];

@@ -2,7 +2,7 @@
 
 import { z } from 'zod';
 import { FIXED_RESPONSE_CONTENT_TYPES } from './allowed';
-import { report, whenValid } from './checks';
+import { holdBack, report, whenValid } from './checks';
 import { integer, listOf, matching, oneOf, says, section, Settings, shown, wholeNumber } from './fields';
 
 const PATH_PATTERN = /^[A-Za-z0-9_\-.$/~"'@:+?*&(),!=;%]+$/;
@@ -43,7 +43,12 @@ export const ruleActionSchema = section(
   ACTION_SHAPES,
 )
   .superRefine((action, ctx) => {
-    if ((action.forward === undefined) === (action.fixedResponse === undefined)) report(ctx, [], `must be ${ACTION_SHAPES}`);
+    if ((action.forward === undefined) === (action.fixedResponse === undefined)) {
+      // A misspelled action key (`forwrd`) is its own problem already; saying "must be one of the
+      // actions" would only repeat it, but the action must still count as wrong for the routing rules.
+      if (ctx.issues.some((issue) => issue.code === 'unrecognized_keys' && (issue.path ?? []).length === 0)) holdBack(ctx);
+      else report(ctx, [], `must be ${ACTION_SHAPES}`);
+    }
   }, whenValid())
   .transform((action): RuleAction => (action.forward !== undefined ? { forward: action.forward } : { fixedResponse: action.fixedResponse! }));
 
