@@ -5,8 +5,11 @@ import { LOG_RETENTION_DAYS } from './allowed';
 import { report, whenValid } from './checks';
 import { integer, matching, oneOf, section, Settings, shown } from './fields';
 
-/** The container service on ECS-on-EC2. */
-export const serviceSchema = section({
+/**
+ * The settings of one container and its task count: the service's own, kept apart from the
+ * section so that a later per-service config can carry the same settings.
+ */
+export const containerShape = {
   /**
    * Container image of the application. It must answer the target groups' health check path.
    * The default is a tiny public echo server that answers `/health` with 200 on port 80, so a
@@ -24,8 +27,6 @@ export const serviceSchema = section({
   desiredCount: integer(1, 1000),
   /** Ceiling of task scaling, from desiredCount to 1000. @default 20 */
   maxCount: integer(1, 1000),
-  /** Name of the target group the listener forwards to when no rule matches. @default 'app' */
-  defaultTargetGroup: z.string({ error: (issue) => `must be the name of a target group (got ${shown(issue.input)})` }),
   /**
    * Seconds ECS ignores failing load balancer health checks of a new task, 0–7200. Cover the
    * app's start-up plus `healthyThreshold × intervalSeconds`.
@@ -38,9 +39,22 @@ export const serviceSchema = section({
    * @default 30
    */
   logRetentionDays: oneOf(LOG_RETENTION_DAYS),
-}).superRefine((s, ctx) => {
+};
+
+/** The rule between the task counts, for any object holding `containerShape`. */
+export function checkTaskCounts(s: { desiredCount: number; maxCount: number }, ctx: z.core.$RefinementCtx<unknown>): void {
   if (s.maxCount < s.desiredCount) report(ctx, ['maxCount'], `must be an integer from ${s.desiredCount} to 1000 (got ${s.maxCount})`);
-}, whenValid(['maxCount'], ['desiredCount']));
+}
+
+/** The fields `checkTaskCounts` reads. */
+export const TASK_COUNT_CHECK_READS = [['maxCount'], ['desiredCount']] as const;
+
+/** The container service on ECS-on-EC2. */
+export const serviceSchema = section({
+  ...containerShape,
+  /** Name of the target group the listener forwards to when no rule matches. @default 'app' */
+  defaultTargetGroup: z.string({ error: (issue) => `must be the name of a target group (got ${shown(issue.input)})` }),
+}).superRefine(checkTaskCounts, whenValid(...TASK_COUNT_CHECK_READS));
 
 /** The EC2 Auto Scaling group that gives ECS its capacity. */
 export const capacitySchema = section({
