@@ -29,8 +29,11 @@ const actionShape = {
   fixedResponse: fixedResponseSchema,
 };
 
+/** Both action keys, for the type only (`Pick` keeps each key's documentation). */
+type ActionFields = z.output<ReturnType<typeof z.strictObject<typeof actionShape>>>;
+
 /** The action of a listener rule: forward to a named target group, or answer directly. */
-export type RuleAction = Settings<{ forward: z.output<typeof actionShape.forward> } | { fixedResponse: z.output<typeof actionShape.fixedResponse> }>;
+export type RuleAction = Settings<Pick<ActionFields, 'forward'> | Pick<ActionFields, 'fixedResponse'>>;
 
 const ACTION_SHAPES = '{ "forward": "<target group>" } or { "fixedResponse": { statusCode, contentType, body } }';
 
