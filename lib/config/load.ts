@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, DEFAULT_TARGET_GROUP } from './defaults';
-import { AlbatrossConfig, DeepPartial, TargetGroupConfig } from './schema';
+import { AlbatrossConfig, ConfigOverrides } from './schema';
 import { ConfigError, validateConfig } from './validate';
 
 /** The context key that holds the configuration object in cdk.json. */
@@ -66,10 +66,13 @@ function readConfigFile(path: string): Json {
 
 /**
  * Merges the configured target groups over the default ones. A group may name only the settings
- * that differ (`{"api": {"algorithm": "round_robin"}}`); `null` removes a default group.
+ * that differ (`{"api": {"algorithm": "round_robin"}}`); `null` removes a default group. Anything
+ * but an object is passed on for the schema to reject.
  */
-function mergeTargetGroups(groups: Record<string, unknown>): Record<string, TargetGroupConfig> {
-  const merged: Record<string, TargetGroupConfig> = { ...DEFAULT_CONFIG.targetGroups };
+function mergeTargetGroups(groups: unknown): unknown {
+  if (groups === undefined) return DEFAULT_CONFIG.targetGroups;
+  if (!isObject(groups)) return groups;
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG.targetGroups };
   for (const [name, group] of Object.entries(groups)) {
     if (group === null) {
       delete merged[name];
@@ -98,13 +101,16 @@ export function loadConfig(context: ContextSource, contextKeys: string[] = []): 
     if (!key.startsWith(`${CONFIG_CONTEXT_KEY}.`) || key === `${CONFIG_CONTEXT_KEY}.configFile`) continue;
     setPath(merged, key.split('.').slice(1), parseContextValue(context.tryGetContext(key)));
   }
-  return buildConfig(merged as DeepPartial<AlbatrossConfig>);
+  return buildConfig(merged as ConfigOverrides);
 }
 
-/** Applies a partial configuration over the defaults and validates the result. */
-export function buildConfig(partial: DeepPartial<AlbatrossConfig> = {}): AlbatrossConfig {
-  const { targetGroups, ...rest } = partial;
-  const merged = deepMerge(DEFAULT_CONFIG, rest);
-  const groups = mergeTargetGroups((targetGroups ?? {}) as Record<string, unknown>);
-  return validateConfig({ ...merged, targetGroups: groups });
+/**
+ * Applies a partial configuration over the defaults and validates the result. Objects merge key by
+ * key, so an unknown key reaches the schema and is reported; a value of the wrong shape replaces
+ * its default whole and is reported too.
+ */
+export function buildConfig(partial: ConfigOverrides = {}): AlbatrossConfig {
+  const { targetGroups, ...rest } = partial as Json;
+  const merged = deepMerge<unknown>(DEFAULT_CONFIG, rest);
+  return validateConfig({ ...(merged as Json), targetGroups: mergeTargetGroups(targetGroups) });
 }

@@ -33,6 +33,19 @@ test('an invalid setting stops synth with the field name and the allowed range',
   expect(stderr).not.toMatch(/\n\s+at /); // no stack trace, just the problem
 }, 60_000);
 
+test('a misspelled setting and a wrong shape stop synth with one readable message listing both', () => {
+  const { status, stderr } = runApp({ 'albatross.loadBalancer.idleTimeoutSecond': '5', 'albatross.rules': '[null]' });
+  expect(status).toBe(1);
+  expect(stderr).not.toMatch(/\n\s+at /); // no stack trace, no TypeError
+  expect(stderr.slice(stderr.indexOf('Invalid Albatross configuration')).trim()).toBe(
+    [
+      'Invalid Albatross configuration:',
+      '  - loadBalancer.idleTimeoutSecond is not a known setting; did you mean loadBalancer.idleTimeoutSeconds?',
+      '  - rules[0] must be an object { priority, pathPatterns, action } (got null)',
+    ].join('\n'),
+  );
+}, 60_000);
+
 test('a missing certificate ARN and domain says how to pass one', () => {
   const { status, stderr } = runApp({ albatross: {} });
   expect(status).toBe(1);

@@ -48,3 +48,21 @@ test('null removes a default target group', () => {
 test('a non-object albatross context is rejected', () => {
   expect(() => loadConfig(context({ albatross: 'yes' }).source, ['albatross'])).toThrow('context "albatross" must be an object');
 });
+
+test('a misspelled -c albatross.<path> override is an error naming the nearest known setting', () => {
+  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN }, 'albatross.loadBalancer.idleTimeoutSecond': '5' });
+  expect(() => loadConfig(source, keys)).toThrow('loadBalancer.idleTimeoutSecond is not a known setting; did you mean loadBalancer.idleTimeoutSeconds?');
+});
+
+test('target groups that are no object are rejected, not replaced by the defaults', () => {
+  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN, targetGroups: 5 } });
+  expect(() => loadConfig(source, keys)).toThrow('targetGroups must be an object of target groups by name (got 5)');
+});
+
+test('a misspelled key in a config file is reported with its path', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'albatross-config-'));
+  const file = join(dir, 'prod.json');
+  writeFileSync(file, JSON.stringify({ capacity: { minCapacty: 4 } }));
+  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN }, 'albatross.configFile': file });
+  expect(() => loadConfig(source, keys)).toThrow('capacity.minCapacty is not a known setting; did you mean capacity.minCapacity?');
+});

@@ -58,6 +58,13 @@ describe('a valid configuration', () => {
     expect(problems({ certificateArn: null as unknown as string, domain: { ...domain, name: 'example.com' } })).toEqual([]);
   });
 
+  test('null unsets an optional setting that has a default, such as the static group\'s stickiness', () => {
+    const config = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, targetGroups: { static: { stickinessSeconds: null } }, alarms: { email: null } });
+    expect(config.targetGroups.static.stickinessSeconds).toBeUndefined();
+    expect(config.targetGroups.static.algorithm).toBe('round_robin');
+    expect(config.alarms.email).toBeUndefined();
+  });
+
   test('does not mutate the defaults', () => {
     buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, loadBalancer: { idleTimeoutSeconds: 99 } });
     expect(DEFAULT_CONFIG.loadBalancer.idleTimeoutSeconds).toBe(60);
@@ -131,9 +138,74 @@ describe('bad input fails with the field name and the allowed range', () => {
     ['alarm period 90 s', { alarms: { periodSeconds: 90 } }, 'alarms.periodSeconds must be a multiple of 60 from 60 to 86400 (got 90)'],
     ['alarm window over a day', { alarms: { periodSeconds: 3600, evaluationPeriods: 25, datapointsToAlarm: 2 } }, 'alarms.evaluationPeriods × alarms.periodSeconds must be at most 86400 seconds, a CloudWatch limit (got 25 × 3600)'],
     ['more datapoints than periods', { alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } }, 'alarms.datapointsToAlarm must be an integer from 1 to 2 (got 3)'],
+    ['path patterns that are a string', { rules: [{ priority: 1, pathPatterns: '/a' as unknown as string[], action: { forward: 'api' } }] }, 'rules[0].pathPatterns must list 1 to 5 patterns (got "/a")'],
     ['string where a number belongs', { loadBalancer: { idleTimeoutSeconds: '60' as unknown as number } }, 'loadBalancer.idleTimeoutSeconds must be an integer from 1 to 4000 (got "60")'],
   ])('%s', (_name, partial, expected) => {
     expect(problems(partial).join('\n')).toContain(expected);
+  });
+
+  test.each<[string, object, string]>([
+    ['a misspelled key', { loadBalancer: { idleTimeoutSecond: 5 } }, 'loadBalancer.idleTimeoutSecond is not a known setting; did you mean loadBalancer.idleTimeoutSeconds?'],
+    ['a misspelled section', { loadBalancers: { idleTimeoutSeconds: 5 } }, 'loadBalancers is not a known setting; did you mean loadBalancer?'],
+    ['a misspelled key deep down', { targetGroups: { app: { healthCheck: { intervalSecond: 10 } } } }, 'targetGroups.app.healthCheck.intervalSecond is not a known setting; did you mean targetGroups.app.healthCheck.intervalSeconds?'],
+    ['a misspelled key in a list entry', { waf: { rateLimits: [{ name: 'api', pathPrefix: '/api/', limit: 100, windowSeconds: 60, nam: 'x' }] } }, 'waf.rateLimits[0].nam is not a known setting; did you mean waf.rateLimits[0].name?'],
+    ['a misspelled rule action', { rules: [{ priority: 1, pathPatterns: ['/a'], action: { forwrd: 'api' } }] }, 'rules[0].action.forwrd is not a known setting; did you mean rules[0].action.forward?'],
+    ['a key like no known one', { loadBalancer: { colour: 'blue' } }, 'loadBalancer.colour is not a known setting (known in loadBalancer: deletionProtection, idleTimeoutSeconds, tlsPolicy, desyncMitigationMode, httpsPort, httpPort, accessLogRetentionDays, securityHeaders)'],
+  ])('an unknown key names its path and the nearest known key: %s', (_name, partial, expected) => {
+    expect(problems(partial)).toEqual([expected]);
+  });
+
+  test.each<[string, object, string]>([
+    ['a section that is a number', { loadBalancer: 5 }, 'loadBalancer must be an object { deletionProtection, idleTimeoutSeconds, tlsPolicy, desyncMitigationMode, httpsPort, httpPort, accessLogRetentionDays, securityHeaders } (got 5)'],
+    ['a null rule', { rules: [null] }, 'rules[0] must be an object { priority, pathPatterns, action } (got null)'],
+    ['a null health check', { targetGroups: { app: { healthCheck: null } } }, 'targetGroups.app.healthCheck must be an object { path, intervalSeconds, timeoutSeconds, healthyThreshold, unhealthyThreshold, matcher } (got null)'],
+    ['rules that are no list', { rules: { priority: 1 } }, 'rules must be a list of rules (got {"priority":1})'],
+    ['target groups that are no object', { targetGroups: 5 }, 'targetGroups must be an object of target groups by name (got 5)'],
+    ['a target group that is a string', { targetGroups: { app: 'round_robin' } }, 'targetGroups.app must be an object { healthCheck, deregistrationDelaySeconds, slowStartSeconds, algorithm, anomalyMitigation, stickinessSeconds } (got "round_robin")'],
+    ['a null environment', { env: null }, 'env must be an object { account, region, availabilityZones } (got null)'],
+    ['an action that is a string', { rules: [{ priority: 1, pathPatterns: ['/a'], action: 'api' }] }, 'rules[0].action must be { "forward": "<target group>" } or { "fixedResponse": { statusCode, contentType, body } } (got "api")'],
+    ['an action with neither key', { rules: [{ priority: 1, pathPatterns: ['/a'], action: {} }] }, 'rules[0].action must be { "forward": "<target group>" } or { "fixedResponse": { statusCode, contentType, body } }'],
+  ])('a wrong shape is one problem naming the path and the shape expected: %s', (_name, partial, expected) => {
+    expect(problems(partial)).toEqual([expected]);
+  });
+
+  test('a list entry of a wrong shape (here a required key misspelled) lists the unknown key and the missing one', () => {
+    expect(problems({ waf: { rateLimits: [{ name: 'api', pathPrefix: '/api/', limit: 100, windowSecond: 60 }] as never } })).toEqual([
+      'waf.rateLimits[0].windowSeconds must be one of 60, 120, 300, 600 (got nothing)',
+      'waf.rateLimits[0].windowSecond is not a known setting; did you mean waf.rateLimits[0].windowSeconds?',
+    ]);
+  });
+
+  test('every problem is listed at once: unknown keys, wrong shapes, ranges and cross-section rules together', () => {
+    const listed = problems({
+      certificateArn: '',
+      loadBalancer: { idleTimeoutSecond: 5 } as object,
+      targetGroups: { app: { healthCheck: null as unknown as object } },
+      capacity: { minCapacity: 1.5 },
+      scaling: { cpuTargetPercent: 0 },
+    });
+    expect([...listed].sort()).toEqual(
+      [
+        'loadBalancer.idleTimeoutSecond is not a known setting; did you mean loadBalancer.idleTimeoutSeconds?',
+        'targetGroups.app.healthCheck must be an object { path, intervalSeconds, timeoutSeconds, healthyThreshold, unhealthyThreshold, matcher } (got null)',
+        'capacity.minCapacity must be an integer from 2 to 1000 (got 1.5)',
+        'scaling.cpuTargetPercent must be an integer from 1 to 100 (got 0)',
+        'certificateArn or domain is required: pass the ARN of an ACM certificate (`-c albatross.certificateArn=arn:aws:acm:REGION:ACCOUNT:certificate/ID`) or a domain { name, hostedZoneId, hostedZoneName }',
+      ].sort(),
+    );
+  });
+
+  test('a rule between fields is not run on a field that is itself wrong, so no echo of its problem is listed', () => {
+    // desiredCapacity's range is min..max: a wrong minCapacity yields its own problem only.
+    expect(problems({ capacity: { minCapacity: 'two' as unknown as number } })).toEqual(['capacity.minCapacity must be an integer from 2 to 1000 (got "two")']);
+    // A rule that forwards to a group is checked against the groups even when a group has a problem of its own.
+    // (A fraction on purpose: zod's own int() check aborts the whole parse's rules on one.)
+    expect(problems({ targetGroups: { app: { deregistrationDelaySeconds: 0.5 } }, rules: [{ priority: 1, pathPatterns: ['/a'], action: { forward: 'nope' } }] })).toEqual([
+      'targetGroups.app.deregistrationDelaySeconds must be an integer from 0 to 3600 (got 0.5)',
+      'rules[0].action.forward must name a target group (app, api, static; got "nope")',
+      'targetGroups.api is not used: forward to it from a rule or make it service.defaultTargetGroup (or remove it with null)',
+      'targetGroups.static is not used: forward to it from a rule or make it service.defaultTargetGroup (or remove it with null)',
+    ]);
   });
 
   test('every problem is reported at once, one per line', () => {
