@@ -3,6 +3,7 @@ import { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage, request as ht
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { Pool } from 'undici';
+import { formatTargetId } from '../alb/target-id';
 import { TargetAddress } from './model';
 
 /** A target's response head. */
@@ -84,8 +85,7 @@ const POOL_KEEP_ALIVE_MS = 4_000;
 const TARGET_TLS = { rejectUnauthorized: false } as const;
 
 function origin(protocol: TargetProtocol, target: TargetAddress): string {
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `${protocol === 'HTTPS' ? 'https' : 'http'}://${host}:${target.port}`;
+  return `${protocol === 'HTTPS' ? 'https' : 'http'}://${formatTargetId(target)}`;
 }
 
 /** A target may serve both protocols: each has its own pool. */
