@@ -76,7 +76,7 @@ export function hasBody(request: { readonly headers: IncomingHttpHeaders }): boo
 }
 
 /**
- * Targets should keep connections open longer than the ALB's idle timeout (alb-behaviour 17), so
+ * Targets should keep connections open longer than the ALB's idle timeout (docs/alb-behaviour.md §17), so
  * pooled connections are dropped a little before a typical target would close them.
  */
 const POOL_KEEP_ALIVE_MS = 4_000;
