@@ -14,8 +14,9 @@ export type InFlightProbe = (registration: Registration) => Promise<number | und
 const PROBE_TIMEOUT_MS = 1000;
 
 /**
- * The local proxy's admin API (`GET <url>/targets`, lib/alb/targets-report.ts): true in-flight counts per target. Target
- * groups there are named `targetgroup/<name>/…` in their ARNs, as the proxy's ELBv2 API reports them.
+ * The local proxy's admin API (`GET <url>/targets`, lib/alb/targets-report.ts): true in-flight
+ * counts per target. Target groups there are named `targetgroup/<name>/…` in their ARNs, as the
+ * proxy's ELBv2 API reports them.
  */
 export function proxyAdminInFlight(adminUrl: string, fetchImpl: typeof fetch = fetch, adminToken?: string): InFlightProbe {
   const headers = adminToken ? { authorization: adminAuthorization(adminToken) } : undefined;
