@@ -5,8 +5,8 @@ import { adminAuthorization } from './admin-token';
 
 /**
  * An instance-side signal that a deregistered target has finished its requests. The API keeps
- * saying `draining` for the whole delay even when the ALB finished early (docs/alb-behaviour.md §13), so only a
- * signal like this can end a drain before the delay.
+ * saying `draining` for the whole delay even when the ALB finished early (docs/alb-behaviour.md
+ * §13), so only a signal like this can end a drain before the delay.
  * Returns the requests in flight, or undefined when it cannot tell.
  */
 export type InFlightProbe = (registration: Registration) => Promise<number | undefined>;

@@ -27,7 +27,8 @@ test('every repository path a file names exists', () => {
 test('every section of docs/alb-behaviour.md that code, tests or docs cite is there', () => {
   const sections = new Set([...read('docs/alb-behaviour.md').matchAll(/^(\d+)\. \*\*/gm)].map((m) => Number(m[1])));
   expect(sections.size).toBeGreaterThanOrEqual(20);
-  const citation = /alb-behaviour\.md(?:\]\(alb-behaviour\.md\))? (§[\d§–, ]+)/g;
+  // A citation may wrap onto the next comment line (`…alb-behaviour.md\n * §13`).
+  const citation = /alb-behaviour\.md(?:\]\(alb-behaviour\.md\))?\s+(?:\*\s+)?(§[\d§–, ]+)/g;
   const cited = tracked.flatMap((f) =>
     [...read(f).matchAll(citation)].flatMap((m) =>
       m[1].split(/,\s*/).filter((part) => part.trim() !== '').flatMap((part) => {
