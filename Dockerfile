@@ -12,9 +12,9 @@ COPY constructs ./constructs
 COPY lambda ./lambda
 COPY bench ./bench
 RUN npm run build \
- && npm prune --omit=dev \
- # The proxy never loads the CDK (test/container/container.test.ts checks its import graph).
- && rm -rf node_modules/aws-cdk-lib node_modules/cdk-nag node_modules/constructs
+ # The CDK is a devDependency (synth only), so pruning leaves the proxy's and the drain's packages
+ # alone (test/container/container.test.ts starts both with exactly these).
+ && npm prune --omit=dev
 
 FROM node:24-trixie-slim AS runtime
 ENV NODE_ENV=production

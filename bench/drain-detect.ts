@@ -14,6 +14,8 @@ import { AddressInfo } from 'node:net';
 import { DeregisterTargetsCommand, ElasticLoadBalancingV2Client, waitUntilTargetDeregistered } from '@aws-sdk/client-elastic-load-balancing-v2';
 import pino from 'pino';
 import { Agent, request } from 'undici';
+import { TARGET_GROUP_NAME_TAG } from '../lib/alb/tags';
+import { TARGET_GROUP_ATTRIBUTES } from '../lib/alb/target-group-attributes';
 import { drainTarget } from '../lib/drain/engine';
 import { proxyAdminInFlight } from '../lib/drain/signals';
 import { parseDrainTarget } from '../lib/drain/target-id';
@@ -37,8 +39,8 @@ function template(): unknown {
           Port: 80,
           Protocol: 'HTTP',
           HealthCheckPath: '/health',
-          Tags: [{ Key: 'albatross:target-group', Value: 'app' }],
-          TargetGroupAttributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: String(DELAY_S) }],
+          Tags: [{ Key: TARGET_GROUP_NAME_TAG, Value: 'app' }],
+          TargetGroupAttributes: [{ Key: TARGET_GROUP_ATTRIBUTES.deregistrationDelaySeconds, Value: String(DELAY_S) }],
         },
       },
       Http: { Type: 'AWS::ElasticLoadBalancingV2::Listener', Properties: { LoadBalancerArn: { Ref: 'Lb' }, Port: 80, Protocol: 'HTTP', DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: 'Tg' } }] } },

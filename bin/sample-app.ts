@@ -35,7 +35,7 @@ const server = createServer((req, res) => {
     }, opts.delayMs);
   });
 });
-// Keep connections longer than the load balancer's idle timeout (alb-behaviour 17).
+// Keep connections longer than the load balancer's idle timeout (docs/alb-behaviour.md §17).
 server.keepAliveTimeout = 65_000;
 server.listen(opts.port, opts.bind, () => console.log(JSON.stringify({ msg: 'listening', name: opts.name, port: opts.port })));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -5,6 +5,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { LoadBalancerConfig, SecurityHeadersConfig } from '../lib/config';
+import { RESPONSE_HEADER_ATTRIBUTES, SERVER_HEADER_ENABLED_ATTRIBUTE } from '../lib/alb/listener-attributes';
 import { acknowledgeNag } from '../lib/nag/acknowledge';
 
 /** Properties of a {@link SecureLoadBalancer}. */
@@ -99,11 +100,11 @@ export class SecureLoadBalancer extends Construct {
 
 /** Listener attribute keys of the response headers the ALB can inject. */
 export const SECURITY_HEADER_ATTRIBUTES = {
-  strictTransportSecurity: 'routing.http.response.strict_transport_security.header_value',
-  contentTypeOptions: 'routing.http.response.x_content_type_options.header_value',
-  frameOptions: 'routing.http.response.x_frame_options.header_value',
-  contentSecurityPolicy: 'routing.http.response.content_security_policy.header_value',
-  serverEnabled: 'routing.http.response.server.enabled',
+  strictTransportSecurity: RESPONSE_HEADER_ATTRIBUTES['Strict-Transport-Security'],
+  contentTypeOptions: RESPONSE_HEADER_ATTRIBUTES['X-Content-Type-Options'],
+  frameOptions: RESPONSE_HEADER_ATTRIBUTES['X-Frame-Options'],
+  contentSecurityPolicy: RESPONSE_HEADER_ATTRIBUTES['Content-Security-Policy'],
+  serverEnabled: SERVER_HEADER_ENABLED_ATTRIBUTE,
 } as const;
 
 /** Sets the response-header listener attributes (the L2 listener has no property for them yet). */

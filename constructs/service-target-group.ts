@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { TargetGroupConfig } from '../lib/config';
-import { TARGET_GROUP_NAME_TAG } from '../lib/config/tags';
+import { TARGET_GROUP_NAME_TAG } from '../lib/alb/tags';
 
 
 /** Properties of a {@link ServiceTargetGroup}. */

@@ -6,7 +6,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TargetsReport } from '../proxy/model';
+import { TARGETS_REPORT_PATH, TargetsReport } from '../alb/targets-report';
 import { freePort } from '../util/net';
 import { ConformanceClient } from './client';
 import { Expectations } from './expectations';
@@ -29,7 +29,7 @@ async function waitUntilHealthy(client: ConformanceClient, adminUrl: string, tim
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      const report = JSON.parse((await client.send(`${adminUrl}/targets`)).body) as TargetsReport;
+      const report = JSON.parse((await client.send(`${adminUrl}${TARGETS_REPORT_PATH}`)).body) as TargetsReport;
       if (report.targetGroups.every((g) => g.targets.length > 0 && g.targets.every((t) => t.state === 'healthy'))) return;
     } catch {
       // not listening yet

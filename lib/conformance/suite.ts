@@ -3,7 +3,7 @@
  * Each check says PASS, FAIL or why it was skipped; the summary counts passes and failures.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TargetsReport } from '../proxy/model';
+import { TARGETS_REPORT_PATH, TargetsReport } from '../alb/targets-report';
 import { Answer, ConformanceClient } from './client';
 import { Expectations } from './expectations';
 
@@ -63,7 +63,7 @@ function targetHealth(): Check {
     name: 'health checks: every registered target is healthy',
     run: async ({ target, client }) => {
       if (!target.adminUrl) return { status: 'skip', detail: NEEDS_ADMIN };
-      const report = JSON.parse((await client.send(`${target.adminUrl}/targets`)).body) as TargetsReport;
+      const report = JSON.parse((await client.send(`${target.adminUrl}${TARGETS_REPORT_PATH}`)).body) as TargetsReport;
       const bad = report.targetGroups.flatMap((g) => g.targets.filter((t) => t.state !== 'healthy').map((t) => `${g.name}/${t.id} ${t.state}`));
       return verdict(bad.length === 0, bad.length === 0 ? `${report.targetGroups.length} groups` : bad.join(', '));
     },
@@ -205,7 +205,7 @@ function draining(backends?: Record<string, string[]>, addresses?: Record<string
     await sleep(1000);
     stop = true;
     await load;
-    const report = JSON.parse((await client.send(`${target.adminUrl}/targets`)).body) as TargetsReport;
+    const report = JSON.parse((await client.send(`${target.adminUrl}${TARGETS_REPORT_PATH}`)).body) as TargetsReport;
     const state = report.targetGroups.find((g) => g.name === x.defaultGroup)?.targets.find((t) => t.id === addresses[drainedName])?.state;
     const errors = statuses.filter((s) => s !== 200).length;
     // Requests the drained backend accepted before the deregistration may still finish after it.

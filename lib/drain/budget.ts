@@ -2,6 +2,7 @@
  * Time budget of one orchestrator run, shared by the Lambda (its deadline) and the construct (its
  * duration alarm), so the two cannot drift apart. CDK- and SDK-free: the construct imports it.
  */
+import { MAX_DEREGISTRATION_DELAY_SECONDS } from '../alb/target-group-attributes';
 
 /**
  * Share of a time limit kept free at the end of a run for the heartbeat, the re-queue or the
@@ -48,8 +49,6 @@ export function runDeadline(budget: RunBudget): number {
 export const TIMEOUT_MARGIN_MS = 30_000;
 /** What the engine's default timeout allows ECS to move the tasks before deregistration. */
 export const ECS_ALLOWANCE_MS = 10 * 60_000;
-/** The largest deregistration delay an ALB target group accepts (deregistration_delay.timeout_seconds). */
-export const MAX_DEREGISTRATION_DELAY_SECONDS = 3600;
 /**
  * The orchestrator's default bound on one drain, from its first run: the engine's own default
  * timeout (delay + margin + ECS allowance) for the largest delay AWS allows, so no configuration

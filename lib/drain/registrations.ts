@@ -6,6 +6,8 @@ import {
   DescribeTargetGroupsCommand,
   TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { STACK_NAME_TAG } from '../alb/tags';
+import { TARGET_GROUP_ATTRIBUTES, TARGET_GROUP_DEFAULTS } from '../alb/target-group-attributes';
 import { RetryPolicy, withRetry } from './retry';
 import { DrainTarget } from './target-id';
 
@@ -24,7 +26,7 @@ export interface Registration {
 export interface RegistrationScope {
   /** Only these target groups (ARNs). */
   readonly targetGroupArns?: readonly string[];
-  /** Only target groups of this CloudFormation stack (tag aws:cloudformation:stack-name). */
+  /** Only target groups of this CloudFormation stack (tag aws:cloudformation:stack-name, lib/alb/tags.ts). */
   readonly stackName?: string;
 }
 
@@ -44,7 +46,7 @@ async function listTargetGroups(elbv2: ElasticLoadBalancingV2Client, scope: Regi
     const arns = groups.slice(i, i + 20).map((g) => g.TargetGroupArn!);
     const tags = await withRetry(() => elbv2.send(new DescribeTagsCommand({ ResourceArns: arns })), retry);
     for (const description of tags.TagDescriptions ?? []) {
-      if (description.Tags?.some((t) => t.Key === 'aws:cloudformation:stack-name' && t.Value === scope.stackName)) inStack.add(description.ResourceArn!);
+      if (description.Tags?.some((t) => t.Key === STACK_NAME_TAG && t.Value === scope.stackName)) inStack.add(description.ResourceArn!);
     }
   }
   return groups.filter((g) => inStack.has(g.TargetGroupArn!));
@@ -53,8 +55,8 @@ async function listTargetGroups(elbv2: ElasticLoadBalancingV2Client, scope: Regi
 /** The deregistration delay of a target group, in seconds (300 when the attribute is absent). */
 export async function deregistrationDelaySeconds(elbv2: ElasticLoadBalancingV2Client, targetGroupArn: string, retry: RetryPolicy = {}): Promise<number> {
   const attributes = await withRetry(() => elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn })), retry);
-  const value = attributes.Attributes?.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
-  return value === undefined ? 300 : Number(value);
+  const value = attributes.Attributes?.find((a) => a.Key === TARGET_GROUP_ATTRIBUTES.deregistrationDelaySeconds)?.Value;
+  return value === undefined ? TARGET_GROUP_DEFAULTS.deregistrationDelaySeconds : Number(value);
 }
 
 /**

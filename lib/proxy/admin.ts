@@ -4,7 +4,8 @@ import { TargetChange } from './contracts';
 import { AccessDenial, checkAdminRequest } from './admin-access';
 import { elbv2ErrorResponse, handleElbv2Request } from './elbv2-api';
 import { DataPlaneRuntime, parseTargetAddress } from './runtime';
-import { targetIdOf } from './target-group';
+import { formatTargetId } from '../alb/target-id';
+import { TARGETS_REPORT_PATH } from '../alb/targets-report';
 import { ProxyMetrics } from './metrics';
 
 const MAX_ADMIN_BODY = 64 * 1024;
@@ -46,7 +47,7 @@ export function applyTargetChange(runtime: DataPlaneRuntime, change: TargetChang
   const group = runtime.targetGroup(change.targetGroup);
   if (!group) throw Object.assign(new Error(`unknown target group ${JSON.stringify(change.targetGroup)}; known: ${runtime.knownNames().join(', ')}`), { status: 404 });
   const address = parseTargetAddress(change.target);
-  const target = targetIdOf(address);
+  const target = formatTargetId(address);
   if (change.op === 'register') {
     group.register(address);
     log.info({ targetGroup: group.model.name, target }, 'target registered');
@@ -105,7 +106,7 @@ export function createAdminServer(runtime: DataPlaneRuntime, metrics: ProxyMetri
     const denial = checkAdminRequest(req, path, options.token);
     if (denial) return refuse(res, path, denial);
     if (req.method === 'GET' && path === '/healthz') return json(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && path === '/targets') return json(res, 200, runtime.report());
+    if (req.method === 'GET' && path === TARGETS_REPORT_PATH) return json(res, 200, runtime.report());
     if (req.method === 'GET' && path === '/metrics') {
       const answer = metricsText ? await metricsText() : { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
       res.writeHead(200, { 'content-type': answer.contentType });

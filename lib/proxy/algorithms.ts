@@ -2,7 +2,7 @@
  * Target selection. Pickers work on the group's current candidate list in place (no copies per
  * request) and return an index into it.
  */
-import { RoutingAlgorithmType } from './model';
+import { RoutingAlgorithm } from '../alb/routing-algorithms';
 
 /** What a picker reads and writes on a candidate. */
 export interface Candidate {
@@ -90,7 +90,7 @@ export class WeightedRandomPicker implements Picker {
   }
 }
 
-export function createPicker(algorithm: RoutingAlgorithmType, random?: () => number): Picker {
+export function createPicker(algorithm: RoutingAlgorithm, random?: () => number): Picker {
   switch (algorithm) {
     case 'round_robin':
       return new RoundRobinPicker();

@@ -18,7 +18,7 @@ import { applyTargetChange } from './admin';
 import { TargetChange } from './contracts';
 import { LoadBalancerModel, TargetAddress } from './model';
 import { DataPlaneRuntime, parseTargetAddress } from './runtime';
-import { targetIdOf } from './target-group';
+import { formatTargetId } from '../alb/target-id';
 import { TlsMaterial } from './tls';
 
 const RELAY = 'albatross.target-change';
@@ -60,7 +60,7 @@ export class RegistrationSet {
     initial: Readonly<Record<string, readonly TargetAddress[]>>,
   ) {
     for (const id of Object.keys(model.targetGroups)) this.groups.set(id, new Map());
-    for (const [key, addresses] of Object.entries(initial)) for (const address of addresses) this.groupOf(key)?.set(targetIdOf(address), address);
+    for (const [key, addresses] of Object.entries(initial)) for (const address of addresses) this.groupOf(key)?.set(formatTargetId(address), address);
   }
 
   private groupOf(key: string): Map<string, TargetAddress> | undefined {
@@ -72,8 +72,8 @@ export class RegistrationSet {
     const group = this.groupOf(change.targetGroup);
     if (group === undefined) return;
     const address = parseTargetAddress(change.target);
-    if (change.op === 'register') group.set(targetIdOf(address), address);
-    else group.delete(targetIdOf(address));
+    if (change.op === 'register') group.set(formatTargetId(address), address);
+    else group.delete(formatTargetId(address));
   }
 
   snapshot(): Registrations {
@@ -92,9 +92,9 @@ export function reconcileTargets(runtime: DataPlaneRuntime, desired: Registratio
     const group = runtime.targetGroup(key);
     if (!group) continue;
     const current = new Map(group.status().map((t) => [t.id, t.state]));
-    const wanted = new Set(addresses.map(targetIdOf));
+    const wanted = new Set(addresses.map(formatTargetId));
     for (const address of addresses) {
-      const state = current.get(targetIdOf(address));
+      const state = current.get(formatTargetId(address));
       if (state === undefined || state === 'draining') group.register(address);
     }
     for (const [id, state] of current) {

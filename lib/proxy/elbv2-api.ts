@@ -6,6 +6,8 @@
  * `endpoint: http://127.0.0.1:<admin>` works unchanged against the local proxy.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { TARGET_GROUP_ATTRIBUTES as TG } from '../alb/target-group-attributes';
+import { formatTargetId, parseTargetId } from '../alb/target-id';
 import { LoadBalancerRuntime, TargetChange, TargetGroupRuntime } from './contracts';
 import { TargetAddress, TargetGroupModel, TargetReason, TargetStatus } from './model';
 
@@ -177,15 +179,11 @@ function describeTargetGroups(runtime: LoadBalancerRuntime, p: Params): string {
   return `<TargetGroups>${members(items)}</TargetGroups>`;
 }
 
-/** `host:port` ids of TargetStatus, split back (IPv6 in brackets). */
+/** A TargetStatus id split back into its address: the ids are the proxy's own, so always valid. */
 function splitId(id: string): TargetAddress {
-  const colon = id.lastIndexOf(':');
-  const host = id.slice(0, colon);
-  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(id.slice(colon + 1)) };
-}
-
-function idOf(t: TargetAddress): string {
-  return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+  const address = parseTargetId(id);
+  if (!address) throw new Error(`not a target id: ${JSON.stringify(id)}`);
+  return address;
 }
 
 function healthMember(address: TargetAddress, status: Pick<TargetStatus, 'state' | 'reason'>): string {
@@ -204,7 +202,7 @@ function describeTargetHealth(runtime: LoadBalancerRuntime, p: Params): string {
   const items =
     wanted.length === 0
       ? [...statuses.values()].map((s) => healthMember(splitId(s.id), s))
-      : wanted.map((t) => healthMember(t, statuses.get(idOf(t)) ?? { state: 'unused', reason: 'Target.NotRegistered' }));
+      : wanted.map((t) => healthMember(t, statuses.get(formatTargetId(t)) ?? { state: 'unused', reason: 'Target.NotRegistered' }));
   return `<TargetHealthDescriptions>${members(items)}</TargetHealthDescriptions>`;
 }
 
@@ -214,7 +212,7 @@ function registerTargets(runtime: LoadBalancerRuntime, p: Params, onTargetChange
   if (targets.length === 0) p.required('Targets.member.1.Id');
   for (const t of targets) {
     group.register(t);
-    onTargetChange?.({ op: 'register', targetGroup: group.model.name, target: idOf(t) });
+    onTargetChange?.({ op: 'register', targetGroup: group.model.name, target: formatTargetId(t) });
   }
   return '';
 }
@@ -224,14 +222,14 @@ function deregisterTargets(runtime: LoadBalancerRuntime, p: Params, onTargetChan
   const targets = p.targets(group.model.port);
   if (targets.length === 0) p.required('Targets.member.1.Id');
   const registered = new Set(group.status().map((s) => s.id));
-  const missing = targets.filter((t) => !registered.has(idOf(t)));
+  const missing = targets.filter((t) => !registered.has(formatTargetId(t)));
   if (missing.length > 0) {
-    throw new Elbv2Error('InvalidTarget', `The following targets are not registered in target group: ${missing.map(idOf).join(', ')}`);
+    throw new Elbv2Error('InvalidTarget', `The following targets are not registered in target group: ${missing.map(formatTargetId).join(', ')}`);
   }
   // Draining runs on; its end shows up in DescribeTargetHealth after the delay, as on the ALB.
   for (const t of targets) {
-    void group.deregister(idOf(t));
-    onTargetChange?.({ op: 'deregister', targetGroup: group.model.name, target: idOf(t) });
+    void group.deregister(formatTargetId(t));
+    onTargetChange?.({ op: 'deregister', targetGroup: group.model.name, target: formatTargetId(t) });
   }
   return '';
 }
@@ -239,14 +237,14 @@ function deregisterTargets(runtime: LoadBalancerRuntime, p: Params, onTargetChan
 function describeTargetGroupAttributes(runtime: LoadBalancerRuntime, p: Params): string {
   const m = groupByArn(runtime, p.required('TargetGroupArn')).model;
   const attributes: [string, string][] = [
-    ['deregistration_delay.timeout_seconds', String(m.deregistrationDelaySeconds)],
-    ['slow_start.duration_seconds', String(m.slowStartSeconds)],
-    ['load_balancing.algorithm.type', m.algorithm],
-    ['load_balancing.algorithm.anomaly_mitigation', m.anomalyMitigation ? 'on' : 'off'],
-    ['stickiness.enabled', String(m.stickiness.enabled)],
-    ['stickiness.type', m.stickiness.type],
-    ['stickiness.lb_cookie.duration_seconds', String(m.stickiness.durationSeconds)],
-    ['load_balancing.cross_zone.enabled', 'use_load_balancer_configuration'],
+    [TG.deregistrationDelaySeconds, String(m.deregistrationDelaySeconds)],
+    [TG.slowStartSeconds, String(m.slowStartSeconds)],
+    [TG.algorithm, m.algorithm],
+    [TG.anomalyMitigation, m.anomalyMitigation ? 'on' : 'off'],
+    [TG.stickinessEnabled, String(m.stickiness.enabled)],
+    [TG.stickinessType, m.stickiness.type],
+    [TG.lbCookieDurationSeconds, String(m.stickiness.durationSeconds)],
+    [TG.crossZone, 'use_load_balancer_configuration'],
   ];
   return `<Attributes>${members(attributes.map(([k, v]) => el('Key', k) + el('Value', v)))}</Attributes>`;
 }

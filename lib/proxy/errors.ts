@@ -1,5 +1,5 @@
 /**
- * Errors the load balancer itself answers (alb-behaviour 16): one rendering, used on a
+ * Errors the load balancer itself answers (docs/alb-behaviour.md §16): one rendering, used on a
  * ServerResponse and on a raw socket (upgrades, which Node hands over before any response object).
  */
 import { OutgoingHttpHeaders, ServerResponse, STATUS_CODES } from 'node:http';

@@ -73,7 +73,7 @@ export interface ForwardFacts {
   readonly dropInvalidHeaderFields?: boolean;
 }
 
-/** The ALB's rule for a valid header name (alb-behaviour 18): letters, digits and hyphens only. */
+/** The ALB's rule for a valid header name (docs/alb-behaviour.md §18): letters, digits and hyphens only. */
 const VALID_HEADER_NAME = /^[-A-Za-z0-9]+$/;
 
 /** Header names listed in Connection (hop-by-hop for this message). */

@@ -6,21 +6,12 @@
  * groups, health checks, algorithms) and its network layer (listeners, forwarding, admin API).
  */
 
-/** Target states, as DescribeTargetHealth names them. */
-export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused' | 'unavailable';
+import type { RoutingAlgorithm } from '../alb/routing-algorithms';
+import type { AlbDesyncMitigationMode } from '../alb/load-balancer-attributes';
+import type { HostPort } from '../alb/target-id';
 
-/** Reason codes, as DescribeTargetHealth names them. */
-export type TargetReason =
-  | 'Elb.RegistrationInProgress'
-  | 'Elb.InitialHealthChecking'
-  | 'Target.ResponseCodeMismatch'
-  | 'Target.Timeout'
-  | 'Target.FailedHealthChecks'
-  | 'Target.NotRegistered'
-  | 'Target.DeregistrationInProgress'
-  | 'Target.HealthCheckDisabled';
-
-export type RoutingAlgorithmType = 'round_robin' | 'least_outstanding_requests' | 'weighted_random';
+// The admin API's report is shared with the drain: defined in lib/alb, named here for the proxy.
+export type { TargetReason, TargetState, TargetStatus, TargetsReport } from '../alb/targets-report';
 
 export interface HealthCheckModel {
   readonly enabled: boolean;
@@ -55,7 +46,7 @@ export interface TargetGroupModel {
   readonly healthCheck: HealthCheckModel;
   readonly deregistrationDelaySeconds: number;
   readonly slowStartSeconds: number;
-  readonly algorithm: RoutingAlgorithmType;
+  readonly algorithm: RoutingAlgorithm;
   readonly anomalyMitigation: boolean;
   readonly stickiness: StickinessModel;
 }
@@ -126,35 +117,12 @@ export interface LoadBalancerModel {
   readonly logicalId: string;
   readonly idleTimeoutSeconds: number;
   readonly dropInvalidHeaderFields: boolean;
-  readonly desyncMitigationMode: 'monitor' | 'defensive' | 'strictest';
+  readonly desyncMitigationMode: AlbDesyncMitigationMode;
   readonly http2Enabled: boolean;
   readonly listeners: ListenerModel[];
   /** By logical id. */
   readonly targetGroups: Record<string, TargetGroupModel>;
 }
 
-/** A local backend: `host:port`. Its id in the admin API and metrics is `host:port`. */
-export interface TargetAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** One target as the admin API reports it. */
-export interface TargetStatus {
-  /** `host:port` */
-  readonly id: string;
-  readonly state: TargetState;
-  readonly reason?: TargetReason;
-  /** Requests forwarded to the target and not yet finished: the early-finish signal for drains. */
-  readonly inFlight: number;
-}
-
-/** What `GET /targets` on the admin port returns. */
-export interface TargetsReport {
-  readonly targetGroups: {
-    readonly name: string;
-    readonly logicalId: string;
-    readonly deregistrationDelaySeconds: number;
-    readonly targets: TargetStatus[];
-  }[];
-}
+/** A local backend: `host:port`. Its id in the admin API and metrics is `host:port` (lib/alb/target-id.ts). */
+export type TargetAddress = HostPort;

@@ -3,6 +3,7 @@
  * mapped onto them (`--targets app=127.0.0.1:9001,127.0.0.1:9002`).
  */
 import { LoadBalancerRuntime } from './contracts';
+import { parseTargetId } from '../alb/target-id';
 import { ActionModel, LoadBalancerModel, TargetAddress, TargetsReport } from './model';
 import { TargetGroup, TargetGroupOptions } from './target-group';
 
@@ -90,12 +91,12 @@ export function createLoadBalancerRuntime(
   return runtime;
 }
 
-/** Parses `host:port`, `[v6]:port` or `:port` (127.0.0.1). */
+/** Parses `host:port`, `[v6]:port` (lib/alb/target-id.ts) or `:port` (127.0.0.1). */
 export function parseTargetAddress(text: string): TargetAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new Error(`invalid target ${JSON.stringify(text)}: expected host:port, e.g. 127.0.0.1:9001`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+  const trimmed = text.trim();
+  const address = parseTargetId(trimmed.startsWith(':') ? `127.0.0.1${trimmed}` : trimmed);
+  if (!address) throw new Error(`invalid target ${JSON.stringify(text)}: expected host:port, e.g. 127.0.0.1:9001`);
+  return address;
 }
 
 /** Parses `name=host:port,host:port` (the `--targets` option) into a targets map entry. */

@@ -1,7 +1,8 @@
 /**
  * One target group at run time: registration, health states, draining and the routing algorithm,
- * as the ALB does them (see /work/shared/alb-behaviour.md 7-14 and contracts.ts).
+ * as the ALB does them (docs/alb-behaviour.md §7–14; the interfaces are in contracts.ts).
  */
+import { formatTargetId } from '../alb/target-id';
 import { applyAnomalyMitigation, Candidate, createPicker, Picker, recordOutcome } from './algorithms';
 import { NoTarget, TargetGroupRuntime, TargetLease } from './contracts';
 import { HealthChecker, HealthOutcome, parseMatcher } from './health-checker';
@@ -81,11 +82,6 @@ class Lease implements TargetLease {
 
 const NO_REGISTERED_TARGETS: NoTarget = Object.freeze({ reason: 'no-registered-targets' });
 
-/** `host:port`, with IPv6 hosts in brackets. */
-export function targetIdOf(address: TargetAddress): string {
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}
-
 export class TargetGroup implements TargetGroupRuntime {
   private readonly targets = new Map<string, Target>();
   private candidates: Target[] = [];
@@ -150,7 +146,7 @@ export class TargetGroup implements TargetGroupRuntime {
   }
 
   register(address: TargetAddress): void {
-    const id = targetIdOf(address);
+    const id = formatTargetId(address);
     const existing = this.targets.get(id);
     if (existing && !existing.drain) return;
     const t = existing ?? new Target(id, { host: address.host, port: address.port });

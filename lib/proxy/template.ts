@@ -2,15 +2,18 @@
  * Reads the load balancer out of the SYNTHESIZED CloudFormation template, so that the local proxy
  * runs exactly what `cdk deploy` creates. Values absent from the template take the ALB defaults.
  */
-import { TARGET_GROUP_NAME_TAG } from '../config/tags';
 import { readFileSync } from 'node:fs';
+import { RESPONSE_HEADER_ATTRIBUTES, SERVER_HEADER_ENABLED_ATTRIBUTE } from '../alb/listener-attributes';
+import { ALB_DESYNC_MITIGATION_MODES, LOAD_BALANCER_ATTRIBUTES as LB, LOAD_BALANCER_DEFAULTS } from '../alb/load-balancer-attributes';
+import { DEFAULT_ROUTING_ALGORITHM, ROUTING_ALGORITHMS, RoutingAlgorithm } from '../alb/routing-algorithms';
+import { TARGET_GROUP_NAME_TAG } from '../alb/tags';
+import { TARGET_GROUP_ATTRIBUTES as TG, TARGET_GROUP_DEFAULTS } from '../alb/target-group-attributes';
 import {
   ActionModel,
   ConditionModel,
   HealthCheckModel,
   ListenerModel,
   LoadBalancerModel,
-  RoutingAlgorithmType,
   RuleModel,
   StickinessModel,
   TargetGroupModel,
@@ -40,20 +43,6 @@ const TYPE = {
   rule: 'AWS::ElasticLoadBalancingV2::ListenerRule',
   targetGroup: 'AWS::ElasticLoadBalancingV2::TargetGroup',
 } as const;
-
-/** Listener attributes that become response headers. */
-const RESPONSE_HEADER_ATTRIBUTES: Record<string, string> = {
-  'routing.http.response.strict_transport_security.header_value': 'Strict-Transport-Security',
-  'routing.http.response.x_content_type_options.header_value': 'X-Content-Type-Options',
-  'routing.http.response.x_frame_options.header_value': 'X-Frame-Options',
-  'routing.http.response.content_security_policy.header_value': 'Content-Security-Policy',
-  'routing.http.response.access_control_allow_origin.header_value': 'Access-Control-Allow-Origin',
-  'routing.http.response.access_control_allow_methods.header_value': 'Access-Control-Allow-Methods',
-  'routing.http.response.access_control_allow_headers.header_value': 'Access-Control-Allow-Headers',
-  'routing.http.response.access_control_allow_credentials.header_value': 'Access-Control-Allow-Credentials',
-  'routing.http.response.access_control_expose_headers.header_value': 'Access-Control-Expose-Headers',
-  'routing.http.response.access_control_max_age.header_value': 'Access-Control-Max-Age',
-};
 
 type Json = Record<string, unknown>;
 
@@ -137,6 +126,12 @@ function numberAttribute(r: TemplateReader, attrs: Map<string, string>, key: str
   return r.number(attrs.get(key), `${what} attribute ${key}`, fallback);
 }
 
+/** An attribute that is `true` or `false`; absent: the ALB's default. */
+function booleanAttribute(attrs: Map<string, string>, key: string, fallback: boolean): boolean {
+  const value = attrs.get(key);
+  return value === undefined ? fallback : value === 'true';
+}
+
 function oneOf<T extends string>(r: TemplateReader, value: string, allowed: readonly T[], what: string): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   return r.fail(`${what} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
@@ -156,7 +151,7 @@ function readHealthCheck(r: TemplateReader, p: Json, what: string): HealthCheckM
   const matcher = isObject(p.Matcher) ? p.Matcher.HttpCode : undefined;
   const intervalSeconds = r.number(p.HealthCheckIntervalSeconds, `${what}.HealthCheckIntervalSeconds`, 30);
   const timeoutSeconds = r.number(p.HealthCheckTimeoutSeconds, `${what}.HealthCheckTimeoutSeconds`, 5);
-  // The ALB refuses a timeout that is not shorter than the interval (alb-behaviour 6).
+  // The ALB refuses a timeout that is not shorter than the interval (docs/alb-behaviour.md §6).
   if (timeoutSeconds >= intervalSeconds) {
     r.fail(`${what}.HealthCheckTimeoutSeconds (${timeoutSeconds}) must be smaller than HealthCheckIntervalSeconds (${intervalSeconds})`);
   }
@@ -176,19 +171,19 @@ function readHealthCheck(r: TemplateReader, p: Json, what: string): HealthCheckM
 }
 
 function readStickiness(r: TemplateReader, attrs: Map<string, string>, what: string): StickinessModel {
-  const type = oneOf(r, attrs.get('stickiness.type') ?? 'lb_cookie', ['lb_cookie', 'app_cookie', 'source_ip'] as const, `${what} stickiness.type`);
+  const type = oneOf(r, attrs.get(TG.stickinessType) ?? 'lb_cookie', ['lb_cookie', 'app_cookie', 'source_ip'] as const, `${what} stickiness.type`);
   if (type === 'source_ip') r.fail(`${what} stickiness.type source_ip is for Network Load Balancers`);
-  const enabled = attrs.get('stickiness.enabled') === 'true';
+  const enabled = attrs.get(TG.stickinessEnabled) === 'true';
   if (type === 'app_cookie') {
     if (enabled) r.warn(`${what}: app_cookie stickiness is not reproduced by the local proxy; requests are not sticky`);
     return {
       enabled: false,
       type,
-      durationSeconds: numberAttribute(r, attrs, 'stickiness.app_cookie.duration_seconds', 86400, what),
-      appCookieName: attrs.get('stickiness.app_cookie.cookie_name'),
+      durationSeconds: numberAttribute(r, attrs, TG.appCookieDurationSeconds, TARGET_GROUP_DEFAULTS.stickinessDurationSeconds, what),
+      appCookieName: attrs.get(TG.appCookieName),
     };
   }
-  return { enabled, type, durationSeconds: numberAttribute(r, attrs, 'stickiness.lb_cookie.duration_seconds', 86400, what) };
+  return { enabled, type, durationSeconds: numberAttribute(r, attrs, TG.lbCookieDurationSeconds, TARGET_GROUP_DEFAULTS.stickinessDurationSeconds, what) };
 }
 
 function tagValue(tags: unknown, key: string): string | undefined {
@@ -202,13 +197,8 @@ function readTargetGroup(r: TemplateReader, logicalId: string, p: Json): TargetG
   const targetType = p.TargetType === undefined ? 'instance' : r.string(p.TargetType, `${what}.TargetType`);
   if (targetType === 'lambda') r.fail(`${what} has TargetType lambda, which the local proxy does not support`);
   const attrs = r.attributes(p.TargetGroupAttributes, `${what}.TargetGroupAttributes`);
-  const algorithm = oneOf<RoutingAlgorithmType>(
-    r,
-    attrs.get('load_balancing.algorithm.type') ?? 'round_robin',
-    ['round_robin', 'least_outstanding_requests', 'weighted_random'],
-    `${what} load_balancing.algorithm.type`,
-  );
-  const slowStartSeconds = numberAttribute(r, attrs, 'slow_start.duration_seconds', 0, what);
+  const algorithm = oneOf<RoutingAlgorithm>(r, attrs.get(TG.algorithm) ?? DEFAULT_ROUTING_ALGORITHM, ROUTING_ALGORITHMS, `${what} ${TG.algorithm}`);
+  const slowStartSeconds = numberAttribute(r, attrs, TG.slowStartSeconds, TARGET_GROUP_DEFAULTS.slowStartSeconds, what);
   if (slowStartSeconds > 0 && algorithm !== 'round_robin') {
     r.warn(`${what}: slow start works with round_robin only (the ELB guide); it is ignored with ${algorithm}`);
   }
@@ -218,10 +208,10 @@ function readTargetGroup(r: TemplateReader, logicalId: string, p: Json): TargetG
     protocol: oneOf(r, p.Protocol === undefined ? 'HTTP' : r.string(p.Protocol, `${what}.Protocol`), ['HTTP', 'HTTPS'] as const, `${what}.Protocol`),
     port: r.number(p.Port, `${what}.Port`, 80),
     healthCheck: readHealthCheck(r, p, what),
-    deregistrationDelaySeconds: numberAttribute(r, attrs, 'deregistration_delay.timeout_seconds', 300, what),
+    deregistrationDelaySeconds: numberAttribute(r, attrs, TG.deregistrationDelaySeconds, TARGET_GROUP_DEFAULTS.deregistrationDelaySeconds, what),
     slowStartSeconds,
     algorithm,
-    anomalyMitigation: attrs.get('load_balancing.algorithm.anomaly_mitigation') === 'on',
+    anomalyMitigation: attrs.get(TG.anomalyMitigation) === 'on',
     stickiness: readStickiness(r, attrs, what),
   };
 }
@@ -335,7 +325,7 @@ function readListener(r: TemplateReader, logicalId: string, p: Json, rules: Rule
   const what = `listener ${logicalId}`;
   const attrs = r.attributes(p.ListenerAttributes, `${what}.ListenerAttributes`);
   const responseHeaders: Record<string, string> = {};
-  for (const [key, header] of Object.entries(RESPONSE_HEADER_ATTRIBUTES)) {
+  for (const [header, key] of Object.entries(RESPONSE_HEADER_ATTRIBUTES)) {
     const value = attrs.get(key);
     if (value !== undefined && value !== '') responseHeaders[header] = value;
   }
@@ -346,7 +336,7 @@ function readListener(r: TemplateReader, logicalId: string, p: Json, rules: Rule
     defaultAction: readActions(r, p.DefaultActions, `${what} default action`),
     rules: [...rules].sort((a, b) => a.priority - b.priority),
     responseHeaders,
-    removeServerHeader: attrs.get('routing.http.response.server.enabled') === 'false',
+    removeServerHeader: attrs.get(SERVER_HEADER_ENABLED_ATTRIBUTE) === 'false',
     ...(p.SslPolicy === undefined ? {} : { sslPolicy: r.string(p.SslPolicy, `${what}.SslPolicy`) }),
   };
 }
@@ -380,10 +370,10 @@ export function loadModelFromTemplate(template: unknown, options: LoadModelOptio
   for (const [id, p] of r.ofType(TYPE.targetGroup)) targetGroups[id] = readTargetGroup(r, id, p);
   return {
     logicalId: lbId,
-    idleTimeoutSeconds: numberAttribute(r, lbAttrs, 'idle_timeout.timeout_seconds', 60, `load balancer ${lbId}`),
-    dropInvalidHeaderFields: lbAttrs.get('routing.http.drop_invalid_header_fields.enabled') === 'true',
-    desyncMitigationMode: oneOf(r, lbAttrs.get('routing.http.desync_mitigation_mode') ?? 'defensive', ['monitor', 'defensive', 'strictest'] as const, `load balancer ${lbId} desync mode`),
-    http2Enabled: lbAttrs.get('routing.http2.enabled') !== 'false',
+    idleTimeoutSeconds: numberAttribute(r, lbAttrs, LB.idleTimeoutSeconds, LOAD_BALANCER_DEFAULTS.idleTimeoutSeconds, `load balancer ${lbId}`),
+    dropInvalidHeaderFields: booleanAttribute(lbAttrs, LB.dropInvalidHeaderFields, LOAD_BALANCER_DEFAULTS.dropInvalidHeaderFields),
+    desyncMitigationMode: oneOf(r, lbAttrs.get(LB.desyncMitigationMode) ?? LOAD_BALANCER_DEFAULTS.desyncMitigationMode, ALB_DESYNC_MITIGATION_MODES, `load balancer ${lbId} desync mode`),
+    http2Enabled: booleanAttribute(lbAttrs, LB.http2Enabled, LOAD_BALANCER_DEFAULTS.http2Enabled),
     listeners,
     targetGroups,
   };

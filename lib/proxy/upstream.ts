@@ -3,6 +3,7 @@ import { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage, request as ht
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { Pool } from 'undici';
+import { formatTargetId } from '../alb/target-id';
 import { TargetAddress } from './model';
 
 /** A target's response head. */
@@ -76,7 +77,7 @@ export function hasBody(request: { readonly headers: IncomingHttpHeaders }): boo
 }
 
 /**
- * Targets should keep connections open longer than the ALB's idle timeout (alb-behaviour 17), so
+ * Targets should keep connections open longer than the ALB's idle timeout (docs/alb-behaviour.md §17), so
  * pooled connections are dropped a little before a typical target would close them.
  */
 const POOL_KEEP_ALIVE_MS = 4_000;
@@ -85,8 +86,7 @@ const POOL_KEEP_ALIVE_MS = 4_000;
 const TARGET_TLS = { rejectUnauthorized: false } as const;
 
 function origin(protocol: TargetProtocol, target: TargetAddress): string {
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `${protocol === 'HTTPS' ? 'https' : 'http'}://${host}:${target.port}`;
+  return `${protocol === 'HTTPS' ? 'https' : 'http'}://${formatTargetId(target)}`;
 }
 
 /** A target may serve both protocols: each has its own pool. */

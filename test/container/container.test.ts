@@ -1,13 +1,13 @@
 /**
  * No Docker engine runs here, so the container is tested through what it runs: the Dockerfile's
  * entry point and compose's commands are executed as-is with node (only hosts, ports and the
- * mounted template path are mapped to this machine), and the proxy's import graph is checked
- * against what the runtime image deletes.
+ * mounted template path are mapped to this machine), and what the runtime image keeps (npm prune
+ * --omit=dev: no CDK) is shown to be enough to start the proxy and the drain.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { build } from 'esbuild';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parse } from 'yaml';
@@ -54,12 +54,64 @@ test('the admin API binds beyond loopback in the container, so compose requires 
   expect(started.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^albatross-proxy: --admin-token .*required when --admin-bind 0\.0\.0\.0 is not a loopback address/)]);
 });
 
-test('the packages the runtime image deletes are never loaded by the proxy or the sample app', async () => {
-  const removed = [...dockerfile.matchAll(/node_modules\/([\w@/-]+)/g)].map((m) => m[1]);
-  expect(removed).toEqual(expect.arrayContaining(['aws-cdk-lib', 'cdk-nag', 'constructs']));
-  const result = await build({ entryPoints: [join(ROOT, 'dist', 'bin', 'proxy.js'), join(ROOT, 'dist', 'bin', 'sample-app.js')], bundle: true, platform: 'node', write: false, metafile: true, logLevel: 'silent', outdir: tmpdir() });
+const CDK_PACKAGES = ['aws-cdk-lib', 'constructs', 'cdk-nag'];
+const isCdkPackage = (name: string) => CDK_PACKAGES.includes(name) || name.startsWith('@aws-cdk/');
+
+/** Package directories of the production dependency tree (what `npm prune --omit=dev` keeps), relative to node_modules. */
+function productionPackages(): string[] {
+  const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8' });
+  expect(ls.status).toBe(0);
+  const prefix = join(ROOT, 'node_modules') + sep;
+  return ls.stdout.split('\n').filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
+}
+
+/** The package a node_modules-relative path belongs to, at any depth: `a/node_modules/@s/b` → `@s/b`. */
+const packageName = (path: string) => {
+  const parts = path.split(`node_modules${sep}`).pop()!.split(sep);
+  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+};
+
+test('the image keeps the production dependencies only, by npm prune alone, with no package deleted by hand', () => {
+  expect(dockerfile).toMatch(/npm prune --omit=dev/);
+  expect(dockerfile).not.toMatch(/rm -rf [^\n]*node_modules/);
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  expect(Object.keys(manifest.dependencies).filter(isCdkPackage)).toEqual([]);
+  expect(Object.keys(manifest.devDependencies)).toEqual(expect.arrayContaining(CDK_PACKAGES));
+  const kept = productionPackages();
+  expect(kept.map(packageName)).toEqual(expect.arrayContaining(['pino', 'undici', 'commander', '@aws-sdk/client-elastic-load-balancing-v2']));
+  expect(kept.map(packageName).filter(isCdkPackage)).toEqual([]);
+});
+
+test('the proxy, the drain CLI and the sample app start with nothing but the production dependencies installed', () => {
+  // What the runtime image holds: dist/ and the pruned node_modules (linked here, resolved without
+  // following the links, so nothing outside this directory can be found).
+  const image = mkdtempSync(join(tmpdir(), 'albatross-image-'));
+  symlinkSync(join(ROOT, 'dist'), join(image, 'dist'));
+  for (const path of productionPackages().filter((p) => !p.includes(`node_modules${sep}`))) {
+    mkdirSync(dirname(join(image, 'node_modules', path)), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules', path), join(image, 'node_modules', path));
+  }
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME };
+  const node = (...args: string[]) => spawnSync(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', ...args], { cwd: image, encoding: 'utf8', env, timeout: 30_000 });
+  // The control: the CDK cannot be loaded there, so a bin that needed it would fail below.
+  const cdk = node('-e', "require('aws-cdk-lib')");
+  expect(cdk.status).not.toBe(0);
+  expect(cdk.stderr).toMatch(/Cannot find module 'aws-cdk-lib'/);
+  for (const bin of ['proxy.js', 'drain.js', 'sample-app.js']) {
+    const started = node(join(image, 'dist', 'bin', bin), '--help');
+    expect({ bin, status: started.status, stderr: started.stderr }).toEqual({ bin, status: 0, stderr: '' });
+    expect(started.stdout).toMatch(/^Usage: /);
+  }
+}, 60_000);
+
+test('the CDK is never in the import graph of the proxy, the drain CLI, the sample app or the Lambda handler', async () => {
+  const entryPoints = ['proxy.js', 'drain.js', 'sample-app.js'].map((bin) => join(ROOT, 'dist', 'bin', bin));
+  // The Lambda as NodejsFunction bundles it: from source, with the runtime's AWS SDK left out.
+  entryPoints.push(join(ROOT, 'lambda', 'drain-handler.ts'));
+  const result = await build({ entryPoints, bundle: true, platform: 'node', write: false, metafile: true, logLevel: 'silent', outdir: tmpdir(), external: ['@aws-sdk/*'] });
   const inputs = Object.keys(result.metafile!.inputs);
-  for (const name of removed) expect(inputs.filter((i) => i.includes(`node_modules/${name}/`))).toEqual([]);
+  expect(inputs).toEqual(expect.arrayContaining([expect.stringMatching(/lib\/drain\/engine/), expect.stringMatching(/lib\/proxy\/server/), expect.stringMatching(/lib\/alb\/target-id/)]));
+  expect(inputs.filter((i) => /node_modules\//.test(i) && isCdkPackage(packageName(i.replace(/\//g, sep))))).toEqual([]);
 });
 
 test("compose's commands run the proxy over three sample apps, and the HEALTHCHECK passes", async () => {

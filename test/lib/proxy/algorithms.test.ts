@@ -34,7 +34,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-describe('round robin (alb-behaviour 11)', () => {
+describe('round robin (docs/alb-behaviour.md §11)', () => {
   it('rotates through the candidates in order', () => {
     const p = new RoundRobinPicker();
     const c = candidates(0, 0, 0);
@@ -54,7 +54,7 @@ describe('round robin (alb-behaviour 11)', () => {
   });
 });
 
-describe('least outstanding requests (alb-behaviour 11)', () => {
+describe('least outstanding requests (docs/alb-behaviour.md §11)', () => {
   it('picks the candidate with the fewest requests in flight', () => {
     const p = new LeastOutstandingPicker();
     expect(p.pick(candidates(5, 2, 9))).toBe(1);
@@ -67,7 +67,7 @@ describe('least outstanding requests (alb-behaviour 11)', () => {
   });
 });
 
-describe('weighted random and anomaly mitigation (alb-behaviour 11)', () => {
+describe('weighted random and anomaly mitigation (docs/alb-behaviour.md §11)', () => {
   it('spreads evenly without weights and proportionally with them', () => {
     const p = new WeightedRandomPicker(seeded(1));
     const even = counts(() => p.pick(candidates(0, 0), false), 10_000, 2);
@@ -111,7 +111,7 @@ describe('weighted random and anomaly mitigation (alb-behaviour 11)', () => {
   });
 });
 
-describe('slow start (alb-behaviour 12)', () => {
+describe('slow start (docs/alb-behaviour.md §12)', () => {
   it('ramps the weight linearly from almost nothing to 1 over the window', () => {
     expect(slowStartWeight(0, 30_000)).toBe(SLOW_START_MIN_WEIGHT);
     expect(slowStartWeight(7_500, 30_000)).toBeCloseTo(0.25);
@@ -126,7 +126,7 @@ describe('slow start (alb-behaviour 12)', () => {
   });
 });
 
-describe('health check matcher (alb-behaviour 6)', () => {
+describe('health check matcher (docs/alb-behaviour.md §6)', () => {
   it('accepts single codes, lists and ranges', () => {
     const m = parseMatcher('200,204,300-302');
     expect([200, 204, 300, 301, 302].every(m)).toBe(true);
@@ -138,7 +138,7 @@ describe('health check matcher (alb-behaviour 6)', () => {
   });
 });
 
-describe('sticky cookies (alb-behaviour 14)', () => {
+describe('sticky cookies (docs/alb-behaviour.md §14)', () => {
   const key = Buffer.alloc(32, 7);
   it('issues an opaque token per target that maps back only to that target', () => {
     const s = new StickyCookies<string>('Tg', 86400, key);

@@ -29,7 +29,7 @@ function statusOf(l: ListenerModel, r: RequestFacts): number {
 
 const path = (...values: string[]): ConditionModel => ({ field: 'path-pattern', values });
 
-describe('evaluateListener (alb-behaviour 1-3)', () => {
+describe('evaluateListener (docs/alb-behaviour.md §1–3)', () => {
   it('evaluates rules by ascending priority regardless of their order in the model, first match wins', () => {
     const l = listener([
       { priority: 20, conditions: [path('/api/*')], status: 420 },
@@ -150,7 +150,7 @@ describe('cidr', () => {
   });
 });
 
-describe('renderRedirect (alb-behaviour 4)', () => {
+describe('renderRedirect (docs/alb-behaviour.md §4)', () => {
   const httpsRedirect = {
     type: 'redirect' as const,
     protocol: 'HTTPS',

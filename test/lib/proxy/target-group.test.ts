@@ -44,7 +44,7 @@ function stateOf(g: TargetGroup, id: string): TargetState | undefined {
 
 const healthy = (g: TargetGroup, ...bs: Backend[]) => () => bs.every((b) => stateOf(g, b.id) === 'healthy');
 
-describe('health checks over real sockets (alb-behaviour 6-8)', () => {
+describe('health checks over real sockets (docs/alb-behaviour.md §6–8)', () => {
   it('moves initial → healthy after healthyThreshold passing checks of the configured path', async () => {
     const b = await backend();
     const states: string[] = [];
@@ -132,7 +132,7 @@ describe('health checks over real sockets (alb-behaviour 6-8)', () => {
   });
 });
 
-describe('who gets traffic (alb-behaviour 8-10)', () => {
+describe('who gets traffic (docs/alb-behaviour.md §8–10)', () => {
   it('gives no traffic to a new target until it is healthy, when others are healthy', async () => {
     const a = await backend();
     const b = await backend();
@@ -188,7 +188,7 @@ describe('who gets traffic (alb-behaviour 8-10)', () => {
   });
 });
 
-describe('algorithms in a group (alb-behaviour 11)', () => {
+describe('algorithms in a group (docs/alb-behaviour.md §11)', () => {
   const noChecks = { healthCheck: { ...groupModel().healthCheck, enabled: false } };
   const addresses = [1, 2, 3].map((port) => ({ host: '127.0.0.1', port }));
 
@@ -225,7 +225,7 @@ describe('algorithms in a group (alb-behaviour 11)', () => {
   });
 });
 
-describe('slow start (alb-behaviour 12)', () => {
+describe('slow start (docs/alb-behaviour.md §12)', () => {
   it('ramps a newly healthy target linearly, but not when it is the only healthy one', async () => {
     let now = 1_000_000;
     const a = await backend();
@@ -278,7 +278,7 @@ describe('slow start with another algorithm', () => {
   });
 });
 
-describe('stickiness (alb-behaviour 14)', () => {
+describe('stickiness (docs/alb-behaviour.md §14)', () => {
   const sticky = { enabled: true, type: 'lb_cookie' as const, durationSeconds: 120 };
 
   function token(setCookie: string | undefined): string {
@@ -333,7 +333,7 @@ describe('stickiness (alb-behaviour 14)', () => {
   });
 });
 
-describe('deregistration (alb-behaviour 13)', () => {
+describe('deregistration (docs/alb-behaviour.md §13)', () => {
   it('stops new requests at once, resolves idle when the last request ends, stays draining for the whole delay', async () => {
     const a = await backend();
     const b = await backend();

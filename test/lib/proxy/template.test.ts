@@ -190,7 +190,7 @@ describe('loadModelFromTemplate', () => {
     });
   });
 
-  it('uses the ALB defaults when settings are absent (alb-behaviour 6, 13, 14) and the logical id as name', () => {
+  it('uses the ALB defaults when settings are absent (docs/alb-behaviour.md §6, §13, §14) and the logical id as name', () => {
     expect(model.targetGroups.TgApi).toEqual({
       logicalId: 'TgApi',
       name: 'TgApi',
