@@ -5,7 +5,7 @@
  * --omit=dev: no CDK) is shown to be enough to start the proxy and the drain.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { build } from 'esbuild';
@@ -87,6 +87,8 @@ test('the proxy, the drain CLI and the sample app start with nothing but the pro
   // following the links, so nothing outside this directory can be found).
   const image = mkdtempSync(join(tmpdir(), 'albatross-image-'));
   symlinkSync(join(ROOT, 'dist'), join(image, 'dist'));
+  // The runtime stage copies package.json too: the CLIs read their engines range from it.
+  copyFileSync(join(ROOT, 'package.json'), join(image, 'package.json'));
   for (const path of productionPackages().filter((p) => !p.includes(`node_modules${sep}`))) {
     mkdirSync(dirname(join(image, 'node_modules', path)), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules', path), join(image, 'node_modules', path));
