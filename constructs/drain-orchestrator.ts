@@ -68,21 +68,25 @@ function functionTimeout(props: DrainOrchestratorProps): Duration {
   return Duration.seconds(Math.max(60, Math.min(DEFAULT_TIMEOUT_SECONDS, heartbeat.toSeconds() - 60)));
 }
 
-function validate(props: DrainOrchestratorProps, timeout: Duration): void {
-  if (!timeout.isUnresolved() && (timeout.toSeconds() < 60 || timeout.toSeconds() > 900)) {
-    throw new Error(`DrainOrchestrator timeout must be from 1 to 15 minutes (got ${timeout.toSeconds()} seconds)`);
+/** Problems with the props, each naming the prop; raised at synth, scoped to the construct. */
+function problems(props: DrainOrchestratorProps, timeout: Duration): string[] {
+  const found: string[] = [];
+  const known = (d?: Duration): d is Duration => d !== undefined && !d.isUnresolved();
+  if (known(timeout) && (timeout.toSeconds() < 60 || timeout.toSeconds() > 900)) {
+    found.push(`DrainOrchestrator timeout must be from 1 to 15 minutes (got ${timeout.toSeconds()} seconds)`);
   }
   const heartbeat = props.heartbeatTimeout;
-  if (heartbeat && !heartbeat.isUnresolved() && !timeout.isUnresolved() && timeout.toSeconds() >= heartbeat.toSeconds()) {
-    throw new Error(
+  if (known(heartbeat) && known(timeout) && timeout.toSeconds() >= heartbeat.toSeconds()) {
+    found.push(
       `DrainOrchestrator timeout (${timeout.toSeconds()} seconds) must be below heartbeatTimeout (${heartbeat.toSeconds()} seconds): each run starts with a heartbeat and must re-queue before it runs out`,
     );
   }
-  if (props.targetGroups.length === 0) throw new Error('DrainOrchestrator targetGroups must contain at least one target group');
+  if (props.targetGroups.length === 0) found.push('DrainOrchestrator targetGroups must contain at least one target group');
   const drain = props.drainTimeout;
-  if (drain && !drain.isUnresolved() && !timeout.isUnresolved() && (drain.toSeconds() < timeout.toSeconds() || drain.toSeconds() > MAX_DRAIN_TIMEOUT_SECONDS)) {
-    throw new Error(`DrainOrchestrator drainTimeout must be from the Lambda timeout (${timeout.toSeconds()} seconds) to ${MAX_DRAIN_TIMEOUT_SECONDS} seconds (got ${drain.toSeconds()} seconds)`);
+  if (known(drain) && known(timeout) && (drain.toSeconds() < timeout.toSeconds() || drain.toSeconds() > MAX_DRAIN_TIMEOUT_SECONDS)) {
+    found.push(`DrainOrchestrator drainTimeout must be from the Lambda timeout (${timeout.toSeconds()} seconds) to ${MAX_DRAIN_TIMEOUT_SECONDS} seconds (got ${drain.toSeconds()} seconds)`);
   }
+  return found;
 }
 
 /**
@@ -107,7 +111,7 @@ export class DrainOrchestrator extends Construct {
   constructor(scope: Construct, id: string, props: DrainOrchestratorProps) {
     super(scope, id);
     const timeout = functionTimeout(props);
-    validate(props, timeout);
+    this.node.addValidation({ validate: () => problems(props, timeout) });
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

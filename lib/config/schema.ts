@@ -6,6 +6,7 @@
  */
 
 import { ROUTING_ALGORITHMS, type RoutingAlgorithm } from '../alb/routing-algorithms';
+import { RATE_LIMIT_WINDOWS_SECONDS } from '../../constructs/rate-limited-web-acl';
 
 export { ROUTING_ALGORITHMS, type RoutingAlgorithm };
 
@@ -202,8 +203,8 @@ export interface ScalingConfig {
   readonly scaleOutCooldownSeconds: number;
 }
 
-/** Evaluation windows a WAF rate-based rule accepts, in seconds. */
-export const RATE_LIMIT_WINDOWS_SECONDS = [60, 120, 300, 600] as const;
+/** Evaluation windows a WAF rate-based rule accepts, in seconds: the WAF construct's list. */
+export { RATE_LIMIT_WINDOWS_SECONDS };
 export type RateLimitWindowSeconds = (typeof RATE_LIMIT_WINDOWS_SECONDS)[number];
 
 /** A per-client-IP request limit over a sliding window (a WAF rate-based rule). */

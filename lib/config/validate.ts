@@ -13,6 +13,7 @@ import {
   TargetGroupConfig,
 } from './schema';
 import { greaterThanPattern, WAF_REGEX_MAX_LENGTH } from '../waf/content-length';
+import { MAX_TARGET_GROUPS } from '../../constructs/service-alarms';
 
 /** Thrown when the configuration is invalid; the message lists every problem, one per line. */
 export class ConfigError extends Error {
@@ -30,8 +31,8 @@ export const MODERN_TLS_POLICIES: string[] = Object.values(SslPolicy).filter((po
 /** Days the access log bucket keeps objects: at least a day, at most ten years. */
 export const ACCESS_LOG_RETENTION_DAYS_RANGE = { min: 1, max: 3650 } as const;
 const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
-/** CloudWatch alarms combine at most 10 metrics; the 5xx-rate alarm uses one per group plus one. */
-export const MAX_TARGET_GROUPS = 9;
+/** The alarms' limit (CloudWatch alarms combine at most 10 metrics), defined by the alarms construct. */
+export { MAX_TARGET_GROUPS };
 /** CloudWatch: evaluationPeriods × period must not exceed one day. */
 const MAX_ALARM_WINDOW_SECONDS = 86_400;
 const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
