@@ -9,14 +9,16 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DURATION_ALARM_FRACTION } from '../lib/drain/budget';
 import { acknowledgeNag } from '../lib/nag/acknowledge';
+import { cachedBundle } from './cached-bundle';
 
 /** Properties of a {@link DrainOrchestrator}. */
 export interface DrainOrchestratorProps {
@@ -59,6 +61,41 @@ export const VISIBILITY_TIMEOUT_FACTOR = 6;
 const MAX_DRAIN_TIMEOUT_SECONDS = 48 * 3600;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
+
+/**
+ * The handler's TypeScript source, which is what gets bundled: beside constructs/ when the app runs
+ * from the sources, two levels up when it runs compiled from dist/constructs/.
+ */
+function handlerEntry(): string {
+  const candidates = [join(__dirname, '..', 'lambda', 'drain-handler.ts'), join(__dirname, '..', '..', 'lambda', 'drain-handler.ts')];
+  return candidates.find((path) => existsSync(path)) ?? candidates[0];
+}
+
+const RUNTIME = lambda.Runtime.NODEJS_LATEST;
+
+/**
+ * The handler's code. When the stack is bundled, the bundle comes from the content-addressed cache
+ * (constructs/cached-bundle.ts), built with the options NodejsFunction would use: a synth whose
+ * handler and dependencies are unchanged does not bundle again (docs/synth.md). When it is not
+ * (`cdk synth --exclusively` of another stack, tests), NodejsFunction skips bundling itself.
+ */
+function handlerCode(scope: Construct): Pick<NodejsFunctionProps, 'code' | 'handler' | 'entry' | 'bundling'> {
+  const entry = handlerEntry();
+  if (!Stack.of(scope).bundlingRequired) {
+    // Local esbuild only: synth never needs Docker.
+    return { entry, handler: 'handler', bundling: { forceDockerBundling: false, minify: true, sourceMap: true, format: OutputFormat.CJS } };
+  }
+  const bundle = cachedBundle('drain-handler', {
+    entry,
+    projectRoot: join(entry, '..', '..'),
+    target: RUNTIME.name.replace(/^nodejs(\d+).*$/, 'node$1'),
+    // A runtime that follows the latest Node.js has no fixed SDK version to rely on: bundle it.
+    external: RUNTIME.isVariable ? [] : ['@aws-sdk/*'],
+    minify: true,
+    sourceMap: true,
+  });
+  return { code: lambda.Code.fromAsset(bundle), handler: 'index.handler' };
+}
 
 /** The Lambda timeout: given, or the default kept below the heartbeat timeout. */
 function functionTimeout(props: DrainOrchestratorProps): Duration {
@@ -144,9 +181,8 @@ export class DrainOrchestrator extends Construct {
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
     const fn = new NodejsFunction(this, 'Function', {
-      entry: join(__dirname, '..', 'lambda', 'drain-handler.ts'),
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_LATEST,
+      ...handlerCode(this),
+      runtime: RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout,
@@ -163,8 +199,6 @@ export class DrainOrchestrator extends Construct {
         POWERTOOLS_SERVICE_NAME: 'albatross-drain',
         POWERTOOLS_METRICS_NAMESPACE: 'Albatross',
       },
-      // Local esbuild only: synth never needs Docker.
-      bundling: { forceDockerBundling: false, minify: true, sourceMap: true, format: OutputFormat.CJS },
     });
     fn.addEventSource(new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true }));
     return fn;
