@@ -8,7 +8,7 @@
  * counts the CLI, the app, esbuild and every worker thread. Rounds alternate the rows; each row
  * reports the median of its runs. Rows:
  *   - peer: the bare stack, `node peer-app.js`;
- *   - peer, --liftoff-only: the peer with the V8 flag our app runs with, for a like-for-like view;
+ *   - peer, our node flags: the peer under the V8 flags cdk.json runs our app with, like for like;
  *   - ours (warm): `npx cdk synth` as cdk.json runs it, Lambda bundle cached;
  *   - ours (cold bundle cache): the same after removing the bundle cache, as on a first synth.
  * `--ours <dir>` measures another checkout's `npx cdk synth` (for example the main branch) as
@@ -17,7 +17,7 @@
  * Run: `npm run bench:synth` (about 12 synths; minutes on a busy 2-core machine).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
@@ -68,6 +68,12 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The node flags of cdk.json's app command (`node <flags> bin/cdk-app.cjs`). */
+function ourNodeFlags(): string {
+  const { app } = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { app: string };
+  return app.split(' ').filter((word) => word.startsWith('--')).join(' ');
+}
+
 function compilePeer(): void {
   mkdirSync(join(root, 'cdk.out.bench'), { recursive: true });
   buildSync({ entryPoints: [join(root, 'bench', 'synth-peer-app.ts')], outfile: peerApp, platform: 'node', format: 'cjs', logLevel: 'warning' });
@@ -81,7 +87,7 @@ function main(): void {
   const peer = row('peer', { app: `node ${peerApp}` });
   const rows = [
     peer,
-    row('peer, --liftoff-only', { app: `node --liftoff-only ${peerApp}` }),
+    row('peer, our node flags', { app: `node ${ourNodeFlags()} ${peerApp}` }),
     row('ours (warm)'),
     row('ours (cold bundle cache)', { before: () => rmSync(bundleCache, { recursive: true, force: true }) }),
     ...(other ? [row('ours (other checkout)', { cwd: resolve(other) })] : []),
