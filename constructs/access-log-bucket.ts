@@ -1,21 +1,30 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ACCESS_LOG_RETENTION_DAYS_RANGE, DEFAULT_CONFIG } from '../lib/config';
 import { acknowledgeNag } from '../lib/nag/acknowledge';
 
 /** Properties of an {@link AccessLogBucket}. */
 export interface AccessLogBucketProps {
   /**
-   * Days to keep log objects before they expire, 1–3650.
-   * @default 90 (the configuration's `loadBalancer.accessLogRetentionDays`)
+   * How long log objects are kept before they expire: a whole number of days, at least one (S3
+   * lifecycle expirations count in days).
+   * @default Duration.days(90)
    */
-  readonly retentionDays?: number;
+  readonly retention?: Duration;
   /**
    * What happens to the bucket when the stack is deleted. Logs are evidence: keep them by default.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+const DEFAULT_RETENTION = Duration.days(90);
+
+/** S3 takes whole days; a token is left to CloudFormation. */
+function isWholeDays(retention: Duration): boolean {
+  if (retention.isUnresolved()) return true;
+  const days = retention.toDays({ integral: false });
+  return Number.isInteger(days) && days >= 1;
 }
 
 /**
@@ -29,11 +38,11 @@ export class AccessLogBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: AccessLogBucketProps = {}) {
     super(scope, id);
-    const retentionDays = props.retentionDays ?? DEFAULT_CONFIG.loadBalancer.accessLogRetentionDays;
-    const { min, max } = ACCESS_LOG_RETENTION_DAYS_RANGE;
-    if (!Number.isInteger(retentionDays) || retentionDays < min || retentionDays > max) {
-      throw new Error(`AccessLogBucket retentionDays must be an integer from ${min} to ${max} (got ${retentionDays})`);
-    }
+    const retention = props.retention ?? DEFAULT_RETENTION;
+    const valid = isWholeDays(retention);
+    this.node.addValidation({
+      validate: () => (valid ? [] : [`AccessLogBucket retention must be a whole number of days, at least 1 (got ${retention.toHumanString()})`]),
+    });
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
@@ -41,7 +50,8 @@ export class AccessLogBucket extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: false,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-      lifecycleRules: [{ expiration: Duration.days(retentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      // An invalid retention fails synth through the validation above; S3 would throw here first.
+      lifecycleRules: [{ expiration: valid ? retention : undefined, abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
     acknowledgeNag(this.bucket, 'S1', 'This bucket holds access logs; logging its own access would need another log bucket, recursively. Object-level access is covered by CloudTrail data events where required.');
   }

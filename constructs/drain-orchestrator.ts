@@ -9,14 +9,16 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DURATION_ALARM_FRACTION } from '../lib/drain/budget';
 import { acknowledgeNag } from '../lib/nag/acknowledge';
+import { cachedBundle } from './cached-bundle';
 
 /** Properties of a {@link DrainOrchestrator}. */
 export interface DrainOrchestratorProps {
@@ -60,6 +62,42 @@ const MAX_DRAIN_TIMEOUT_SECONDS = 48 * 3600;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 
+/**
+ * The handler's TypeScript source, which is what gets bundled: beside constructs/ when the app runs
+ * from the sources, two levels up when it runs compiled from dist/constructs/.
+ */
+function handlerEntry(): string {
+  const candidates = [join(__dirname, '..', 'lambda', 'drain-handler.ts'), join(__dirname, '..', '..', 'lambda', 'drain-handler.ts')];
+  return candidates.find((path) => existsSync(path)) ?? candidates[0];
+}
+
+// Pinned to the Node major of package.json engines: NODEJS_LATEST moves with aws-cdk-lib releases.
+const RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * The handler's code. When the stack is bundled, the bundle comes from the content-addressed cache
+ * (constructs/cached-bundle.ts), built with the options NodejsFunction would use: a synth whose
+ * handler and dependencies are unchanged does not bundle again (docs/synth.md). When it is not
+ * (`cdk synth --exclusively` of another stack, tests), NodejsFunction skips bundling itself.
+ */
+function handlerCode(scope: Construct): Pick<NodejsFunctionProps, 'code' | 'handler' | 'entry' | 'bundling'> {
+  const entry = handlerEntry();
+  if (!Stack.of(scope).bundlingRequired) {
+    // Local esbuild only: synth never needs Docker.
+    return { entry, handler: 'handler', bundling: { forceDockerBundling: false, minify: true, sourceMap: true, format: OutputFormat.CJS } };
+  }
+  const bundle = cachedBundle('drain-handler', {
+    entry,
+    projectRoot: join(entry, '..', '..'),
+    target: RUNTIME.name.replace(/^nodejs(\d+).*$/, 'node$1'),
+    // A runtime that follows the latest Node.js has no fixed SDK version to rely on: bundle it.
+    external: RUNTIME.isVariable ? [] : ['@aws-sdk/*'],
+    minify: true,
+    sourceMap: true,
+  });
+  return { code: lambda.Code.fromAsset(bundle), handler: 'index.handler' };
+}
+
 /** The Lambda timeout: given, or the default kept below the heartbeat timeout. */
 function functionTimeout(props: DrainOrchestratorProps): Duration {
   if (props.timeout) return props.timeout;
@@ -68,21 +106,25 @@ function functionTimeout(props: DrainOrchestratorProps): Duration {
   return Duration.seconds(Math.max(60, Math.min(DEFAULT_TIMEOUT_SECONDS, heartbeat.toSeconds() - 60)));
 }
 
-function validate(props: DrainOrchestratorProps, timeout: Duration): void {
-  if (!timeout.isUnresolved() && (timeout.toSeconds() < 60 || timeout.toSeconds() > 900)) {
-    throw new Error(`DrainOrchestrator timeout must be from 1 to 15 minutes (got ${timeout.toSeconds()} seconds)`);
+/** Problems with the props, each naming the prop; raised at synth, scoped to the construct. */
+function problems(props: DrainOrchestratorProps, timeout: Duration): string[] {
+  const found: string[] = [];
+  const known = (d?: Duration): d is Duration => d !== undefined && !d.isUnresolved();
+  if (known(timeout) && (timeout.toSeconds() < 60 || timeout.toSeconds() > 900)) {
+    found.push(`DrainOrchestrator timeout must be from 1 to 15 minutes (got ${timeout.toSeconds()} seconds)`);
   }
   const heartbeat = props.heartbeatTimeout;
-  if (heartbeat && !heartbeat.isUnresolved() && !timeout.isUnresolved() && timeout.toSeconds() >= heartbeat.toSeconds()) {
-    throw new Error(
+  if (known(heartbeat) && known(timeout) && timeout.toSeconds() >= heartbeat.toSeconds()) {
+    found.push(
       `DrainOrchestrator timeout (${timeout.toSeconds()} seconds) must be below heartbeatTimeout (${heartbeat.toSeconds()} seconds): each run starts with a heartbeat and must re-queue before it runs out`,
     );
   }
-  if (props.targetGroups.length === 0) throw new Error('DrainOrchestrator targetGroups must contain at least one target group');
+  if (props.targetGroups.length === 0) found.push('DrainOrchestrator targetGroups must contain at least one target group');
   const drain = props.drainTimeout;
-  if (drain && !drain.isUnresolved() && !timeout.isUnresolved() && (drain.toSeconds() < timeout.toSeconds() || drain.toSeconds() > MAX_DRAIN_TIMEOUT_SECONDS)) {
-    throw new Error(`DrainOrchestrator drainTimeout must be from the Lambda timeout (${timeout.toSeconds()} seconds) to ${MAX_DRAIN_TIMEOUT_SECONDS} seconds (got ${drain.toSeconds()} seconds)`);
+  if (known(drain) && known(timeout) && (drain.toSeconds() < timeout.toSeconds() || drain.toSeconds() > MAX_DRAIN_TIMEOUT_SECONDS)) {
+    found.push(`DrainOrchestrator drainTimeout must be from the Lambda timeout (${timeout.toSeconds()} seconds) to ${MAX_DRAIN_TIMEOUT_SECONDS} seconds (got ${drain.toSeconds()} seconds)`);
   }
+  return found;
 }
 
 /**
@@ -107,7 +149,7 @@ export class DrainOrchestrator extends Construct {
   constructor(scope: Construct, id: string, props: DrainOrchestratorProps) {
     super(scope, id);
     const timeout = functionTimeout(props);
-    validate(props, timeout);
+    this.node.addValidation({ validate: () => problems(props, timeout) });
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -140,10 +182,8 @@ export class DrainOrchestrator extends Construct {
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
     const fn = new NodejsFunction(this, 'Function', {
-      entry: join(__dirname, '..', 'lambda', 'drain-handler.ts'),
-      handler: 'handler',
-      // Pinned to the Node major of package.json engines: NODEJS_LATEST moves with aws-cdk-lib releases.
-      runtime: lambda.Runtime.NODEJS_24_X,
+      ...handlerCode(this),
+      runtime: RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout,
@@ -160,8 +200,6 @@ export class DrainOrchestrator extends Construct {
         POWERTOOLS_SERVICE_NAME: 'albatross-drain',
         POWERTOOLS_METRICS_NAMESPACE: 'Albatross',
       },
-      // Local esbuild only: synth never needs Docker.
-      bundling: { forceDockerBundling: false, minify: true, sourceMap: true, format: OutputFormat.CJS },
     });
     fn.addEventSource(new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true }));
     return fn;

@@ -4,17 +4,71 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, IConstruct } from 'constructs';
-import { CapacityConfig } from '../lib/config';
 import { acknowledgeAnnotation, acknowledgeNag } from '../lib/nag/acknowledge';
 
 /** Properties of an {@link EcsCapacity}. */
 export interface EcsCapacityProps {
   /** The VPC; instances go into its private subnets. */
   readonly vpc: ec2.IVpc;
-  /** Instance type, group size, health-check grace period and lifecycle heartbeat. */
-  readonly settings: CapacityConfig;
+  /**
+   * EC2 instance type of the container instances.
+   * @default t3.small
+   */
+  readonly instanceType?: ec2.InstanceType;
+  /**
+   * Fewest instances in the group.
+   * @default 2
+   */
+  readonly minCapacity?: number;
+  /**
+   * Most instances in the group.
+   * @default 10
+   */
+  readonly maxCapacity?: number;
+  /**
+   * Instances at deploy time, from `minCapacity` to `maxCapacity`. Left unset, scaling owns the
+   * size between deploys.
+   * @default - `minCapacity` at creation, unchanged on updates
+   */
+  readonly desiredCapacity?: number;
+  /**
+   * How long a new instance may boot before its health checks count.
+   * @default Duration.minutes(5)
+   */
+  readonly healthCheckGracePeriod?: Duration;
+  /**
+   * How long the terminate lifecycle hook holds an instance in Terminating:Wait between
+   * heartbeats, 30 seconds to 2 hours (an Auto Scaling limit). When it runs out the instance
+   * terminates (CONTINUE).
+   * @default Duration.minutes(5)
+   */
+  readonly lifecycleHeartbeatTimeout?: Duration;
   /** Where the group reports launches, terminations and their errors. */
   readonly notificationTopic: sns.ITopic;
+}
+
+const DEFAULT_INSTANCE_TYPE = new ec2.InstanceType('t3.small');
+
+interface GroupSize {
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+}
+
+function groupSize(props: EcsCapacityProps): GroupSize {
+  return { minCapacity: props.minCapacity ?? 2, maxCapacity: props.maxCapacity ?? 10 };
+}
+
+/** The Auto Scaling group itself only checks these at deploy time. */
+function sizeProblems(size: GroupSize, desired: number | undefined): string[] {
+  const found: string[] = [];
+  if (!Number.isInteger(size.minCapacity) || size.minCapacity < 0) found.push(`EcsCapacity minCapacity must be a whole number, at least 0 (got ${size.minCapacity})`);
+  if (!Number.isInteger(size.maxCapacity) || size.maxCapacity < Math.max(1, size.minCapacity)) {
+    found.push(`EcsCapacity maxCapacity must be a whole number, at least 1 and at least minCapacity (${size.minCapacity}) (got ${size.maxCapacity})`);
+  }
+  if (desired !== undefined && (!Number.isInteger(desired) || desired < size.minCapacity || desired > size.maxCapacity)) {
+    found.push(`EcsCapacity desiredCapacity must be a whole number from minCapacity (${size.minCapacity}) to maxCapacity (${size.maxCapacity}) (got ${desired})`);
+  }
+  return found;
 }
 
 /**
@@ -36,7 +90,8 @@ export class EcsCapacity extends Construct {
 
   constructor(scope: Construct, id: string, props: EcsCapacityProps) {
     super(scope, id);
-    const s = props.settings;
+    const size = groupSize(props);
+    this.node.addValidation({ validate: () => sizeProblems(size, props.desiredCapacity) });
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: props.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
@@ -49,12 +104,11 @@ export class EcsCapacity extends Construct {
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'AutoScalingGroup', {
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      instanceType: new ec2.InstanceType(s.instanceType),
+      instanceType: props.instanceType ?? DEFAULT_INSTANCE_TYPE,
       machineImage: ecs.EcsOptimizedImage.amazonLinux2023(),
       securityGroup: this.securityGroup,
-      minCapacity: s.minCapacity,
-      maxCapacity: s.maxCapacity,
-      desiredCapacity: s.desiredCapacity,
+      ...size,
+      desiredCapacity: props.desiredCapacity,
       requireImdsv2: true,
       // ELB health checks only act on target groups attached to the group itself. ECS registers
       // each task's dynamic host port in the target groups instead, so here ECS replaces a task
@@ -63,7 +117,7 @@ export class EcsCapacity extends Construct {
       // group attached to the group later is honoured without a second change.
       healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
-        gracePeriod: Duration.seconds(s.healthCheckGracePeriodSeconds),
+        gracePeriod: props.healthCheckGracePeriod ?? Duration.minutes(5),
       }),
       blockDevices: [
         { deviceName: '/dev/xvda', volume: autoscaling.BlockDeviceVolume.ebs(30, { encrypted: true, volumeType: autoscaling.EbsDeviceVolumeType.GP3 }) },
@@ -74,7 +128,7 @@ export class EcsCapacity extends Construct {
     this.acknowledgeFindings();
     this.terminateHook = this.autoScalingGroup.addLifecycleHook('TerminateHook', {
       lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
-      heartbeatTimeout: Duration.seconds(s.lifecycleHeartbeatSeconds),
+      heartbeatTimeout: props.lifecycleHeartbeatTimeout ?? Duration.minutes(5),
       // CONTINUE on timeout: an instance is never stuck; the orchestrator completes it earlier.
       defaultResult: autoscaling.DefaultResult.CONTINUE,
     });
@@ -110,7 +164,7 @@ export class EcsCapacity extends Construct {
     acknowledgeAnnotation(
       this.autoScalingGroup,
       '@aws-cdk/aws-autoscaling:desiredCapacitySet',
-      'desiredCapacity is a documented setting (capacity.desiredCapacity); leave it at minCapacity to let scaling own the size between deploys.',
+      'desiredCapacity is set on purpose when given; leave it unset to let scaling own the size between deploys.',
     );
   }
 }

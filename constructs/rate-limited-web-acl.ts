@@ -1,14 +1,44 @@
+import { Duration } from 'aws-cdk-lib';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { PathRateLimitConfig, RateLimitConfig, WafConfig } from '../lib/config';
 import { greaterThanPattern, WAF_ALB_BODY_INSPECTION_BYTES } from '../lib/waf/content-length';
+
+/** A per-IP request limit of a {@link RateLimitedWebAcl}. */
+export interface RateLimit {
+  /** Requests one IP address may send in `window` before WAF blocks it, 10 to 2,000,000,000. */
+  readonly limit: number;
+  /** The window WAF counts in: 1, 2, 5 or 10 minutes. */
+  readonly window: Duration;
+}
+
+/** A per-IP request limit on the paths under a prefix. */
+export interface PathRateLimit extends RateLimit {
+  /** Names the rule (`RateLimit-<name>`) and its metric. */
+  readonly name: string;
+  /** The limit counts requests whose normalized, URL-decoded path starts with this. */
+  readonly pathPrefix: string;
+}
 
 /** Properties of a {@link RateLimitedWebAcl}. */
 export interface RateLimitedWebAclProps {
   /** ARN of the load balancer to protect. */
   readonly loadBalancerArn: string;
-  /** Body limit, general and per-path rate limits. */
-  readonly settings: WafConfig;
+  /**
+   * Largest request body, as its `Content-Length` declares it, in bytes; larger requests are
+   * blocked with 413.
+   * @default 5 MiB
+   */
+  readonly maxBodyBytes?: number;
+  /**
+   * Limit on all requests of one IP address.
+   * @default 1200 per minute
+   */
+  readonly generalRateLimit?: RateLimit;
+  /**
+   * Stricter limits on paths (login, uploads), evaluated before the general limit.
+   * @default - none
+   */
+  readonly pathRateLimits?: PathRateLimit[];
   /**
    * Prefix of the CloudWatch metric names of the ACL and its rules.
    * @default 'albatross'
@@ -33,6 +63,18 @@ export const BODY_TOO_LARGE_STATUS = 413;
 
 type Visibility = (name: string) => wafv2.CfnWebACL.VisibilityConfigProperty;
 
+const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
+const DEFAULT_GENERAL_RATE_LIMIT: RateLimit = { limit: 1200, window: Duration.minutes(1) };
+/** The evaluation windows a WAF rate-based rule accepts, in seconds. */
+export const RATE_LIMIT_WINDOWS_SECONDS = [60, 120, 300, 600] as const;
+
+/** WAF would reject any other window only at deploy time. */
+function windowProblems(prop: string, limit: RateLimit): string[] {
+  const seconds: number = limit.window.isUnresolved() ? RATE_LIMIT_WINDOWS_SECONDS[0] : limit.window.toSeconds();
+  if ((RATE_LIMIT_WINDOWS_SECONDS as readonly number[]).includes(seconds)) return [];
+  return [`RateLimitedWebAcl ${prop}.window must be 1, 2, 5 or 10 minutes (got ${limit.window.toHumanString()})`];
+}
+
 /**
  * A regional WAF web ACL on a load balancer: a limit on the declared body size, the AWS managed
  * common and known-bad-inputs rule sets, per-path and general per-IP rate limits.
@@ -49,17 +91,22 @@ export class RateLimitedWebAcl extends Construct {
     super(scope, id);
     const prefix = props.metricPrefix ?? 'albatross';
     const visibility: Visibility = (name) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${prefix}-${name}` });
-    const s = props.settings;
+    const maxBodyBytes = props.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const pathLimits = props.pathRateLimits ?? [];
+    const generalLimit = props.generalRateLimit ?? DEFAULT_GENERAL_RATE_LIMIT;
+    this.node.addValidation({
+      validate: () => [...pathLimits.flatMap((limit, i) => windowProblems(`pathRateLimits[${i}]`, limit)), ...windowProblems('generalRateLimit', generalLimit)],
+    });
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
       visibilityConfig: visibility('web-acl'),
       rules: [
-        declaredBodySizeRule(s.maxBodyBytes, 5, visibility),
-        managedRuleGroup(WAF_RULE_NAMES.commonRuleSet, 10, visibility('common'), commonRuleSetOverrides(s.maxBodyBytes)),
+        declaredBodySizeRule(maxBodyBytes, 5, visibility),
+        managedRuleGroup(WAF_RULE_NAMES.commonRuleSet, 10, visibility('common'), commonRuleSetOverrides(maxBodyBytes)),
         managedRuleGroup(WAF_RULE_NAMES.knownBadInputs, 20, visibility('known-bad-inputs')),
-        ...s.rateLimits.map((limit, i) => pathRateLimitRule(limit, 100 + i, visibility)),
-        rateLimitRule(WAF_RULE_NAMES.general, s.generalRateLimit, 200, visibility('rate-limit')),
+        ...pathLimits.map((limit, i) => pathRateLimitRule(limit, 100 + i, visibility)),
+        rateLimitRule(WAF_RULE_NAMES.general, generalLimit, 200, visibility('rate-limit')),
       ],
     });
     new wafv2.CfnWebACLAssociation(this, 'Association', {
@@ -95,7 +142,7 @@ function declaredBodySizeRule(maxBodyBytes: number, priority: number, visibility
 
 function rateLimitRule(
   name: string,
-  limit: RateLimitConfig,
+  limit: RateLimit,
   priority: number,
   visibilityConfig: wafv2.CfnWebACL.VisibilityConfigProperty,
   scopeDownStatement?: wafv2.CfnWebACL.StatementProperty,
@@ -106,7 +153,7 @@ function rateLimitRule(
     action: { block: {} },
     visibilityConfig,
     statement: {
-      rateBasedStatement: { limit: limit.limit, evaluationWindowSec: limit.windowSeconds, aggregateKeyType: 'IP', scopeDownStatement },
+      rateBasedStatement: { limit: limit.limit, evaluationWindowSec: limit.window.toSeconds(), aggregateKeyType: 'IP', scopeDownStatement },
     },
   };
 }
@@ -115,7 +162,7 @@ function rateLimitRule(
  * The prefix is matched after URL decoding and path normalization, so `/%61uth/` and `//auth/./`
  * count against the `/auth/` limit as the application would read them.
  */
-function pathRateLimitRule(limit: PathRateLimitConfig, priority: number, visibility: Visibility): wafv2.CfnWebACL.RuleProperty {
+function pathRateLimitRule(limit: PathRateLimit, priority: number, visibility: Visibility): wafv2.CfnWebACL.RuleProperty {
   return rateLimitRule(WAF_RULE_NAMES.path(limit.name), limit, priority, visibility(`rate-${limit.name}`), {
     byteMatchStatement: {
       fieldToMatch: { uriPath: {} },

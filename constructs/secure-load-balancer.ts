@@ -4,7 +4,6 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { LoadBalancerConfig, SecurityHeadersConfig } from '../lib/config';
 import { RESPONSE_HEADER_ATTRIBUTES, SERVER_HEADER_ENABLED_ATTRIBUTE } from '../lib/alb/listener-attributes';
 import { acknowledgeNag } from '../lib/nag/acknowledge';
 
@@ -12,8 +11,41 @@ import { acknowledgeNag } from '../lib/nag/acknowledge';
 export interface SecureLoadBalancerProps {
   /** The VPC; the load balancer goes into its public subnets. */
   readonly vpc: ec2.IVpc;
-  /** Listener ports, TLS policy, timeouts, desync mode and response headers. */
-  readonly settings: LoadBalancerConfig;
+  /**
+   * Port of the HTTPS listener.
+   * @default 443
+   */
+  readonly httpsPort?: number;
+  /**
+   * Port of the HTTP listener, which only redirects to HTTPS.
+   * @default 80
+   */
+  readonly httpPort?: number;
+  /**
+   * TLS policy of the HTTPS listener.
+   * @default elbv2.SslPolicy.RECOMMENDED_TLS (TLS 1.3, and TLS 1.2 as the floor)
+   */
+  readonly tlsPolicy?: elbv2.SslPolicy;
+  /**
+   * How long an idle connection stays open.
+   * @default Duration.minutes(1)
+   */
+  readonly idleTimeout?: Duration;
+  /**
+   * How the load balancer treats requests that may be used for HTTP desync (request smuggling).
+   * @default elbv2.DesyncMitigationMode.DEFENSIVE
+   */
+  readonly desyncMitigationMode?: elbv2.DesyncMitigationMode;
+  /**
+   * Whether CloudFormation may delete the load balancer.
+   * @default true (it may not)
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * Response headers the HTTPS listener adds to every response.
+   * @default - the defaults of {@link SecurityHeaders}
+   */
+  readonly securityHeaders?: SecurityHeaders;
   /** The ACM certificate served by the HTTPS listener. */
   readonly certificate: acm.ICertificate;
   /** Where access logs go. */
@@ -26,6 +58,43 @@ export interface SecureLoadBalancerProps {
   /** Where the HTTPS listener forwards requests that match no rule. */
   readonly defaultTargetGroup: elbv2.IApplicationTargetGroup;
 }
+
+/** Response headers the load balancer sets on every HTTPS response (listener attributes). */
+export interface SecurityHeaders {
+  /**
+   * `Strict-Transport-Security`.
+   * @default 'max-age=31536000; includeSubDomains; preload'
+   */
+  readonly strictTransportSecurity?: string;
+  /**
+   * `X-Content-Type-Options`.
+   * @default 'nosniff'
+   */
+  readonly contentTypeOptions?: string;
+  /**
+   * `X-Frame-Options`: `DENY`, `SAMEORIGIN` or `ALLOW-FROM <origin>`.
+   * @default 'DENY'
+   */
+  readonly frameOptions?: string;
+  /**
+   * `Content-Security-Policy`.
+   * @default "default-src 'self'; frame-ancestors 'none'"
+   */
+  readonly contentSecurityPolicy?: string;
+  /**
+   * Whether to remove the `Server: awselb/2.0` header the load balancer adds.
+   * @default true
+   */
+  readonly removeServerHeader?: boolean;
+}
+
+const DEFAULT_SECURITY_HEADERS: Required<SecurityHeaders> = {
+  strictTransportSecurity: 'max-age=31536000; includeSubDomains; preload',
+  contentTypeOptions: 'nosniff',
+  frameOptions: 'DENY',
+  contentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'",
+  removeServerHeader: true,
+};
 
 /**
  * An internet-facing, dual-stack Application Load Balancer with an HTTPS listener (modern TLS,
@@ -44,37 +113,39 @@ export class SecureLoadBalancer extends Construct {
 
   constructor(scope: Construct, id: string, props: SecureLoadBalancerProps) {
     super(scope, id);
-    const s = props.settings;
-    this.securityGroup = this.createSecurityGroup(props.vpc, s);
+    const httpsPort = props.httpsPort ?? 443;
+    const httpPort = props.httpPort ?? 80;
+    this.node.addValidation({ validate: () => portProblems(httpsPort, httpPort) });
+    this.securityGroup = this.createSecurityGroup(props.vpc, [httpPort, httpsPort]);
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
       internetFacing: true,
       ipAddressType: elbv2.IpAddressType.DUAL_STACK,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
       securityGroup: this.securityGroup,
-      deletionProtection: s.deletionProtection,
-      idleTimeout: Duration.seconds(s.idleTimeoutSeconds),
+      deletionProtection: props.deletionProtection ?? true,
+      idleTimeout: props.idleTimeout ?? Duration.minutes(1),
       http2Enabled: true,
       dropInvalidHeaderFields: true,
-      desyncMitigationMode: s.desyncMitigationMode as elbv2.DesyncMitigationMode,
+      desyncMitigationMode: props.desyncMitigationMode ?? elbv2.DesyncMitigationMode.DEFENSIVE,
     });
     this.loadBalancer.logAccessLogs(props.accessLogBucket, props.accessLogPrefix ?? 'alb');
     this.httpsListener = this.loadBalancer.addListener('Https', {
-      port: s.httpsPort,
+      port: httpsPort,
       protocol: elbv2.ApplicationProtocol.HTTPS,
       certificates: [elbv2.ListenerCertificate.fromCertificateManager(props.certificate)],
-      sslPolicy: s.tlsPolicy as elbv2.SslPolicy,
+      sslPolicy: props.tlsPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS,
       open: false,
       defaultTargetGroups: [props.defaultTargetGroup],
     });
-    applySecurityHeaders(this.httpsListener, s.securityHeaders);
+    applySecurityHeaders(this.httpsListener, { ...DEFAULT_SECURITY_HEADERS, ...props.securityHeaders });
     this.httpListener = this.loadBalancer.addListener('Http', {
-      port: s.httpPort,
+      port: httpPort,
       protocol: elbv2.ApplicationProtocol.HTTP,
       open: false,
       defaultAction: elbv2.ListenerAction.redirect({
         protocol: 'HTTPS',
-        port: String(s.httpsPort),
+        port: String(httpsPort),
         host: '#{host}',
         path: '/#{path}',
         query: '#{query}',
@@ -83,13 +154,13 @@ export class SecureLoadBalancer extends Construct {
     });
   }
 
-  private createSecurityGroup(vpc: ec2.IVpc, s: LoadBalancerConfig): ec2.SecurityGroup {
+  private createSecurityGroup(vpc: ec2.IVpc, ports: number[]): ec2.SecurityGroup {
     const sg = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
       description: 'Albatross load balancer: HTTP and HTTPS from the internet',
       allowAllOutbound: false,
     });
-    for (const port of [s.httpPort, s.httpsPort]) {
+    for (const port of ports) {
       sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `HTTP(S) ${port} from the internet (IPv4)`);
       sg.addIngressRule(ec2.Peer.anyIpv6(), ec2.Port.tcp(port), `HTTP(S) ${port} from the internet (IPv6)`);
     }
@@ -107,14 +178,21 @@ export const SECURITY_HEADER_ATTRIBUTES = {
   serverEnabled: SERVER_HEADER_ENABLED_ATTRIBUTE,
 } as const;
 
-/** Sets the response-header listener attributes (the L2 listener has no property for them yet). */
-function applySecurityHeaders(listener: elbv2.ApplicationListener, headers: SecurityHeadersConfig): void {
-  const cfn = listener.node.defaultChild as elbv2.CfnListener;
-  cfn.listenerAttributes = [
-    { key: SECURITY_HEADER_ATTRIBUTES.strictTransportSecurity, value: headers.strictTransportSecurity },
-    { key: SECURITY_HEADER_ATTRIBUTES.contentTypeOptions, value: headers.contentTypeOptions },
-    { key: SECURITY_HEADER_ATTRIBUTES.frameOptions, value: headers.frameOptions },
-    { key: SECURITY_HEADER_ATTRIBUTES.contentSecurityPolicy, value: headers.contentSecurityPolicy },
-    { key: SECURITY_HEADER_ATTRIBUTES.serverEnabled, value: String(!headers.removeServerHeader) },
-  ];
+/** Sets the response-header listener attributes through the L2 listener, beside any it sets itself. */
+function applySecurityHeaders(listener: elbv2.ApplicationListener, headers: Required<SecurityHeaders>): void {
+  listener.setAttribute(SECURITY_HEADER_ATTRIBUTES.strictTransportSecurity, headers.strictTransportSecurity);
+  listener.setAttribute(SECURITY_HEADER_ATTRIBUTES.contentTypeOptions, headers.contentTypeOptions);
+  listener.setAttribute(SECURITY_HEADER_ATTRIBUTES.frameOptions, headers.frameOptions);
+  listener.setAttribute(SECURITY_HEADER_ATTRIBUTES.contentSecurityPolicy, headers.contentSecurityPolicy);
+  listener.setAttribute(SECURITY_HEADER_ATTRIBUTES.serverEnabled, String(!headers.removeServerHeader));
+}
+
+/** Two listeners cannot share a port, and ports are 1–65535. */
+function portProblems(httpsPort: number, httpPort: number): string[] {
+  const found: string[] = [];
+  for (const [prop, port] of [['httpsPort', httpsPort], ['httpPort', httpPort]] as const) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) found.push(`SecureLoadBalancer ${prop} must be an integer from 1 to 65535 (got ${port})`);
+  }
+  if (httpsPort === httpPort) found.push(`SecureLoadBalancer httpPort must differ from httpsPort (both ${httpPort})`);
+  return found;
 }

@@ -4,7 +4,6 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { AlarmsConfig, MAX_TARGET_GROUPS } from '../lib/config';
 
 /** Properties of {@link ServiceAlarms}. */
 export interface ServiceAlarmsProps {
@@ -12,10 +11,64 @@ export interface ServiceAlarmsProps {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   /** Target groups by short name; each gets an unhealthy-host alarm. */
   readonly targetGroups: Record<string, elbv2.ApplicationTargetGroup>;
-  /** Thresholds and period. */
-  readonly settings: AlarmsConfig;
   /** Where alarm and OK notifications go. */
   readonly topic: sns.ITopic;
+  /**
+   * Target 5xx responses, as a percentage of the requests the target groups received, above which
+   * the alarm fires.
+   * @default 1
+   */
+  readonly target5xxRatePercent?: number;
+  /**
+   * 5xx responses the load balancer generated itself, as a percentage of all requests, above
+   * which the alarm fires.
+   * @default 1
+   */
+  readonly elb5xxRatePercent?: number;
+  /**
+   * p95 target response time above which the alarm fires.
+   * @default Duration.millis(500)
+   */
+  readonly p95Latency?: Duration;
+  /**
+   * Period every alarm evaluates.
+   * @default Duration.minutes(1)
+   */
+  readonly period?: Duration;
+  /**
+   * Periods an alarm looks back over.
+   * @default 3
+   */
+  readonly evaluationPeriods?: number;
+  /**
+   * Breaching periods among `evaluationPeriods` that raise an alarm.
+   * @default 2
+   */
+  readonly datapointsToAlarm?: number;
+}
+
+/** CloudWatch alarms combine at most 10 metrics; the target 5xx-rate alarm uses one per group plus one. */
+export const MAX_TARGET_GROUPS = 9;
+
+/** The settings every alarm shares, defaults applied. */
+interface Evaluation {
+  readonly period: Duration;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+}
+
+/** Problems with the props, each naming the prop; raised at synth, scoped to the construct. */
+function problems(props: ServiceAlarmsProps, evaluation: Evaluation): string[] {
+  const found: string[] = [];
+  const groupCount = Object.keys(props.targetGroups).length;
+  if (groupCount < 1 || groupCount > MAX_TARGET_GROUPS) {
+    found.push(`ServiceAlarms targetGroups must hold 1 to ${MAX_TARGET_GROUPS} target groups (got ${groupCount}): CloudWatch alarms combine at most 10 metrics`);
+  }
+  const { evaluationPeriods, datapointsToAlarm } = evaluation;
+  if (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1 || datapointsToAlarm > evaluationPeriods) {
+    found.push(`ServiceAlarms datapointsToAlarm must be a whole number from 1 to evaluationPeriods (${evaluationPeriods}) (got ${datapointsToAlarm})`);
+  }
+  return found;
 }
 
 /**
@@ -79,37 +132,36 @@ export class ServiceAlarms extends Construct {
   readonly deploymentAlarms: cloudwatch.Alarm[] = [];
   /** Names of {@link deploymentAlarms}, fixed at synth (`<stack>-<id>`). */
   readonly deploymentAlarmNames: string[] = [];
-  private readonly settings: AlarmsConfig;
+  private readonly evaluation: Evaluation;
 
   constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
     super(scope, id);
-    const s = props.settings;
-    this.settings = s;
-    const groupCount = Object.keys(props.targetGroups).length;
-    if (groupCount < 1 || groupCount > MAX_TARGET_GROUPS) {
-      throw new Error(`ServiceAlarms targetGroups must hold 1 to ${MAX_TARGET_GROUPS} target groups (got ${groupCount}): CloudWatch alarms combine at most 10 metrics`);
-    }
-    const period = Duration.seconds(s.periodSeconds);
+    this.evaluation = { period: props.period ?? Duration.minutes(1), evaluationPeriods: props.evaluationPeriods ?? 3, datapointsToAlarm: props.datapointsToAlarm ?? 2 };
+    this.node.addValidation({ validate: () => problems(props, this.evaluation) });
+    const period = this.evaluation.period;
     const lbMetrics = props.loadBalancer.metrics;
+    const target5xxPercent = props.target5xxRatePercent ?? 1;
+    const elb5xxPercent = props.elb5xxRatePercent ?? 1;
+    const p95Ms = (props.p95Latency ?? Duration.millis(500)).toMilliseconds();
     const target5xx = this.add(
       'Target5xxRate',
       target5xxRate(props, period),
-      s.target5xxRatePercent,
-      `Target 5xx responses above ${s.target5xxRatePercent}% of the requests routed to targets`,
+      target5xxPercent,
+      `Target 5xx responses above ${target5xxPercent}% of the requests routed to targets`,
       props.topic,
     );
     const elb5xx = this.add(
       'LoadBalancer5xxRate',
       elb5xxRate(props, period),
-      s.elb5xxRatePercent,
-      `Load balancer 5xx responses (502, 503, 504, …) above ${s.elb5xxRatePercent}% of all requests`,
+      elb5xxPercent,
+      `Load balancer 5xx responses (502, 503, 504, …) above ${elb5xxPercent}% of all requests`,
       props.topic,
     );
     const latency = this.add(
       'TargetResponseTimeP95',
       lbMetrics.targetResponseTime({ period, statistic: 'p95' }),
-      s.p95LatencyMs / 1000,
-      `p95 target response time above ${s.p95LatencyMs} ms`,
+      p95Ms / 1000,
+      `p95 target response time above ${p95Ms} ms`,
       props.topic,
     );
     this.deploymentAlarms.push(target5xx, elb5xx, latency);
@@ -144,8 +196,8 @@ export class ServiceAlarms extends Construct {
       metric,
       threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: this.settings.evaluationPeriods,
-      datapointsToAlarm: this.settings.datapointsToAlarm,
+      evaluationPeriods: this.evaluation.evaluationPeriods,
+      datapointsToAlarm: this.evaluation.datapointsToAlarm,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });

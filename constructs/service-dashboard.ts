@@ -17,10 +17,10 @@ export interface ServiceDashboardProps {
    */
   readonly dashboardName?: string;
   /**
-   * Period of every graph in seconds; the alarms' period, so graphs show what alarms evaluate.
-   * @default 60
+   * Period of every graph; give the alarms' period, so graphs show what alarms evaluate.
+   * @default Duration.minutes(1)
    */
-  readonly periodSeconds?: number;
+  readonly period?: Duration;
 }
 
 /**
@@ -33,7 +33,7 @@ export class ServiceDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceDashboardProps) {
     super(scope, id);
-    const period = Duration.seconds(props.periodSeconds ?? 60);
+    const period = props.period ?? Duration.minutes(1);
     const lb = props.loadBalancer.metrics;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName });
     this.dashboard.addWidgets(

@@ -1,14 +1,27 @@
+import { Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
-import { DomainConfig } from '../lib/config';
 
 /** Properties of a {@link ServiceDomain}. */
 export interface ServiceDomainProps {
-  /** The DNS name and its hosted zone. */
-  readonly domain: DomainConfig;
+  /** The service's DNS name, such as `app.example.com`. */
+  readonly domainName: string;
+  /** ID of the Route 53 hosted zone the name is in, such as `Z0123456789ABCDEFGHIJ`. */
+  readonly hostedZoneId: string;
+  /** Name of that hosted zone, such as `example.com`. */
+  readonly hostedZoneName: string;
+}
+
+/** Records and the certificate can only be made in the zone that holds the name. */
+function nameProblems(props: ServiceDomainProps): string[] {
+  if (Token.isUnresolved(props.domainName) || Token.isUnresolved(props.hostedZoneName)) return [];
+  const name = props.domainName.replace(/\.$/, '').toLowerCase();
+  const zone = props.hostedZoneName.replace(/\.$/, '').toLowerCase();
+  if (name === zone || name.endsWith(`.${zone}`)) return [];
+  return [`ServiceDomain domainName (${props.domainName}) must be in the hosted zone hostedZoneName (${props.hostedZoneName})`];
 }
 
 /**
@@ -19,17 +32,17 @@ export interface ServiceDomainProps {
 export class ServiceDomain extends Construct {
   /** The hosted zone. */
   readonly zone: route53.IHostedZone;
-  /** The DNS-validated certificate for `domain.name`. */
+  /** The DNS-validated certificate for `domainName`. */
   readonly certificate: acm.Certificate;
   private readonly name: string;
 
   constructor(scope: Construct, id: string, props: ServiceDomainProps) {
     super(scope, id);
-    const d = props.domain;
-    this.name = d.name;
-    this.zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', { hostedZoneId: d.hostedZoneId, zoneName: d.hostedZoneName });
+    this.name = props.domainName;
+    this.zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', { hostedZoneId: props.hostedZoneId, zoneName: props.hostedZoneName });
+    this.node.addValidation({ validate: () => nameProblems(props) });
     this.certificate = new acm.Certificate(this, 'Certificate', {
-      domainName: d.name,
+      domainName: props.domainName,
       validation: acm.CertificateValidation.fromDns(this.zone),
     });
   }

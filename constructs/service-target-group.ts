@@ -1,29 +1,96 @@
-import { Duration, Tags } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
-import { TargetGroupConfig } from '../lib/config';
-import { TARGET_GROUP_NAME_TAG } from '../lib/alb/tags';
 
+/** The health check of a {@link ServiceTargetGroup}; it always checks the port traffic goes to. */
+export interface ServiceHealthCheck {
+  /**
+   * Path the load balancer requests.
+   * @default '/health'
+   */
+  readonly path?: string;
+  /**
+   * Time between two checks of one target.
+   * @default Duration.seconds(30)
+   */
+  readonly interval?: Duration;
+  /**
+   * Time without a response after which a check fails.
+   * @default Duration.seconds(5)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Consecutive passed checks that make an unhealthy target healthy.
+   * @default 2
+   */
+  readonly healthyThreshold?: number;
+  /**
+   * Consecutive failed checks that make a healthy target unhealthy.
+   * @default 2
+   */
+  readonly unhealthyThreshold?: number;
+  /**
+   * Status codes of a passed check: `200`, `200,204` or `200-299`.
+   * @default '200'
+   */
+  readonly healthyHttpCodes?: string;
+}
 
 /** Properties of a {@link ServiceTargetGroup}. */
 export interface ServiceTargetGroupProps {
   /** The VPC of the targets. */
   readonly vpc: ec2.IVpc;
-  /** Short name of the group (`app`, `api`, …): used in rules, tags and the local proxy. */
-  readonly name: string;
-  /** Health check, draining, slow start, algorithm and stickiness settings. */
-  readonly settings: TargetGroupConfig;
   /**
    * Port of the targets. ECS overrides it per task with the dynamic host port.
    * @default 80
    */
   readonly port?: number;
+  /**
+   * The HTTP health check.
+   * @default - the defaults of {@link ServiceHealthCheck}
+   */
+  readonly healthCheck?: ServiceHealthCheck;
+  /**
+   * How long a deregistering target keeps its in-flight requests before the load balancer drops
+   * them.
+   * @default Duration.seconds(30)
+   */
+  readonly deregistrationDelay?: Duration;
+  /**
+   * Ramp-up time of a new target, 30 seconds to 15 minutes.
+   * @default - no slow start
+   */
+  readonly slowStart?: Duration;
+  /**
+   * How the load balancer picks a target.
+   * @default elbv2.TargetGroupLoadBalancingAlgorithmType.ROUND_ROBIN
+   */
+  readonly algorithm?: elbv2.TargetGroupLoadBalancingAlgorithmType;
+  /**
+   * Whether the load balancer sends less traffic to targets that answer worse than the others.
+   * Only with the `weighted_random` algorithm.
+   * @default false
+   */
+  readonly anomalyMitigation?: boolean;
+  /**
+   * Lifetime of the load balancer's stickiness cookie (`AWSALB`).
+   * @default - no stickiness
+   */
+  readonly stickinessCookieDuration?: Duration;
+}
+
+/** Problems with the props, each naming the prop; raised at synth, scoped to the construct. */
+function problems(props: ServiceTargetGroupProps): string[] {
+  if (props.anomalyMitigation && props.algorithm !== elbv2.TargetGroupLoadBalancingAlgorithmType.WEIGHTED_RANDOM) {
+    return [`ServiceTargetGroup anomalyMitigation needs algorithm weighted_random (got ${props.algorithm ?? 'round_robin'})`];
+  }
+  return [];
 }
 
 /**
- * An HTTP target group of EC2 instances configured from one {@link TargetGroupConfig}: health
- * checks, deregistration delay, slow start, routing algorithm and lb_cookie stickiness.
+ * An HTTP target group of EC2 instances: health checks on the traffic port, deregistration delay,
+ * slow start, routing algorithm and lb_cookie stickiness.
  */
 export class ServiceTargetGroup extends Construct {
   /** The target group. */
@@ -31,8 +98,9 @@ export class ServiceTargetGroup extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceTargetGroupProps) {
     super(scope, id);
-    const s = props.settings;
-    const weightedRandom = s.algorithm === 'weighted_random';
+    this.node.addValidation({ validate: () => problems(props) });
+    const check = props.healthCheck ?? {};
+    const algorithm = props.algorithm ?? elbv2.TargetGroupLoadBalancingAlgorithmType.ROUND_ROBIN;
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
       vpc: props.vpc,
       port: props.port ?? 80,
@@ -43,19 +111,18 @@ export class ServiceTargetGroup extends Construct {
         // Explicit: ECS registers each task on its own dynamic host port, and a health check on a
         // fixed port would miss every task (cfn-lint E3049 asks for it to be stated).
         port: 'traffic-port',
-        path: s.healthCheck.path,
-        interval: Duration.seconds(s.healthCheck.intervalSeconds),
-        timeout: Duration.seconds(s.healthCheck.timeoutSeconds),
-        healthyThresholdCount: s.healthCheck.healthyThreshold,
-        unhealthyThresholdCount: s.healthCheck.unhealthyThreshold,
-        healthyHttpCodes: s.healthCheck.matcher,
+        path: check.path ?? '/health',
+        interval: check.interval ?? Duration.seconds(30),
+        timeout: check.timeout ?? Duration.seconds(5),
+        healthyThresholdCount: check.healthyThreshold ?? 2,
+        unhealthyThresholdCount: check.unhealthyThreshold ?? 2,
+        healthyHttpCodes: check.healthyHttpCodes ?? '200',
       },
-      deregistrationDelay: Duration.seconds(s.deregistrationDelaySeconds),
-      slowStart: s.slowStartSeconds > 0 ? Duration.seconds(s.slowStartSeconds) : undefined,
-      loadBalancingAlgorithmType: s.algorithm as elbv2.TargetGroupLoadBalancingAlgorithmType,
-      enableAnomalyMitigation: weightedRandom ? s.anomalyMitigation : undefined,
-      stickinessCookieDuration: s.stickinessSeconds !== undefined ? Duration.seconds(s.stickinessSeconds) : undefined,
+      deregistrationDelay: props.deregistrationDelay ?? Duration.seconds(30),
+      slowStart: props.slowStart,
+      loadBalancingAlgorithmType: algorithm,
+      enableAnomalyMitigation: algorithm === elbv2.TargetGroupLoadBalancingAlgorithmType.WEIGHTED_RANDOM ? (props.anomalyMitigation ?? false) : undefined,
+      stickinessCookieDuration: props.stickinessCookieDuration,
     });
-    Tags.of(this.targetGroup).add(TARGET_GROUP_NAME_TAG, props.name);
   }
 }

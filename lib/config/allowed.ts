@@ -7,6 +7,7 @@
 import { SslPolicy } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ROUTING_ALGORITHMS, type RoutingAlgorithm } from '../alb/routing-algorithms';
+import { RATE_LIMIT_WINDOWS_SECONDS } from '../../constructs/rate-limited-web-acl';
 
 export { ROUTING_ALGORITHMS, type RoutingAlgorithm };
 
@@ -38,6 +39,6 @@ export type FixedResponseContentType = (typeof FIXED_RESPONSE_CONTENT_TYPES)[num
 export const FRAME_OPTIONS = ['DENY', 'SAMEORIGIN'] as const;
 export type FrameOptions = (typeof FRAME_OPTIONS)[number];
 
-/** Evaluation windows a WAF rate-based rule accepts, in seconds. */
-export const RATE_LIMIT_WINDOWS_SECONDS = [60, 120, 300, 600] as const;
+/** Evaluation windows a WAF rate-based rule accepts, in seconds: the WAF construct's list. */
+export { RATE_LIMIT_WINDOWS_SECONDS };
 export type RateLimitWindowSeconds = (typeof RATE_LIMIT_WINDOWS_SECONDS)[number];

@@ -8,11 +8,12 @@ import { z } from 'zod';
 import { ROUTING_ALGORITHMS } from './allowed';
 import { report, whenValid } from './checks';
 import { flag, integer, matching, oneOf, says, section, Settings, shown, unsettable, wholeNumber } from './fields';
+import { MAX_TARGET_GROUPS } from '../../constructs/service-alarms';
 
 const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
 const TARGET_GROUP_NAME = /^[a-z][a-z0-9-]{0,20}$/;
-/** CloudWatch alarms combine at most 10 metrics; the 5xx-rate alarm uses one per group plus one. */
-export const MAX_TARGET_GROUPS = 9;
+/** The alarms' limit (CloudWatch alarms combine at most 10 metrics), defined by the alarms construct. */
+export { MAX_TARGET_GROUPS };
 
 /** HTTP codes a health check counts as success; ALB takes codes from 200 to 499. */
 const matcherSchema = matching(MATCHER, 'HTTP codes like 200, 200,204 or 200-299').superRefine((matcher, ctx) => {

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -17,6 +17,8 @@ import { ServiceDashboard } from '../../constructs/service-dashboard';
 import { ServiceDomain } from '../../constructs/service-domain';
 import { ServiceTargetGroup } from '../../constructs/service-target-group';
 import { AlbatrossConfig, ListenerRuleConfig } from '../config';
+import { TARGET_GROUP_NAME_TAG } from '../alb/tags';
+import { alarmsProps, capacityProps, domainProps, loadBalancerProps, serviceProps, targetGroupProps, wafProps } from './construct-props';
 
 /** Host ports ECS assigns to bridge-mode containers with hostPort 0. */
 export const EPHEMERAL_PORTS = { from: 32768, to: 65535 } as const;
@@ -53,26 +55,25 @@ export class AlbatrossStack extends Stack {
     const config = props.config;
     this.vpc = this.createVpc(config);
     this.targetGroups = this.createTargetGroups(config);
-    const domain = config.domain ? new ServiceDomain(this, 'Domain', { domain: config.domain }) : undefined;
-    const accessLogs = new AccessLogBucket(this, 'AccessLogs', { retentionDays: config.loadBalancer.accessLogRetentionDays });
+    const domain = config.domain ? new ServiceDomain(this, 'Domain', domainProps(config.domain)) : undefined;
+    const accessLogs = new AccessLogBucket(this, 'AccessLogs', { retention: Duration.days(config.loadBalancer.accessLogRetentionDays) });
     this.loadBalancer = new SecureLoadBalancer(this, 'Edge', {
+      ...loadBalancerProps(config.loadBalancer),
       vpc: this.vpc,
-      settings: config.loadBalancer,
       certificate: domain?.certificate ?? acm.Certificate.fromCertificateArn(this, 'Certificate', config.certificateArn!),
       accessLogBucket: accessLogs.bucket,
       defaultTargetGroup: this.targetGroups[config.service.defaultTargetGroup],
     });
     domain?.pointAt(this.loadBalancer.loadBalancer);
     this.addListenerRules(config.rules);
-    new RateLimitedWebAcl(this, 'Waf', { loadBalancerArn: this.loadBalancer.loadBalancer.loadBalancerArn, settings: config.waf });
+    new RateLimitedWebAcl(this, 'Waf', { ...wafProps(config.waf), loadBalancerArn: this.loadBalancer.loadBalancer.loadBalancerArn });
     this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarms.email });
-    this.capacity = new EcsCapacity(this, 'Capacity', { vpc: this.vpc, settings: config.capacity, notificationTopic: this.alarmTopic.topic });
+    this.capacity = new EcsCapacity(this, 'Capacity', { ...capacityProps(config.capacity), vpc: this.vpc, notificationTopic: this.alarmTopic.topic });
     this.allowLoadBalancerToReachInstances();
     this.service = new LoadBalancedService(this, 'App', {
+      ...serviceProps(config.service, config.scaling),
       cluster: this.capacity.cluster,
       capacityProvider: this.capacity.capacityProvider,
-      service: config.service,
-      scaling: config.scaling,
       targetGroups: this.orderedTargetGroups(config),
     });
     this.capacity.dependOnCapacityProviders(this.service.service);
@@ -85,9 +86,9 @@ export class AlbatrossStack extends Stack {
       alarmTopic: this.alarmTopic.topic,
     });
     this.alarms = new ServiceAlarms(this, 'Alarms', {
+      ...alarmsProps(config.alarms),
       loadBalancer: this.loadBalancer.loadBalancer,
       targetGroups: this.targetGroups,
-      settings: config.alarms,
       topic: this.alarmTopic.topic,
     });
     // A deploy that raises a 5xx or latency alarm rolls back, not only one the circuit breaker
@@ -97,7 +98,7 @@ export class AlbatrossStack extends Stack {
       loadBalancer: this.loadBalancer.loadBalancer,
       targetGroups: this.targetGroups,
       alarms: [...this.alarms.alarms, ...this.drain.alarms],
-      periodSeconds: config.alarms.periodSeconds,
+      period: Duration.seconds(config.alarms.periodSeconds),
     });
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancer.loadBalancerDnsName });
     if (config.domain) new CfnOutput(this, 'ServiceUrl', { value: serviceUrl(config.domain.name, config.loadBalancer.httpsPort) });
@@ -144,12 +145,10 @@ export class AlbatrossStack extends Stack {
   private createTargetGroups(config: AlbatrossConfig): Record<string, elbv2.ApplicationTargetGroup> {
     const groups: Record<string, elbv2.ApplicationTargetGroup> = {};
     for (const [name, settings] of Object.entries(config.targetGroups)) {
-      groups[name] = new ServiceTargetGroup(this, `TargetGroup-${name}`, {
-        vpc: this.vpc,
-        name,
-        settings,
-        port: config.service.containerPort,
-      }).targetGroup;
+      const group = new ServiceTargetGroup(this, `TargetGroup-${name}`, { ...targetGroupProps(settings, config.service.containerPort), vpc: this.vpc }).targetGroup;
+      // The short name the rules use, for the local proxy, which reads the template.
+      Tags.of(group).add(TARGET_GROUP_NAME_TAG, name);
+      groups[name] = group;
     }
     return groups;
   }

@@ -8,8 +8,10 @@ const root = join(__dirname, '..', '..');
 /** Runs the CDK app the way the CDK CLI does: context in CDK_CONTEXT_JSON, output to CDK_OUTDIR. */
 function runApp(context: Record<string, unknown>): { status: number | null; stderr: string; outdir: string } {
   const outdir = mkdtempSync(join(tmpdir(), 'albatross-app-'));
-  const cdkJson = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/albatross.ts'], {
+  const cdkJson = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { app: string; context: Record<string, unknown> };
+  // cdk.json's own app command (bin/cdk-app.cjs: dist/ when fresh, else the sources).
+  const [command, ...args] = cdkJson.app.split(' ');
+  const result = spawnSync(command === 'node' ? process.execPath : command, args, {
     cwd: root,
     env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, 'aws:cdk:bundling-stacks': [], ...context }) },
     encoding: 'utf8',

@@ -163,9 +163,11 @@ test('the duration alarm sits above a normal run: every run keeps at least 15 % 
   expect(orchestrator.alarms).toHaveLength(6);
 });
 
-test('rejects a timeout outside 1-15 minutes, naming the prop', () => {
-  const { stack: s } = synthStack();
-  expect(() => new DrainOrchestrator(s, 'Bad', { autoScalingGroup: s.capacity.autoScalingGroup, lifecycleHookName: 'h', cluster: s.capacity.cluster, targetGroups: Object.values(s.targetGroups), timeout: Duration.minutes(20) })).toThrow('DrainOrchestrator timeout must be from 1 to 15 minutes (got 1200 seconds)');
+test('rejects a timeout outside 1-15 minutes at synth, naming the prop and the construct path', () => {
+  const s = addAlbatrossStack(testApp(), buildConfig({ certificateArn: TEST_CERTIFICATE_ARN }));
+  // Built without an error: the problem is the construct's, reported when the app is synthesized.
+  new DrainOrchestrator(s, 'Bad', { autoScalingGroup: s.capacity.autoScalingGroup, lifecycleHookName: 'h', cluster: s.capacity.cluster, targetGroups: Object.values(s.targetGroups), timeout: Duration.seconds(30) });
+  expect(() => Template.fromStack(s)).toThrow('[Albatross/Bad] DrainOrchestrator timeout must be from 1 to 15 minutes (got 30 seconds)');
 });
 
 test('the handler bundles with the local esbuild (no Docker)', () => {

@@ -128,6 +128,20 @@ describe('listeners', () => {
     });
   });
 
+  test('the header attributes, set through the L2 listener, are exactly the five, once each; the HTTP listener has none', () => {
+    const listeners = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::Listener')) as { Properties: { Port: number; ListenerAttributes?: { Key: string; Value: string }[] } }[];
+    const https = listeners.find((l) => l.Properties.Port === 443)!;
+    const headers = config.loadBalancer.securityHeaders;
+    expect(https.Properties.ListenerAttributes).toEqual([
+      { Key: 'routing.http.response.strict_transport_security.header_value', Value: headers.strictTransportSecurity },
+      { Key: 'routing.http.response.x_content_type_options.header_value', Value: 'nosniff' },
+      { Key: 'routing.http.response.x_frame_options.header_value', Value: 'DENY' },
+      { Key: 'routing.http.response.content_security_policy.header_value', Value: headers.contentSecurityPolicy },
+      { Key: 'routing.http.response.server.enabled', Value: 'false' },
+    ]);
+    expect(listeners.find((l) => l.Properties.Port === 80)!.Properties.ListenerAttributes).toBeUndefined();
+  });
+
   test('path rules forward /api/* and /static/* to their own target groups, and /maintenance answers 503', () => {
     const groups = template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup');
     const logicalIdOf = (name: string) =>
