@@ -35,8 +35,8 @@ beforeEach(() => {
   symlinkSync(join(repo, 'node_modules'), join(project, 'node_modules'), 'dir');
   write('package.json', '{"private": true}\n');
   write('tsconfig.json', '{}\n');
-  write('lib/answer.ts', 'export const answer: number = 42;\n');
-  write('bin/albatross.ts', "import { answer } from '../lib/answer';\nconsole.log(`sources ${answer}`);\n");
+  write('lib/fixture.ts', 'export const answer: number = 42;\n');
+  write('bin/albatross.ts', "import { answer } from '../lib/fixture';\nconsole.log(`sources ${answer}`);\n");
 });
 
 afterEach(() => rmSync(project, { recursive: true, force: true }));
@@ -48,15 +48,15 @@ test('without a build it runs the TypeScript sources', () => {
 test('after a build it runs dist/, until a source changes; the same contents again run dist/ again', () => {
   build();
   expect(launcher()).toBe('dist');
-  write('lib/answer.ts', 'export const answer: number = 43;\n');
+  write('lib/fixture.ts', 'export const answer: number = 43;\n');
   expect(launcher()).toBe('sources 43');
-  write('lib/answer.ts', 'export const answer: number = 42;\n');
+  write('lib/fixture.ts', 'export const answer: number = 42;\n');
   expect(launcher()).toBe('dist');
 });
 
 test('an added source file or a changed tsconfig runs the sources', () => {
   build();
-  write('lambda/new-handler.ts', 'export {};\n');
+  write('lambda/fixture.ts', 'export {};\n');
   expect(launcher()).toBe('sources 42');
   build();
   expect(launcher()).toBe('dist');
