@@ -20,7 +20,7 @@ let moto: MotoServer;
 const TASKS = 150;
 
 beforeAll(async () => {
-  buildCli();
+  await buildCli();
   moto = await startMoto();
 }, 60_000);
 

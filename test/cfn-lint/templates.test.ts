@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { synthStack } from '../support/stack';
+import { EVERY_FEATURE, stackTemplate } from '../support/stack-template';
 
 /**
  * An independent check of the synthesized template: cfn-lint knows the CloudFormation resource
@@ -27,16 +27,9 @@ function cfnLintVersion(): string | undefined {
 
 /** The default config, and one that turns on every optional feature. */
 function templates(dir: string): Record<string, string> {
-  const everything = synthStack({
-    certificateArn: '',
-    domain: { name: 'app.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
-    alarms: { email: 'oncall@example.com' },
-    targetGroups: { app: { slowStartSeconds: 60 }, api: { algorithm: 'weighted_random', anomalyMitigation: true } },
-    env: { availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] },
-  });
   const files = { default: join(dir, 'default.template.json'), everything: join(dir, 'everything.template.json') };
-  writeFileSync(files.default, JSON.stringify(synthStack().template.toJSON()));
-  writeFileSync(files.everything, JSON.stringify(everything.template.toJSON()));
+  writeFileSync(files.default, JSON.stringify(stackTemplate()));
+  writeFileSync(files.everything, JSON.stringify(stackTemplate(EVERY_FEATURE)));
   return files;
 }
 
