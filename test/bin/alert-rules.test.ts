@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { buildDist } from '../support/dist';
+import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 import { stackTemplate } from '../support/stack-template';
 
 const ROOT = join(__dirname, '..', '..');
@@ -16,8 +16,9 @@ function run(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 }
 
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
+
 beforeAll(async () => {
-  await buildDist();
   dir = mkdtempSync(join(tmpdir(), 'albatross-alert-rules-'));
   template = stackTemplate() as typeof template;
   writeFileSync(join(dir, 'ok.json'), JSON.stringify(template));

@@ -14,7 +14,7 @@ import { ConformanceClient } from '../../lib/conformance/client';
 import { Expectations, readExpectations } from '../../lib/conformance/expectations';
 import { LocalStack, startLocalStack } from '../../lib/conformance/local';
 import { selfSignedCertificate } from '../../lib/proxy/tls';
-import { buildDist } from '../support/dist';
+import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 import { stackTemplate } from '../support/stack-template';
 
 const ROOT = join(__dirname, '..', '..');
@@ -54,8 +54,9 @@ function closing(run: Run): string {
   return run.stdout.trim().split('\n').pop() ?? '';
 }
 
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
+
 beforeAll(async () => {
-  await buildDist();
   const template = stackTemplate();
   templateFile = join(mkdtempSync(join(tmpdir(), 'albatross-conformance-')), 'Albatross.template.json');
   writeFileSync(templateFile, JSON.stringify(template));

@@ -15,6 +15,7 @@ import { RunningProxy, startProxyServer } from '../../lib/proxy/server';
 import { loadModelFromTemplate } from '../../lib/proxy/template';
 import { selfSignedCertificate } from '../../lib/proxy/tls';
 import { buildCli, runDrain } from '../support/drain-cli';
+import { DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 import { stackTemplate } from '../support/stack-template';
 
 let proxy: RunningProxy;
@@ -60,8 +61,9 @@ async function targets(): Promise<TargetsReport> {
   return (await (await fetch(`${endpoint}/targets`)).json()) as TargetsReport;
 }
 
+beforeAll(buildCli, DIST_BUILD_TIMEOUT_MS);
+
 beforeAll(async () => {
-  await buildCli();
   backends = await Promise.all([slowBackend(1500), slowBackend(1500), slowBackend(1500)]);
   ports = backends.map((b) => (b.address() as AddressInfo).port);
   const model = loadModelFromTemplate(stackTemplate({ targetGroups: { api: { deregistrationDelaySeconds: 60 } } }));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stackTemplate } from '../support/stack-template';
 import { freePort, waitForHttp } from '../../lib/util/net';
 import { selfSignedCertificate } from '../../lib/proxy/tls';
-import { buildDist } from '../support/dist';
+import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 
 const ROOT = join(__dirname, '..', '..');
 const PROXY = join(ROOT, 'dist', 'bin', 'proxy.js');
@@ -24,8 +24,9 @@ async function namedBackend(name: string): Promise<Server> {
   return server;
 }
 
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
+
 beforeAll(async () => {
-  await buildDist();
   const dir = mkdtempSync(join(tmpdir(), 'albatross-proxy-cli-'));
   templateFile = join(dir, 'Albatross.template.json');
   writeFileSync(templateFile, JSON.stringify(stackTemplate()));

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
-import { buildDist } from '../support/dist';
+import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 import { stackTemplate } from '../support/stack-template';
 import { freePort, waitForHttp } from '../../lib/util/net';
 
@@ -25,10 +25,8 @@ function jsonInstruction(name: string): string[] {
   return JSON.parse(line.slice(name.length + 1)) as string[];
 }
 
-beforeAll(async () => {
-  // The image runs the compiled entry points; build them with the Dockerfile's tsconfig.build.json.
-  await buildDist();
-}, 120_000);
+// The image runs the compiled entry points; build them with the Dockerfile's tsconfig.build.json.
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
 
 afterAll(() => {
   for (const child of children) child.kill('SIGTERM');

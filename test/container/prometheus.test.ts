@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
-import { buildDist } from '../support/dist';
+import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 import { stackTemplate } from '../support/stack-template';
 
 const ROOT = join(__dirname, '..', '..');
@@ -26,9 +26,7 @@ const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const promtool = spawnSync('promtool', ['--version']).status === 0;
 const inCi = process.env.CI === 'true';
 
-beforeAll(async () => {
-  await buildDist();
-}, 120_000);
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
 
 test("Prometheus scrapes the proxy's admin /metrics on a port compose publishes", () => {
   const config = parse(readFileSync(join(ROOT, 'compose', 'prometheus.yml'), 'utf8')) as { scrape_configs: { metrics_path: string; static_configs: { targets: string[] }[] }[] };

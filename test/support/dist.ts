@@ -21,6 +21,12 @@ const ENTRY_POINTS = ['proxy', 'drain', 'conformance', 'alert-rules', 'sample-ap
 
 /** How long a suite waits for another suite's build before it fails (a build takes seconds). */
 const WAIT_LIMIT_MS = 300_000;
+
+/**
+ * The timeout of the hook that awaits `buildDist`: a bound, not an expected duration. The build
+ * competes with the other suites for the cores, so it gets its own hook and the wait limit.
+ */
+export const DIST_BUILD_TIMEOUT_MS = WAIT_LIMIT_MS + 10_000;
 const POLL_MS = 100;
 
 interface BuildResult {
