@@ -8,6 +8,13 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
   },
   testTimeout: 30000,
+  // One worker per core. jest's default leaves one core for its main process, which on a 2-core
+  // machine means one worker: the suites ran one after another, the second core idle whenever a
+  // suite waited on sockets or child processes, as most of the slow ones do.
+  maxWorkers: '100%',
+  // One directory per run, shared by the worker processes (dist/ built once, templates synthesized once).
+  globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
   // jest's summary, then one plain closing line that any CI log reader understands.
   reporters: ['default', '<rootDir>/test/support/closing-line-reporter.js'],
 };

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { synthStack } from '../support/stack';
+import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
+import { stackTemplate } from '../support/stack-template';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'bin', 'alert-rules.js');
@@ -15,10 +16,11 @@ function run(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 }
 
-beforeAll(() => {
-  expect(spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT }).status).toBe(0);
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
+
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'albatross-alert-rules-'));
-  template = synthStack().template.toJSON() as typeof template;
+  template = stackTemplate() as typeof template;
   writeFileSync(join(dir, 'ok.json'), JSON.stringify(template));
 }, 120_000);
 

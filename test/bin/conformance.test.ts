@@ -14,7 +14,8 @@ import { ConformanceClient } from '../../lib/conformance/client';
 import { Expectations, readExpectations } from '../../lib/conformance/expectations';
 import { LocalStack, startLocalStack } from '../../lib/conformance/local';
 import { selfSignedCertificate } from '../../lib/proxy/tls';
-import { synthStack } from '../support/stack';
+import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
+import { stackTemplate } from '../support/stack-template';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'bin', 'conformance.js');
@@ -53,10 +54,10 @@ function closing(run: Run): string {
   return run.stdout.trim().split('\n').pop() ?? '';
 }
 
-beforeAll(() => {
-  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  expect(result.status).toBe(0);
-  const template = synthStack().template.toJSON();
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
+
+beforeAll(async () => {
+  const template = stackTemplate();
   templateFile = join(mkdtempSync(join(tmpdir(), 'albatross-conformance-')), 'Albatross.template.json');
   writeFileSync(templateFile, JSON.stringify(template));
   x = readExpectations(template);

@@ -14,13 +14,15 @@
 import { DescribeContainerInstancesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, CreateClusterCommand, RegisterContainerInstanceCommand, RegisterTaskDefinitionCommand, StartTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateTargetGroupCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyTargetGroupAttributesCommand, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { buildCli, runDrain } from '../support/drain-cli';
+import { DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 import { ec2Query, MotoServer, startMoto } from '../support/moto';
 
 let moto: MotoServer;
 const TASKS = 150;
 
+beforeAll(buildCli, DIST_BUILD_TIMEOUT_MS);
+
 beforeAll(async () => {
-  buildCli();
   moto = await startMoto();
 }, 60_000);
 

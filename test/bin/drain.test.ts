@@ -7,10 +7,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo, createServer as createTcpServer, Socket } from 'node:net';
 import { ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Template } from 'aws-cdk-lib/assertions';
 import pino from 'pino';
-import { addAlbatrossStack } from '../../lib/app';
-import { buildConfig } from '../../lib/config';
 import { targetGroupArn } from '../../lib/proxy/elbv2-api';
 import { TargetsReport } from '../../lib/proxy/model';
 import { createLoadBalancerRuntime } from '../../lib/proxy/runtime';
@@ -18,7 +15,8 @@ import { RunningProxy, startProxyServer } from '../../lib/proxy/server';
 import { loadModelFromTemplate } from '../../lib/proxy/template';
 import { selfSignedCertificate } from '../../lib/proxy/tls';
 import { buildCli, runDrain } from '../support/drain-cli';
-import { TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
+import { DIST_BUILD_TIMEOUT_MS } from '../support/dist';
+import { stackTemplate } from '../support/stack-template';
 
 let proxy: RunningProxy;
 let backends: Server[];
@@ -46,11 +44,14 @@ async function fakeAwsApi(answer: (action: string) => { status: number; body: st
 /** Static keys and a region, as a configured operator would have: the SDK signs and sends. */
 const awsEnv = (endpoints: Record<string, string>): NodeJS.ProcessEnv => ({ AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'eu-west-1', AWS_PROFILE: '', ...endpoints });
 
+/** Requests sent with `x-hold` wait here until a test answers them: in flight for as long as the test needs, whatever the load. */
+const held: (() => void)[] = [];
+
 async function slowBackend(delayMs: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/health') return void res.end('ok');
-    // x-delay-ms: a longer request, to interrupt a drain while it waits.
-    setTimeout(() => res.end('done'), Number(req.headers['x-delay-ms'] ?? delayMs));
+    if (req.headers['x-hold']) return void held.push(() => res.end('done'));
+    setTimeout(() => res.end('done'), delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
@@ -60,12 +61,14 @@ async function targets(): Promise<TargetsReport> {
   return (await (await fetch(`${endpoint}/targets`)).json()) as TargetsReport;
 }
 
+beforeAll(buildCli, DIST_BUILD_TIMEOUT_MS);
+
 beforeAll(async () => {
-  buildCli();
   backends = await Promise.all([slowBackend(1500), slowBackend(1500), slowBackend(1500)]);
   ports = backends.map((b) => (b.address() as AddressInfo).port);
-  const config = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, targetGroups: { api: { deregistrationDelaySeconds: 60 } } });
-  const model = loadModelFromTemplate(Template.fromStack(addAlbatrossStack(testApp(), config)).toJSON());
+  // A 60 s deregistration delay (600 s x 0.1): the targets drained below stay draining for the
+  // whole file, and a drain that ends early is told apart from one that waited, whatever the load.
+  const model = loadModelFromTemplate(stackTemplate({ targetGroups: { api: { deregistrationDelaySeconds: 600 } } }));
   const runtime = createLoadBalancerRuntime(model, { api: ports.map((port) => ({ host: '127.0.0.1', port })) }, { timeScale: 0.1 });
   proxy = await startProxyServer({ runtime, ports: { 80: 0, 443: 0 }, adminPort: 0, tls: await selfSignedCertificate(), log: pino({ level: 'silent' }) });
   endpoint = `http://127.0.0.1:${proxy.adminPort}`;
@@ -81,10 +84,13 @@ test('drains a target while a request is in flight: the request completes, the d
   // Least outstanding requests: three concurrent slow requests land one on each target.
   const { Agent, request } = await import('undici');
   const agent = new Agent({ connect: { rejectUnauthorized: false }, allowH2: false });
-  const inFlight = [0, 1, 2].map(() => request(`${https}/api/slow`, { dispatcher: agent }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() })));
-  await new Promise((r) => setTimeout(r, 200));
+  // Held until the drain waits on them, so they are in flight when it starts, whatever the load.
+  const inFlight = [0, 1, 2].map(() => request(`${https}/api/slow`, { dispatcher: agent, headers: { 'x-hold': '1' } }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() })));
   const target = `127.0.0.1:${ports[0]}`;
-  const result = await runDrain(['--endpoint', endpoint, '--target', target, '--poll-interval', '0.2']);
+  await until(async () => (await inFlightOn(target)) > 0);
+  const result = await runDrain(['--endpoint', endpoint, '--target', target, '--poll-interval', '0.2'], {}, (stderr) => {
+    if (/waiting/.test(stderr)) for (const release of held.splice(0)) release();
+  });
   const answers = await Promise.all(inFlight);
   await agent.close();
   expect(result.stderr).not.toMatch(/error/i);
@@ -92,8 +98,8 @@ test('drains a target while a request is in flight: the request completes, the d
   expect(result.stdout).toMatch(new RegExp(`${target}: drained`));
   expect(result.stdout).toMatch(/ended by in-flight-zero/);
   expect(answers.every((a) => a.status === 200 && a.body === 'done')).toBe(true);
-  // Far below the 6 s (60 s x 0.1) deregistration delay, which the API alone would have to wait for.
-  expect(result.ms).toBeLessThan(5000);
+  // Far below the 60 s (600 s x 0.1) deregistration delay, which the API alone would have to wait for.
+  expect(result.ms).toBeLessThan(20_000);
   const state = (await targets()).targetGroups.find((g) => g.name === 'api')!.targets.find((t) => t.id === target)?.state;
   expect(state).toBe('draining'); // the API keeps saying draining for the whole delay, like the ALB
 }, 30_000);
@@ -118,14 +124,30 @@ test('--timeout: exit 7 when requests are still in flight', async () => {
   const https = `https://localhost:${proxy.ports[443]}`;
   const { Agent, request } = await import('undici');
   const agent = new Agent({ connect: { rejectUnauthorized: false }, allowH2: false });
-  const inFlight = [0, 1, 2, 3].map(() => request(`${https}/api/slow`, { dispatcher: agent }).then((r) => r.body.text()));
-  await new Promise((r) => setTimeout(r, 200));
-  const result = await runDrain(['--endpoint', endpoint, '--target', `127.0.0.1:${ports[2]}`, '--timeout', '0.5', '--poll-interval', '0.1']);
+  const target = `127.0.0.1:${ports[2]}`;
+  // Four held requests over three targets: at least one is on the target until released below.
+  const inFlight = [0, 1, 2, 3].map(() => request(`${https}/api/slow`, { dispatcher: agent, headers: { 'x-hold': '1' } }).then((r) => r.body.text()));
+  await until(async () => (await inFlightOn(target)) > 0);
+  const result = await runDrain(['--endpoint', endpoint, '--target', target, '--timeout', '0.5', '--poll-interval', '0.1']);
+  for (const release of held.splice(0)) release();
   await Promise.all(inFlight);
   await agent.close();
   expect(result.code).toBe(7);
   expect(result.stdout).toMatch(/timed-out/);
 }, 30_000);
+
+/** Requests in flight on `target` in the api group, from the proxy's targets report. */
+async function inFlightOn(target: string): Promise<number> {
+  return (await targets()).targetGroups.find((g) => g.name === 'api')!.targets.find((t) => t.id === target)?.inFlight ?? 0;
+}
+
+/** Polls `condition` every 50 ms for at most 10 s (a bound, not an expected duration). */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !(await condition()); ) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describe('bad input: one clear line and a distinct exit code', () => {
   test('malformed id → 8 (its own code, not the usage code), before any call', async () => {
@@ -217,9 +239,10 @@ test("Ctrl-C while waiting: exit 130, each target's state, re-register commands 
   const { Agent, request } = await import('undici');
   const agent = new Agent({ connect: { rejectUnauthorized: false }, allowH2: false });
   // ports[0] and ports[2] are draining after the tests above: these land on ports[1].
-  const inFlight = [0, 1].map(() => request(`${https}/api/long`, { dispatcher: agent, headers: { 'x-delay-ms': '4000' } }).then((r) => r.statusCode));
-  await new Promise((r) => setTimeout(r, 300));
+  // Held until the CLI has been interrupted: in flight for the whole drain, whatever the load.
+  const inFlight = [0, 1].map(() => request(`${https}/api/long`, { dispatcher: agent, headers: { 'x-hold': '1' } }).then((r) => r.statusCode));
   const target = `127.0.0.1:${ports[1]}`;
+  await until(async () => (await inFlightOn(target)) === 2);
   let interrupted = false;
   const result = await runDrain(['--endpoint', endpoint, '--target', target, '--target', '127.0.0.1:1', '--poll-interval', '0.2'], {}, (stderr, child) => {
     if (!interrupted && /waiting/.test(stderr)) {
@@ -227,6 +250,7 @@ test("Ctrl-C while waiting: exit 130, each target's state, re-register commands 
       child.kill('SIGINT');
     }
   });
+  for (const release of held.splice(0)) release();
   expect(await Promise.all(inFlight)).toEqual([200, 200]); // the deregistered target still finished its requests
   await agent.close();
   expect(result.code).toBe(130);
@@ -361,8 +385,7 @@ describe('faults and bounds', () => {
 });
 test('--admin-token (ALBATROSS_ADMIN_TOKEN): drains through a proxy whose admin API requires a token; without it, fails in one line', async () => {
   const token = 'drain-test-token';
-  const config = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, targetGroups: { api: { deregistrationDelaySeconds: 60 } } });
-  const model = loadModelFromTemplate(Template.fromStack(addAlbatrossStack(testApp(), config)).toJSON());
+  const model = loadModelFromTemplate(stackTemplate({ targetGroups: { api: { deregistrationDelaySeconds: 60 } } }));
   const runtime = createLoadBalancerRuntime(model, { api: ports.map((port) => ({ host: '127.0.0.1', port })) }, { timeScale: 0.1 });
   const guarded = await startProxyServer({ runtime, ports: { 80: 0, 443: 0 }, adminPort: 0, adminToken: token, tls: await selfSignedCertificate(), log: pino({ level: 'silent' }) });
   try {

@@ -8,12 +8,10 @@ import { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Template } from 'aws-cdk-lib/assertions';
-import { addAlbatrossStack } from '../../lib/app';
-import { buildConfig } from '../../lib/config';
-import { TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
+import { stackTemplate } from '../support/stack-template';
 import { freePort, waitForHttp } from '../../lib/util/net';
 import { selfSignedCertificate } from '../../lib/proxy/tls';
+import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 
 const ROOT = join(__dirname, '..', '..');
 const PROXY = join(ROOT, 'dist', 'bin', 'proxy.js');
@@ -26,12 +24,12 @@ async function namedBackend(name: string): Promise<Server> {
   return server;
 }
 
-beforeAll(() => {
-  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  expect(result.status).toBe(0);
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
+
+beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'albatross-proxy-cli-'));
   templateFile = join(dir, 'Albatross.template.json');
-  writeFileSync(templateFile, JSON.stringify(Template.fromStack(addAlbatrossStack(testApp(), buildConfig({ certificateArn: TEST_CERTIFICATE_ARN }))).toJSON()));
+  writeFileSync(templateFile, JSON.stringify(stackTemplate()));
 }, 120_000);
 
 afterAll(() => {

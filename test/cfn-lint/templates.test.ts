@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { synthStack } from '../support/stack';
+import { EVERY_FEATURE, stackTemplate } from '../support/stack-template';
 
 /**
  * An independent check of the synthesized template: cfn-lint knows the CloudFormation resource
@@ -27,27 +27,30 @@ function cfnLintVersion(): string | undefined {
 
 /** The default config, and one that turns on every optional feature. */
 function templates(dir: string): Record<string, string> {
-  const everything = synthStack({
-    certificateArn: '',
-    domain: { name: 'app.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
-    alarms: { email: 'oncall@example.com' },
-    targetGroups: { app: { slowStartSeconds: 60 }, api: { algorithm: 'weighted_random', anomalyMitigation: true } },
-    env: { availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] },
-  });
   const files = { default: join(dir, 'default.template.json'), everything: join(dir, 'everything.template.json') };
-  writeFileSync(files.default, JSON.stringify(synthStack().template.toJSON()));
-  writeFileSync(files.everything, JSON.stringify(everything.template.toJSON()));
+  writeFileSync(files.default, JSON.stringify(stackTemplate()));
+  writeFileSync(files.everything, JSON.stringify(stackTemplate(EVERY_FEATURE)));
   return files;
 }
 
-/** Runs cfn-lint with JSON output; exit codes are a bit mask of the levels found, so read the output. */
-function lint(files: string[], configFile?: string): LintMatch[] {
+/**
+ * Runs cfn-lint with JSON output; exit codes are a bit mask of the levels found, so read the output.
+ * Asynchronous, so that the run with the config and the one without run side by side.
+ */
+function lint(files: string[], configFile?: string): Promise<LintMatch[]> {
   const args = ['--format', 'json', ...(configFile ? ['--config-file', configFile] : []), '--', ...files];
-  // cwd outside the repo: cfn-lint would otherwise pick up .cfnlintrc.yaml by itself.
-  const result = spawnSync('cfn-lint', args, { encoding: 'utf8', cwd: tmpdir(), timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
-  if (result.error) throw result.error;
-  if (result.stdout.trim() === '') throw new Error(`cfn-lint printed nothing (exit ${result.status}): ${result.stderr}`);
-  return JSON.parse(result.stdout) as LintMatch[];
+  return new Promise((resolve, reject) => {
+    // cwd outside the repo: cfn-lint would otherwise pick up .cfnlintrc.yaml by itself.
+    execFile('cfn-lint', args, { encoding: 'utf8', cwd: tmpdir(), timeout: 300_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      // A non-zero exit is how cfn-lint reports findings; only no output at all is a failure to run.
+      if (stdout.trim() === '') return reject(new Error(`cfn-lint printed nothing (${error?.message ?? 'exit 0'}): ${stderr}`));
+      try {
+        resolve(JSON.parse(stdout) as LintMatch[]);
+      } catch (parseError) {
+        reject(parseError as Error);
+      }
+    });
+  });
 }
 
 function summary(matches: LintMatch[]): string[] {
@@ -80,24 +83,32 @@ describe('cfn-lint is available where it must be', () => {
 
 (version ? describe : describe.skip)(`cfn-lint (${version ?? 'not installed'}) on the synthesized templates`, () => {
   let dir: string;
-  let files: Record<string, string>;
+  let withConfig: Promise<LintMatch[]>;
+  let withoutConfig: Promise<LintMatch[]>;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'albatross-cfn-lint-'));
-    files = templates(dir);
+    const files = Object.values(templates(dir));
+    // Both started now, awaited by their tests (a rejection is reported there, not as unhandled).
+    withConfig = lint(files, CONFIG_FILE);
+    withoutConfig = lint(files);
+    for (const run of [withConfig, withoutConfig]) run.catch(() => undefined);
   }, 120_000);
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  test('the default config and the everything-on config have no errors or warnings beyond the documented ignores', () => {
-    expect(summary(lint(Object.values(files), CONFIG_FILE))).toEqual([]);
+  afterAll(async () => {
+    await Promise.allSettled([withConfig, withoutConfig]);
+    rmSync(dir, { recursive: true, force: true });
   }, 300_000);
 
-  test('every ignored rule has a written reason and still fires without the config (no stale ignores)', () => {
+  test('the default config and the everything-on config have no errors or warnings beyond the documented ignores', async () => {
+    expect(summary(await withConfig)).toEqual([]);
+  }, 300_000);
+
+  test('every ignored rule has a written reason and still fires without the config (no stale ignores)', async () => {
     const ignored = ignoredRules();
     expect(ignored.length).toBeGreaterThan(0);
     for (const rule of ignored) expect([rule.id, rule.reason.length > 20]).toEqual([rule.id, true]);
-    const raw = new Set(lint(Object.values(files)).map((m) => m.Rule.Id));
+    const raw = new Set((await withoutConfig).map((m) => m.Rule.Id));
     expect([...raw].sort()).toEqual(ignored.map((r) => r.id).sort());
   }, 300_000);
 });

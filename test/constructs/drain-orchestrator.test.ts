@@ -7,7 +7,7 @@ import { DURATION_ALARM_FRACTION, safetyMarginMs } from '../../lib/drain/budget'
 import { addAlbatrossStack } from '../../lib/app';
 import { buildConfig } from '../../lib/config';
 import { minimumMajor } from '../../lib/util/node-support';
-import { cdkJsonContext, synthStack, TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
+import { cdkJsonContext, synthStack, TEST_CERTIFICATE_ARN, testApp, WITHOUT_BUILTIN_VALIDATION } from '../support/stack';
 
 const { template, stack } = synthStack();
 const ref = (construct: { node: { defaultChild?: unknown } }) => ({ Ref: stack.getLogicalId(construct.node.defaultChild as never) });
@@ -172,7 +172,7 @@ test('rejects a timeout outside 1-15 minutes at synth, naming the prop and the c
 
 test('the handler bundles with the local esbuild (no Docker)', () => {
   const outdir = join(__dirname, '..', '..', 'cdk.out.test-bundle');
-  const app = new App({ outdir, context: cdkJsonContext() });
+  const app = new App({ ...WITHOUT_BUILTIN_VALIDATION, outdir, context: cdkJsonContext() });
   addAlbatrossStack(app, buildConfig({ certificateArn: TEST_CERTIFICATE_ARN }));
   app.synth();
   const bundles = readdirSync(outdir).filter((d) => d.startsWith('asset.') && existsSync(join(outdir, d, 'index.js')));

@@ -9,11 +9,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlink
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { build } from 'esbuild';
-import { Template } from 'aws-cdk-lib/assertions';
 import { parse } from 'yaml';
-import { addAlbatrossStack } from '../../lib/app';
-import { buildConfig } from '../../lib/config';
-import { TEST_CERTIFICATE_ARN, testApp } from '../support/stack';
+import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
+import { stackTemplate } from '../support/stack-template';
 import { freePort, waitForHttp } from '../../lib/util/net';
 
 const ROOT = join(__dirname, '..', '..');
@@ -27,11 +25,8 @@ function jsonInstruction(name: string): string[] {
   return JSON.parse(line.slice(name.length + 1)) as string[];
 }
 
-beforeAll(() => {
-  // The image runs the compiled entry points; build them as the Dockerfile does.
-  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  expect(result.status).toBe(0);
-}, 120_000);
+// The image runs the compiled entry points; build them with the Dockerfile's tsconfig.build.json.
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
 
 afterAll(() => {
   for (const child of children) child.kill('SIGTERM');
@@ -118,7 +113,7 @@ test('the CDK is never in the import graph of the proxy, the drain CLI, the samp
 
 test("compose's commands run the proxy over three sample apps, and the HEALTHCHECK passes", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'albatross-compose-'));
-  const template = Template.fromStack(addAlbatrossStack(testApp(), buildConfig({ certificateArn: TEST_CERTIFICATE_ARN }))).toJSON();
+  const template = stackTemplate();
   writeFileSync(join(dir, 'Albatross.template.json'), JSON.stringify(template));
   const hosts: Record<string, number> = {};
   for (const name of ['app1', 'app2', 'app3']) {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
-import { synthStack } from '../support/stack';
+import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
+import { stackTemplate } from '../support/stack-template';
 
 const ROOT = join(__dirname, '..', '..');
 interface Service {
@@ -25,10 +26,7 @@ const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const promtool = spawnSync('promtool', ['--version']).status === 0;
 const inCi = process.env.CI === 'true';
 
-beforeAll(() => {
-  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  expect(result.status).toBe(0);
-}, 120_000);
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
 
 test("Prometheus scrapes the proxy's admin /metrics on a port compose publishes", () => {
   const config = parse(readFileSync(join(ROOT, 'compose', 'prometheus.yml'), 'utf8')) as { scrape_configs: { metrics_path: string; static_configs: { targets: string[] }[] }[] };
@@ -63,7 +61,7 @@ test('the alert-rules service loads nothing the runtime image deletes', async ()
 
 (promtool || inCi ? test : test.skip)("the alert-rules service's command writes the rules the Prometheus config loads, and promtool accepts both", () => {
   const dir = mkdtempSync(join(tmpdir(), 'albatross-prometheus-'));
-  writeFileSync(join(dir, 'Albatross.template.json'), JSON.stringify(synthStack().template.toJSON()));
+  writeFileSync(join(dir, 'Albatross.template.json'), JSON.stringify(stackTemplate()));
   const service = compose.services['alert-rules'];
   const args = [...service.entrypoint!, ...service.command].map((a) => a.replace(/^\/config\//, `${dir}/`).replace(/^\/rules\//, `${dir}/`));
   const generated = spawnSync(args[0] === 'node' ? process.execPath : args[0], args.slice(1), { cwd: ROOT, encoding: 'utf8' });

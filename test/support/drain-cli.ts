@@ -1,8 +1,7 @@
 /** The drain CLI as `npm run drain` runs it: compiled into dist/, run as a child process. */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { buildDist, builtEntryPoint } from './dist';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -14,24 +13,15 @@ export interface DrainRun {
 }
 
 /** What `npm run drain` runs. */
-const BUILT_CLI = join(ROOT, 'dist', 'bin', 'drain.js');
+const BUILT_CLI = builtEntryPoint('drain');
 
 /**
- * Compiles the CLI's import graph into dist/ with the options of `npm run build`
- * (tsconfig.build.json), so the tests run the binary `npm run drain` runs — never a stale one, and
- * on a fresh clone whether or not `npm ci` has built it. Only this graph: a few seconds.
+ * Compiles the CLI into dist/ with the options of `npm run build` (tsconfig.build.json), so the
+ * tests run the binary `npm run drain` runs — never a stale one, and on a fresh clone whether or
+ * not `npm ci` has built it. Once per jest run (test/support/dist.ts).
  */
-export function buildCli(): void {
-  const dir = mkdtempSync(join(tmpdir(), 'albatross-drain-build-'));
-  const config = {
-    extends: join(ROOT, 'tsconfig.build.json'),
-    compilerOptions: { rootDir: ROOT, outDir: join(ROOT, 'dist'), typeRoots: [join(ROOT, 'node_modules', '@types')] },
-    files: [join(ROOT, 'bin', 'drain.ts')],
-    include: [],
-  };
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
-  const result = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`building the drain CLI failed:\n${result.stdout}${result.stderr}`);
+export function buildCli(): Promise<void> {
+  return buildDist();
 }
 
 /** Runs the built CLI. `onStderr` sees the progress as it comes, with the child, e.g. to interrupt it. */

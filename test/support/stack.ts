@@ -15,10 +15,19 @@ export function cdkJsonContext(): Record<string, unknown> {
 /** The placeholder certificate ARN of cdk.json: valid for the default account and region. */
 export const TEST_CERTIFICATE_ARN = (cdkJsonContext().albatross as { certificateArn: string }).certificateArn;
 
-/** A fresh app with cdk.json's context that skips asset bundling (tests assert on templates). */
+/**
+ * A fresh app with cdk.json's context that skips asset bundling (tests assert on templates).
+ *
+ * It also skips CDK's built-in CloudFormation validation, which only reports (its findings never
+ * fail synth by default) and costs about 8 CPU seconds per synth, most of a test synth. One test
+ * runs it on the stacks and asserts its report (test/lib/stacks/cfn-validate.test.ts).
+ */
 export function testApp(extraContext: Record<string, unknown> = {}): App {
-  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...extraContext } });
+  return new App({ ...WITHOUT_BUILTIN_VALIDATION, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...extraContext } });
 }
+
+/** App props for test apps that assert on templates, not on CDK's built-in validation report (see `testApp`). */
+export const WITHOUT_BUILTIN_VALIDATION = { builtinCloudFormationValidation: false } as const;
 
 /** Synthesizes the stack from a partial config, offline. */
 export function synthStack(partial: DeepPartial<AlbatrossConfig> = {}): { app: App; stack: AlbatrossStack; template: Template; config: AlbatrossConfig } {
@@ -27,3 +36,4 @@ export function synthStack(partial: DeepPartial<AlbatrossConfig> = {}): { app: A
   const stack = addAlbatrossStack(app, config);
   return { app, stack, template: Template.fromStack(stack), config };
 }
+

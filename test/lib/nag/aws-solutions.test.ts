@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Stack } from 'aws-cdk-lib';
 import { addAlbatrossStack } from '../../../lib/app';
 import { buildConfig } from '../../../lib/config';
-import { cdkJsonContext, TEST_CERTIFICATE_ARN } from '../../support/stack';
+import { cdkJsonContext, TEST_CERTIFICATE_ARN, WITHOUT_BUILTIN_VALIDATION } from '../../support/stack';
 
 interface PluginReport {
   conclusion: string;
@@ -19,7 +19,7 @@ interface PluginReport {
 /** Synthesizes `build(app)` with AwsSolutionsChecks and returns the plugin report. */
 function nagReport(build: (app: App) => void): PluginReport {
   const outdir = mkdtempSync(join(tmpdir(), 'albatross-nag-'));
-  const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ ...WITHOUT_BUILTIN_VALIDATION, outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
   build(app);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   try {

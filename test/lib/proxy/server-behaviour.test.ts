@@ -128,40 +128,54 @@ describe('actions', () => {
   });
 });
 
+/** The least-outstanding-requests case's bound, well inside the stack's idle timeout. */
+const LOR_TEST_TIMEOUT_MS = 30_000;
+/** The stack with its default settings (a 60 s idle timeout). */
+const DEFAULT_MODEL = stackModel();
+
 describe('target groups', () => {
   afterEach(() => {
     for (const b of apis) b.handler = (req, res) => (req.resume(), res.end(JSON.stringify({ name: b.name })));
   });
 
   test('least_outstanding_requests (the stack sets it on the api group): a busy target gets no new requests', async () => {
-    expect(base.targetGroups[idOf(API)].algorithm).toBe('least_outstanding_requests');
-    const [slow, fast] = apis;
-    // The slow target holds its requests until released, trickling spaces so the 1 s idle timeout
-    // never ends them: no timing in the test, whatever the machine's load.
+    // Its own proxy, on the stack's default 60 s idle timeout (this file's proxy has 1 s for the idle
+    // timeout case): the slow target holds its request until released, and nothing in the test
+    // depends on how fast the machine is.
+    const model = DEFAULT_MODEL;
+    const api = Object.values(model.targetGroups).find((g) => g.name === groupForPath(model, '/api/*'))!;
+    expect(api.algorithm).toBe('least_outstanding_requests');
+    expect(model.idleTimeoutSeconds * 1000).toBeGreaterThan(LOR_TEST_TIMEOUT_MS);
+    const [slow, fast] = await Promise.all(['api-slow', 'api-fast'].map((n) => echoBackend(n)));
+    const lor = await startTestProxy(model, { [api.name]: [slow.address, fast.address] });
     const held: (() => void)[] = [];
-    slow.handler = (req, res) => {
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const trickle = setInterval(() => res.write(' '), 200);
-      held.push(() => (clearInterval(trickle), res.end(JSON.stringify({ name: slow.name }))));
-    };
-    fast.handler = (req, res) => (req.resume(), res.end(JSON.stringify({ name: fast.name })));
-    const busy = (): boolean => proxy.runtime.report().targetGroups.find((g) => g.name === API)!.targets.find((t) => t.id === slow.id)!.inFlight === 1;
-    // Requests until one is in flight on the slow target (round robin would need at most two).
     const first: Promise<string>[] = [];
-    for (let i = 0; i < 4 && !busy(); i++) {
-      let answered = false;
-      first.push(get(`${proxy.https}/api/x`).then((a) => ((answered = true), servedBy(a))));
-      await eventually(() => busy() || answered, 3000, 'the request held by the slow target or answered');
+    try {
+      slow.handler = (req, res) => void held.push(() => (req.resume(), res.end(JSON.stringify({ name: slow.name }))));
+      fast.handler = (req, res) => (req.resume(), res.end(JSON.stringify({ name: fast.name })));
+      const targetsOf = () => lor.runtime.report().targetGroups.find((g) => g.name === api.name)!.targets;
+      await eventually(() => targetsOf().every((t) => t.state === 'healthy'), 15_000, 'api targets healthy');
+      const busy = (): boolean => targetsOf().find((t) => t.id === slow.id)!.inFlight === 1;
+      // Requests until one is held by the slow target (round robin would need at most two).
+      for (let i = 0; i < 4 && !busy(); i++) {
+        let answered = false;
+        first.push(get(`${lor.https}/api/x`).then((a) => ((answered = true), servedBy(a))));
+        await eventually(() => busy() || answered, 3000, 'the request held by the slow target or answered');
+      }
+      expect(busy()).toBe(true);
+      // One at a time while it is busy: round robin would send half of them to the slow one.
+      const names: string[] = [];
+      for (let i = 0; i < 10; i++) names.push(servedBy(await get(`${lor.https}/api/x`)));
+      expect(names).toEqual(Array(10).fill(fast.name));
+      for (const release of held.splice(0)) release();
+      expect(await Promise.all(first)).toContain(slow.name);
+    } finally {
+      for (const release of held.splice(0)) release();
+      await Promise.allSettled(first);
+      await lor.close();
+      await Promise.all([slow.close(), fast.close()]);
     }
-    expect(busy()).toBe(true);
-    // One at a time while it is busy: round robin would send half of them to the slow one.
-    const names: string[] = [];
-    for (let i = 0; i < 10; i++) names.push(servedBy(await get(`${proxy.https}/api/x`)));
-    expect(names).toEqual(Array(10).fill(fast.name));
-    for (const release of held) release();
-    await Promise.all(first);
-  });
+  }, LOR_TEST_TIMEOUT_MS);
 
   test('fail-open: when every target is unhealthy, requests still reach all of them', async () => {
     for (const b of apps) b.health = 500;

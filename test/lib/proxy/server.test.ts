@@ -8,23 +8,18 @@ import { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { request } from 'undici';
 import { WebSocketServer } from 'ws';
-import { Template } from 'aws-cdk-lib/assertions';
-import { addAlbatrossStack } from '../../../lib/app';
-import { buildConfig } from '../../../lib/config';
 import { createLoadBalancerRuntime } from '../../../lib/proxy/runtime';
 import { RunningProxy, startProxyServer } from '../../../lib/proxy/server';
 import { loadModelFromTemplate } from '../../../lib/proxy/template';
 import { selfSignedCertificate } from '../../../lib/proxy/tls';
 import { LoadBalancerModel, TargetsReport } from '../../../lib/proxy/model';
 import { defaultGroup, examplePath, fixedResponseRule, httpsListener } from '../../../lib/proxy/model-lookup';
-import { TEST_CERTIFICATE_ARN, testApp } from '../../support/stack';
+import { stackTemplate } from '../../support/stack-template';
 import { get, insecure, raw, webSocketRoundTrip } from './support/proxy';
 
 // Everything the assertions expect (group names, paths, headers, fixed answers) is read from the
 // model of the synthesized stack: one source of truth.
-const model: LoadBalancerModel = loadModelFromTemplate(
-  Template.fromStack(addAlbatrossStack(testApp(), buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, loadBalancer: { idleTimeoutSeconds: 1 } }))).toJSON(),
-);
+const model: LoadBalancerModel = loadModelFromTemplate(stackTemplate({ loadBalancer: { idleTimeoutSeconds: 1 } }));
 const listener = httpsListener(model);
 const APP = defaultGroup(model);
 /** The forward rules' groups and a path each matches: the first gets the WebSocket target, the second none. */

@@ -11,11 +11,11 @@ import { chooseTargetGroup, createLoadBalancerRuntime } from '../../../lib/proxy
 import { loadModelFromTemplate } from '../../../lib/proxy/template';
 import { Backend, startBackend, waitFor } from './support/backends';
 import { addAlbatrossStack } from '../../../lib/app';
-import { TEST_CERTIFICATE_ARN } from '../../support/stack';
+import { TEST_CERTIFICATE_ARN, WITHOUT_BUILTIN_VALIDATION } from '../../support/stack';
 
 
 function synthModel(config: AlbatrossConfig): LoadBalancerModel {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ ...WITHOUT_BUILTIN_VALIDATION, context: { 'aws:cdk:bundling-stacks': [] } });
   // The same function the CDK app (bin/albatross.ts) uses, so the test synthesizes what deploys.
   const stack = addAlbatrossStack(app, config);
   const warnings: string[] = [];

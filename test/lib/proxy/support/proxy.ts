@@ -8,21 +8,16 @@ import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo, connect, Socket } from 'node:net';
 import pino, { Logger } from 'pino';
 import { Agent, request } from 'undici';
-import { Template } from 'aws-cdk-lib/assertions';
-import { addAlbatrossStack } from '../../../../lib/app';
-import { AlbatrossConfig, buildConfig, DeepPartial } from '../../../../lib/config';
+import type { AlbatrossConfig, DeepPartial } from '../../../../lib/config';
 import { LoadBalancerModel, TargetAddress } from '../../../../lib/proxy/model';
 import { createLoadBalancerRuntime, RuntimeOptions } from '../../../../lib/proxy/runtime';
 import { ProxyServerOptions, RunningProxy, startProxyServer } from '../../../../lib/proxy/server';
 import { loadModelFromTemplate } from '../../../../lib/proxy/template';
 import { selfSignedCertificate, TlsMaterial } from '../../../../lib/proxy/tls';
-import { TEST_CERTIFICATE_ARN, testApp } from '../../../support/stack';
+import { stackTemplate } from '../../../support/stack-template';
 import { closeNow } from './backends';
 
-/** The synthesized stack's CloudFormation template for a partial config. */
-export function stackTemplate(partial: DeepPartial<AlbatrossConfig> = {}): Record<string, unknown> {
-  return Template.fromStack(addAlbatrossStack(testApp(), buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, ...partial }))).toJSON();
-}
+export { stackTemplate };
 
 /** The proxy's model of the synthesized stack. */
 export function stackModel(partial: DeepPartial<AlbatrossConfig> = {}): LoadBalancerModel {
