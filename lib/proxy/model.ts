@@ -6,6 +6,8 @@
  * groups, health checks, algorithms) and its network layer (listeners, forwarding, admin API).
  */
 
+import { WebAclModel } from './waf/model';
+
 /** Target states, as DescribeTargetHealth names them. */
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused' | 'unavailable';
 
@@ -131,6 +133,8 @@ export interface LoadBalancerModel {
   readonly listeners: ListenerModel[];
   /** By logical id. */
   readonly targetGroups: Record<string, TargetGroupModel>;
+  /** The web ACL associated with the load balancer (lib/proxy/waf/); absent: none, or not read. */
+  readonly webAcl?: WebAclModel;
 }
 
 /** A local backend: `host:port`. Its id in the admin API and metrics is `host:port`. */
