@@ -154,8 +154,12 @@ class ListenerHandler {
     this.timeoutMs = options.runtime.model.idleTimeoutSeconds * 1000;
   }
 
-  /** Serves one request; `handshake` is set for a WebSocket handshake on its raw socket. */
-  handle(req: ClientRequest, res: ClientResponse, handshake?: HandshakeClient): void {
+  /**
+   * Serves one request; `handshake` is set for a WebSocket handshake on its raw socket.
+   * `expectsContinue`: the client waits for `100 Continue` before its body, which it is sent only
+   * once the request is neither refused nor blocked by the web ACL.
+   */
+  handle(req: ClientRequest, res: ClientResponse, handshake?: HandshakeClient, expectsContinue = false): void {
     const started = process.hrtime.bigint();
     if (isHttp2(req)) adoptHttp1Framing(req);
     else {
@@ -178,9 +182,21 @@ class ListenerHandler {
     // Ambiguous in defensive mode: routed, and neither connection is reused afterwards.
     if (desync === 'forward-then-close') keepAlive(res, false);
     const closeTarget = desync === 'forward-then-close';
-    if (this.waf === undefined) return this.route(req, res, facts, finish, handshake, closeTarget, NO_HEADERS);
+    let invited = !expectsContinue;
+    const invite = (): void => {
+      if (invited) return;
+      invited = true;
+      res.writeContinue();
+    };
+    if (this.waf === undefined) {
+      invite();
+      return this.route(req, res, facts, finish, handshake, closeTarget, NO_HEADERS);
+    }
     // The web ACL decides before the listener rules, as WAF does in front of the ALB.
-    this.waf.admit(req, res, facts, this.listener, finish, (headers) => this.route(req, res, facts, finish, handshake, closeTarget, headers));
+    this.waf.admit(req, res, facts, this.listener, finish, invite, (headers) => {
+      invite();
+      this.route(req, res, facts, finish, handshake, closeTarget, headers);
+    });
   }
 
   /** The listener's rules and their action, for a request the web ACL let through. */
@@ -432,6 +448,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     const server = created.server;
     const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts, state, waf);
     server.on('request', (req: ClientRequest, res: ClientResponse) => handler.handle(req, res));
+    // With this listener Node leaves `100 Continue` to the handler: refused or blocked requests never get it.
+    server.on('checkContinue', (req: ClientRequest, res: ClientResponse) => handler.handle(req, res, undefined, true));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.upgrade(server, req, socket, head));
     server.on('clientError', rejectMalformed);
     localPorts[listener.port] = await listen(server, requested, bind);

@@ -43,11 +43,15 @@ export class WafGate {
     this.logCounts = log.isLevelEnabled('debug');
   }
 
-  /** Calls `pass` with the headers to insert when the web ACL allows the request; answers it otherwise. */
-  admit(req: ClientRequest, res: ClientResponse, facts: RequestFacts, listener: ListenerModel, finish: Finish, pass: (headers: readonly WafHeader[]) => void): void {
+  /**
+   * Calls `pass` with the headers to insert when the web ACL allows the request; answers it
+   * otherwise. `invite` sends `100 Continue` to a client waiting for it, before a peek at its body.
+   */
+  admit(req: ClientRequest, res: ClientResponse, facts: RequestFacts, listener: ListenerModel, finish: Finish, invite: () => void, pass: (headers: readonly WafHeader[]) => void): void {
     const declared = declaredBodySize(req);
     if (declared !== undefined || !this.engine.inspectsBody) return this.decide(req, res, { ...facts, bodySize: declared ?? 0 }, listener, finish, pass);
     // No Content-Length, and a rule measures bodies: wait for what WAF would get of it (8 KB).
+    invite();
     void peekBodySize(req, this.idleTimeoutMs).then((peek) => {
       if ('size' in peek) return this.decide(req, res, { ...facts, bodySize: peek.size }, listener, finish, pass);
       if (peek.failed === 'aborted') return finish('-', CLIENT_CLOSED);
