@@ -10,6 +10,10 @@
  * `--memory` (RSS of Albatross over 1M requests), `--idle-tls` (10k idle TLS connections: closed by the
  * handshake/header timeout, RSS back near its start), `--idle-connections N`.
  *
+ * The web ACL row: Albatross (undici) again with the stack's default web ACL enforced (rate limits
+ * raised to WAF's maximum, or wrk's one client IP would be blocked within a second and the row would
+ * measure 403s); its ratio to the row without it is printed, and must stay at 0.9 or above.
+ *
  * The HTTP/2 row: h2load (Debian package nghttp2-client) over TLS against Albatross's HTTPS listener
  * and against nginx with `http2`, both forwarding HTTP/1.1 to the same backends.
  */
@@ -19,6 +23,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { RateLimitedWebAcl } from '../constructs/rate-limited-web-acl';
+import { DEFAULT_CONFIG } from '../lib/config';
 import { selfSignedCertificate } from '../lib/proxy/tls';
 import { freePort, waitForHttp } from '../lib/util/net';
 
@@ -176,10 +184,27 @@ http.createServer((req, res) => {
 }).listen(Number(process.argv[2]), '127.0.0.1');
 `;
 
+/** The highest Limit a WAF rate-based rule accepts. */
+const WAF_MAX_RATE_LIMIT = 2_000_000_000;
+/** The WAF row's ratio to the row without the web ACL must stay at or above this (issue 13). */
+const WAF_MIN_RATIO = 0.9;
+
+/** The web ACL and its association as the stack synthesizes them for the default config, on the bench's load balancer. */
+function defaultWebAclResources(): Record<string, { Type: string; Properties: Record<string, unknown> }> {
+  const stack = new Stack(new App(), 'BenchWaf');
+  const w = DEFAULT_CONFIG.waf;
+  const settings = { ...w, generalRateLimit: { ...w.generalRateLimit, limit: WAF_MAX_RATE_LIMIT }, rateLimits: w.rateLimits.map((l) => ({ ...l, limit: WAF_MAX_RATE_LIMIT })) };
+  new RateLimitedWebAcl(stack, 'Waf', { loadBalancerArn: 'bench', settings });
+  const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  for (const r of Object.values(resources)) if (r.Type === 'AWS::WAFv2::WebACLAssociation') r.Properties.ResourceArn = { Ref: 'Lb' };
+  return resources;
+}
+
 /** A template with one plain-HTTP listener forwarding to one round-robin group (TLS left out of every peer). */
-function benchTemplate(): string {
+function benchTemplate(withWebAcl = false): string {
   const template = {
     Resources: {
+      ...(withWebAcl ? defaultWebAclResources() : {}),
       Lb: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer', Properties: { Type: 'application' } },
       Tg: {
         Type: 'AWS::ElasticLoadBalancingV2::TargetGroup',
@@ -202,18 +227,18 @@ function benchTemplate(): string {
       },
     },
   };
-  const file = join(work, 'bench.template.json');
+  const file = join(work, withWebAcl ? 'bench-waf.template.json' : 'bench.template.json');
   writeFileSync(file, JSON.stringify(template));
   return file;
 }
 
-async function albatross(backends: number[], extra: string[]): Promise<{ port: number; tlsPort: number; child: ChildProcess }> {
+async function albatross(backends: number[], extra: string[], withWebAcl = false): Promise<{ port: number; tlsPort: number; child: ChildProcess }> {
   const port = await freePort();
   const tlsPort = await freePort();
   const adminPort = await freePort();
   const child = start(process.execPath, [
     join(ROOT, 'dist', 'bin', 'proxy.js'),
-    '--template', benchTemplate(),
+    '--template', benchTemplate(withWebAcl),
     '--targets', `app=${backends.map((b) => `127.0.0.1:${b}`).join(',')}`,
     '--listen', `80=${port}`,
     '--listen', `443=${tlsPort}`,
@@ -416,10 +441,16 @@ async function main(): Promise<void> {
       return { port, child: start(process.execPath, [join(work, 'bare-node.js'), String(port), backends.map((b) => `127.0.0.1:${b}`).join(',')], { NODE_PATH: join(ROOT, 'node_modules') }) };
     }),
   );
-  results.push(await measure('Albatross (undici)', () => albatross(backends, ['--upstream-client', 'undici'])));
+  const plain = await measure('Albatross (undici)', () => albatross(backends, ['--upstream-client', 'undici']));
+  const waf = await measure('Albatross (undici, default web ACL)', () => albatross(backends, ['--upstream-client', 'undici'], true));
+  results.push(plain, waf);
   results.push(await measure('Albatross (node:http)', () => albatross(backends, ['--upstream-client', 'http'])));
   results.push(await measure('Albatross (2 workers)', () => albatross(backends, ['--workers', '2'])));
   table(results.filter((r): r is Result => r !== undefined));
+  if (plain && waf) {
+    const ratio = waf.requestsPerSecond / plain.requestsPerSecond;
+    console.log(`\nweb ACL row / row without it: ${ratio.toFixed(2)}x (${ratio >= WAF_MIN_RATIO ? 'at or above' : 'BELOW'} ${WAF_MIN_RATIO}x)`);
+  }
   await http2Rows(backends);
 }
 
