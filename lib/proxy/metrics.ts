@@ -75,8 +75,8 @@ export class ProxyMetrics {
   private readonly latency = new LatencyHistogram();
   /** listener → target group → code → count: three lookups, no key string built per request. */
   private readonly counts = new Map<number, Map<string, Map<number, RequestCount>>>();
-  /** rule → action → count, kept by the web ACL's engine when the proxy enforces one. */
-  private wafCounts?: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** rule → action → count, read from the web ACL's engine at scrape time when the proxy enforces one. */
+  private wafCounts?: () => ReadonlyMap<string, ReadonlyMap<string, number>>;
 
   constructor(runtime: LoadBalancerRuntime) {
     const counts = this.counts;
@@ -91,7 +91,7 @@ export class ProxyMetrics {
         for (const byGroup of counts.values()) for (const byCode of byGroup.values()) for (const c of byCode.values()) this.inc(c.labels, c.value);
       },
     });
-    const wafCounts = () => this.wafCounts ?? [];
+    const wafCounts = () => this.wafCounts?.() ?? [];
     new Counter({
       name: 'albatross_waf_requests_total',
       help: 'Web ACL decisions by rule (managed rules as <group>/<rule>; Default_Action for the default action) and action (block, count, allow)',
@@ -135,7 +135,7 @@ export class ProxyMetrics {
   }
 
   /** Reports the web ACL's match counts (read at scrape time). */
-  countWaf(counts: ReadonlyMap<string, ReadonlyMap<string, number>>): void {
+  countWaf(counts: () => ReadonlyMap<string, ReadonlyMap<string, number>>): void {
     this.wafCounts = counts;
   }
 

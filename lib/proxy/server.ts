@@ -430,7 +430,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   runtime.onTargetRemoved((targetId) => upstream.forget(targetId));
   const metrics = new ProxyMetrics(runtime);
   const waf = options.webAcl ? new WafGate(new WafEngine(options.webAcl), options.log, runtime.model.idleTimeoutSeconds * 1000) : undefined;
-  if (waf) metrics.countWaf(waf.engine.counts);
+  if (waf) metrics.countWaf(() => waf.engine.counts);
   const bind = options.bind ?? '127.0.0.1';
   const state: ProxyState = { closing: false, tunnels: new Set() };
   const listeners: ListenerServer[] = [];

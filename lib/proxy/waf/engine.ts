@@ -7,9 +7,9 @@
 import { isIP } from 'node:net';
 import { RequestFacts } from '../contracts';
 import { WAF_ALB_BODY_INSPECTION_BYTES } from '../../waf/content-length';
-import { WafAction, WafField, WafHeader, WafRuleModel, WafStatement, WebAclModel } from './model';
+import { WafAction, WafField, WafHeader, WafRuleModel, WafStatement, WafTransformation, WebAclModel } from './model';
 import { RateTracker } from './rate';
-import { transform } from './transform';
+import { compileTransformations } from './transform';
 
 /** A request as WAF inspects it. */
 export interface WafRequest extends RequestFacts {
@@ -56,20 +56,20 @@ function fieldValue(field: WafField): (req: WafRequest) => string {
   }
 }
 
-function compare(operator: string, size: number, limit: number): boolean {
+function comparator(operator: string, limit: number): (size: number) => boolean {
   switch (operator) {
     case 'EQ':
-      return size === limit;
+      return (size) => size === limit;
     case 'NE':
-      return size !== limit;
+      return (size) => size !== limit;
     case 'LE':
-      return size <= limit;
+      return (size) => size <= limit;
     case 'LT':
-      return size < limit;
+      return (size) => size < limit;
     case 'GE':
-      return size >= limit;
+      return (size) => size >= limit;
     default:
-      return size > limit;
+      return (size) => size > limit;
   }
 }
 
@@ -105,45 +105,79 @@ function positional(constraint: string, search: string): (value: string) => bool
  */
 function bodySize(statement: Extract<WafStatement, { type: 'size' }>, oversize: string): Matcher {
   const limit = WAF_ALB_BODY_INSPECTION_BYTES;
+  const test = comparator(statement.operator, statement.size);
   return (req) => {
     if (req.bodySize > limit && oversize !== 'CONTINUE') return oversize === 'MATCH';
-    return compare(statement.operator, Math.min(req.bodySize, limit), statement.size);
+    return test(Math.min(req.bodySize, limit));
   };
 }
 
-export function compileStatement(statement: WafStatement): Matcher {
+type Getter = (req: WafRequest) => string;
+
+/**
+ * The transformed value of a field, computed once per request however many statements read it
+ * (the three path rate limits all decode and normalize the path). Evaluation is synchronous and
+ * each request is a new object, so the last request's value is the whole cache.
+ */
+function memoized(get: Getter): Getter {
+  let lastRequest: WafRequest | undefined;
+  let lastValue = '';
+  return (req) => {
+    if (req !== lastRequest) {
+      lastValue = get(req);
+      lastRequest = req;
+    }
+    return lastValue;
+  };
+}
+
+/** Transformed field values shared by the statements of one engine, by field and transformations. */
+export type ValueCache = Map<string, Getter>;
+
+function transformedValue(field: WafField, transformations: readonly WafTransformation[], cache: ValueCache): Getter {
+  const key = JSON.stringify([field, transformations]);
+  let getter = cache.get(key);
+  if (getter === undefined) {
+    const value = fieldValue(field);
+    const t = compileTransformations(transformations);
+    getter = memoized((req) => t(value(req)));
+    cache.set(key, getter);
+  }
+  return getter;
+}
+
+export function compileStatement(statement: WafStatement, cache: ValueCache = new Map()): Matcher {
   switch (statement.type) {
     case 'and': {
-      const parts = statement.statements.map(compileStatement);
+      const parts = statement.statements.map((x) => compileStatement(x, cache));
       return (req) => parts.every((m) => m(req));
     }
     case 'or': {
-      const parts = statement.statements.map(compileStatement);
+      const parts = statement.statements.map((x) => compileStatement(x, cache));
       return (req) => parts.some((m) => m(req));
     }
     case 'not': {
-      const inner = compileStatement(statement.statement);
+      const inner = compileStatement(statement.statement, cache);
       return (req) => !inner(req);
     }
     case 'size': {
       if (statement.field.type === 'body') return bodySize(statement, statement.field.oversize);
-      const value = fieldValue(statement.field);
-      const t = statement.transformations;
+      const value = transformedValue(statement.field, statement.transformations, cache);
+      const test = comparator(statement.operator, statement.size);
       // Latin-1 strings: one character per byte.
-      return (req) => compare(statement.operator, transform(value(req), t).length, statement.size);
+      return (req) => test(value(req).length);
     }
     case 'byte-match': {
-      const value = fieldValue(statement.field);
+      const value = transformedValue(statement.field, statement.transformations, cache);
       const test = positional(statement.constraint, statement.search);
-      const t = statement.transformations;
-      return (req) => test(transform(value(req), t));
+      return (req) => test(value(req));
     }
     case 'regex': {
-      const value = fieldValue(statement.field);
+      const value = transformedValue(statement.field, statement.transformations, cache);
       const patterns = statement.patterns.map((p) => new RegExp(p));
-      const t = statement.transformations;
+      if (patterns.length === 1) return (req) => patterns[0].test(value(req));
       return (req) => {
-        const v = transform(value(req), t);
+        const v = value(req);
         return patterns.some((p) => p.test(v));
       };
     }
@@ -163,10 +197,10 @@ interface Accumulator {
   headers: WafHeader[] | undefined;
 }
 
-function rateRule(rule: WafRuleModel & { match: { type: 'rate' } }): CompiledRule {
+function rateRule(rule: WafRuleModel & { match: { type: 'rate' } }, cache: ValueCache): CompiledRule {
   const { limit, windowSeconds, key } = rule.match;
   const tracker = new RateTracker(windowSeconds);
-  const scope = rule.match.scopeDown ? compileStatement(rule.match.scopeDown) : undefined;
+  const scope = rule.match.scopeDown ? compileStatement(rule.match.scopeDown, cache) : undefined;
   return (req, now) => {
     if (scope && !scope(req)) return undefined;
     let k: string;
@@ -190,15 +224,29 @@ function terminal(name: string, action: WafAction, acc: Accumulator): boolean {
 }
 
 /** Per rule and action, how many requests matched (the default action under `Default_Action`). */
-export type WafCounts = Map<string, Map<string, number>>;
+export type WafCounts = ReadonlyMap<string, ReadonlyMap<string, number>>;
+
+/** Match counts of one rule, plain numbers on the hot path; read at scrape time. */
+interface RuleCounts {
+  block: number;
+  count: number;
+  allow: number;
+}
+
+interface Compiled {
+  readonly name: string;
+  readonly vote: CompiledRule;
+  readonly counts: RuleCounts;
+}
 
 /** A compiled web ACL with its rate trackers and match counts. */
 export class WafEngine {
-  readonly counts: WafCounts = new Map();
   /** Whether a rule measures the body: requests without Content-Length then have theirs peeked. */
   readonly inspectsBody: boolean;
-  private readonly rules: { name: string; vote: CompiledRule }[];
+  private readonly rules: Compiled[];
+  private readonly defaultCounts: RuleCounts = { block: 0, count: 0, allow: 0 };
   private readonly defaultVerdict: WafVerdict;
+  private readonly values: ValueCache = new Map();
 
   constructor(readonly model: WebAclModel) {
     this.rules = model.rules.flatMap((rule) => this.compile(rule));
@@ -207,43 +255,51 @@ export class WafEngine {
     this.defaultVerdict = { action: action.type === 'count' ? { type: 'allow', insertHeaders: [] } : action, rule: DEFAULT_ACTION_RULE, counted: NOTHING, insertHeaders: action.type === 'block' ? NOTHING : action.insertHeaders };
   }
 
-  private compile(rule: WafRuleModel): { name: string; vote: CompiledRule }[] {
+  private compile(rule: WafRuleModel): Compiled[] {
+    const counts = (): RuleCounts => ({ block: 0, count: 0, allow: 0 });
     const match = rule.match;
-    if (match.type === 'rate') return [{ name: rule.name, vote: rateRule({ ...rule, match }) }];
+    if (match.type === 'rate') return [{ name: rule.name, vote: rateRule({ ...rule, match }, this.values), counts: counts() }];
     if (match.type === 'statement') {
-      const m = compileStatement(match.statement);
-      return [{ name: rule.name, vote: (req) => (m(req) ? rule.action : undefined) }];
+      const m = compileStatement(match.statement, this.values);
+      return [{ name: rule.name, vote: (req) => (m(req) ? rule.action : undefined), counts: counts() }];
     }
     // A group's rules are evaluated in place; its scope-down statement guards each of them.
-    const scope = match.scopeDown ? compileStatement(match.scopeDown) : undefined;
+    const scope = match.scopeDown ? compileStatement(match.scopeDown, this.values) : undefined;
     return match.rules.map((inner) => {
-      const m = compileStatement((inner.match as { statement: WafStatement }).statement);
-      return { name: inner.name, vote: (req: WafRequest) => ((!scope || scope(req)) && m(req) ? inner.action : undefined) };
+      const m = compileStatement((inner.match as { statement: WafStatement }).statement, this.values);
+      return { name: inner.name, vote: (req: WafRequest) => ((!scope || scope(req)) && m(req) ? inner.action : undefined), counts: counts() };
     });
   }
 
   /** Decides on one request at `now` (ms): counts rate-based rules and match counts as it goes. */
   evaluate(req: WafRequest, now: number): WafVerdict {
-    const acc: Accumulator = { counted: undefined, headers: undefined };
-    for (const { name, vote } of this.rules) {
-      const action = vote(req, now);
+    let acc: Accumulator | undefined;
+    for (const rule of this.rules) {
+      const action = rule.vote(req, now);
       if (action === undefined) continue;
-      this.count(name, action.type);
-      if (terminal(name, action, acc)) return this.verdict(name, action as WafVerdict['action'], acc);
+      rule.counts[action.type]++;
+      acc ??= { counted: undefined, headers: undefined };
+      if (terminal(rule.name, action, acc)) return this.verdict(rule.name, action as WafVerdict['action'], acc);
     }
-    this.count(DEFAULT_ACTION_RULE, this.defaultVerdict.action.type);
-    if (acc.counted === undefined && acc.headers === undefined) return this.defaultVerdict;
+    this.defaultCounts[this.defaultVerdict.action.type]++;
+    if (acc === undefined || (acc.counted === undefined && acc.headers === undefined)) return this.defaultVerdict;
     return this.verdict(DEFAULT_ACTION_RULE, this.defaultVerdict.action, acc, this.defaultVerdict.insertHeaders);
+  }
+
+  /** rule → action → matches so far (actions never taken left out), for /metrics. */
+  get counts(): WafCounts {
+    const all = new Map<string, Map<string, number>>();
+    const add = (name: string, c: RuleCounts): void => {
+      const byAction = new Map(Object.entries(c).filter(([, n]) => n > 0));
+      if (byAction.size > 0) all.set(name, byAction);
+    };
+    for (const rule of this.rules) add(rule.name, rule.counts);
+    add(DEFAULT_ACTION_RULE, this.defaultCounts);
+    return all;
   }
 
   private verdict(rule: string, action: WafVerdict['action'], acc: Accumulator, extra: readonly WafHeader[] = NOTHING): WafVerdict {
     const headers = action.type === 'block' ? NOTHING : [...(acc.headers ?? NOTHING), ...extra];
     return { action, rule, counted: acc.counted ?? NOTHING, insertHeaders: headers };
-  }
-
-  private count(rule: string, action: string): void {
-    let byAction = this.counts.get(rule);
-    if (byAction === undefined) this.counts.set(rule, (byAction = new Map()));
-    byAction.set(action, (byAction.get(action) ?? 0) + 1);
   }
 }

@@ -13,7 +13,7 @@ import { ListenerModel } from '../model';
 import { LIMIT_STATUS } from '../request-limits';
 import { hasBody } from '../upstream';
 import { peekBodySize } from './body';
-import { WafEngine, WafVerdict } from './engine';
+import { WafEngine, WafRequest, WafVerdict } from './engine';
 import { WafHeader } from './model';
 
 type Finish = (targetGroup: string, code: number) => void;
@@ -23,6 +23,11 @@ function declaredBodySize(req: ClientRequest): number | undefined {
   const length = req.headers['content-length'];
   if (length !== undefined) return Number(length);
   return hasBody(req) ? undefined : 0;
+}
+
+/** Written out field by field: an object spread here cost microseconds per request (V8's slow clone path). */
+function wafRequest(facts: RequestFacts, bodySize: number): WafRequest {
+  return { method: facts.method, path: facts.path, query: facts.query, headers: facts.headers, sourceIp: facts.sourceIp, bodySize };
 }
 
 /** HTTP/1.1 responses say `Connection: close`; HTTP/2 streams have no such thing. */
@@ -49,11 +54,11 @@ export class WafGate {
    */
   admit(req: ClientRequest, res: ClientResponse, facts: RequestFacts, listener: ListenerModel, finish: Finish, invite: () => void, pass: (headers: readonly WafHeader[]) => void): void {
     const declared = declaredBodySize(req);
-    if (declared !== undefined || !this.engine.inspectsBody) return this.decide(req, res, { ...facts, bodySize: declared ?? 0 }, listener, finish, pass);
+    if (declared !== undefined || !this.engine.inspectsBody) return this.decide(req, res, wafRequest(facts, declared ?? 0), listener, finish, pass);
     // No Content-Length, and a rule measures bodies: wait for what WAF would get of it (8 KB).
     invite();
     void peekBodySize(req, this.idleTimeoutMs).then((peek) => {
-      if ('size' in peek) return this.decide(req, res, { ...facts, bodySize: peek.size }, listener, finish, pass);
+      if ('size' in peek) return this.decide(req, res, wafRequest(facts, peek.size), listener, finish, pass);
       if (peek.failed === 'aborted') return finish('-', CLIENT_CLOSED);
       // The client stopped sending its body: the ALB's 408 for an idle client.
       closeAfter(res);
@@ -62,7 +67,7 @@ export class WafGate {
     });
   }
 
-  private decide(req: ClientRequest, res: ClientResponse, request: Parameters<WafEngine['evaluate']>[0], listener: ListenerModel, finish: Finish, pass: (headers: readonly WafHeader[]) => void): void {
+  private decide(req: ClientRequest, res: ClientResponse, request: WafRequest, listener: ListenerModel, finish: Finish, pass: (headers: readonly WafHeader[]) => void): void {
     const verdict = this.engine.evaluate(request, Date.now());
     if (this.logCounts && verdict.counted.length > 0) this.log.debug({ listener: listener.port, client: request.sourceIp, method: request.method, path: request.path, counted: verdict.counted }, 'waf count');
     if (verdict.action.type !== 'block') return pass(verdict.insertHeaders);

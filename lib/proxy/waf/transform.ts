@@ -79,3 +79,13 @@ export function transform(value: string, transformations: readonly WafTransforma
   for (const t of transformations) out = applyOne(t, out);
   return out;
 }
+
+const identity = (value: string): string => value;
+
+/** The transformations as one function, made once per statement: NONE alone costs nothing. */
+export function compileTransformations(transformations: readonly WafTransformation[]): (value: string) => string {
+  const steps = transformations.filter((t) => t !== 'NONE');
+  if (steps.length === 0) return identity;
+  if (steps.length === 1) return (value) => applyOne(steps[0], value);
+  return (value) => transform(value, steps);
+}
