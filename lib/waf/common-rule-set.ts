@@ -8,6 +8,9 @@ import { WAF_ALB_BODY_INSPECTION_BYTES } from './content-length';
 
 export const COMMON_RULE_SET = { vendor: 'AWS', name: 'AWSManagedRulesCommonRuleSet' } as const;
 
+/** The rule that blocks every body over 8 KB (the stack overrides it to Count above that limit). */
+export const CRS_BODY_SIZE_RULE = 'SizeRestrictions_BODY';
+
 /** The request component a size restriction measures. */
 export type SizeRestrictedPart = 'query-string' | 'cookie-header' | 'body' | 'uri-path';
 
@@ -23,7 +26,7 @@ export const COMMON_RULE_SET_SIZE_RESTRICTIONS: readonly SizeRestriction[] = [
   { rule: 'SizeRestrictions_QUERYSTRING', part: 'query-string', maxBytes: 2048 },
   { rule: 'SizeRestrictions_Cookie_HEADER', part: 'cookie-header', maxBytes: 10_240 },
   // "over 8 KB": all WAF sees of a body behind an ALB, so any larger body matches.
-  { rule: 'SizeRestrictions_BODY', part: 'body', maxBytes: WAF_ALB_BODY_INSPECTION_BYTES },
+  { rule: CRS_BODY_SIZE_RULE, part: 'body', maxBytes: WAF_ALB_BODY_INSPECTION_BYTES },
   { rule: 'SizeRestrictions_URIPATH', part: 'uri-path', maxBytes: 1024 },
 ];
 

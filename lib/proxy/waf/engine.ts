@@ -223,6 +223,19 @@ function terminal(name: string, action: WafAction, acc: Accumulator): boolean {
   return action.type === 'allow';
 }
 
+function statementMeasuresBody(s: WafStatement): boolean {
+  if (s.type === 'and' || s.type === 'or') return s.statements.some(statementMeasuresBody);
+  if (s.type === 'not') return statementMeasuresBody(s.statement);
+  return s.field.type === 'body';
+}
+
+function ruleMeasuresBody(rule: WafRuleModel): boolean {
+  const m = rule.match;
+  if (m.type === 'statement') return statementMeasuresBody(m.statement);
+  if (m.type === 'rate') return m.scopeDown !== undefined && statementMeasuresBody(m.scopeDown);
+  return (m.scopeDown !== undefined && statementMeasuresBody(m.scopeDown)) || m.rules.some(ruleMeasuresBody);
+}
+
 /** Per rule and action, how many requests matched (the default action under `Default_Action`). */
 export type WafCounts = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
@@ -250,7 +263,7 @@ export class WafEngine {
 
   constructor(readonly model: WebAclModel) {
     this.rules = model.rules.flatMap((rule) => this.compile(rule));
-    this.inspectsBody = JSON.stringify(model.rules).includes('"type":"body"');
+    this.inspectsBody = model.rules.some(ruleMeasuresBody);
     const action = model.defaultAction;
     this.defaultVerdict = { action: action.type === 'count' ? { type: 'allow', insertHeaders: [] } : action, rule: DEFAULT_ACTION_RULE, counted: NOTHING, insertHeaders: action.type === 'block' ? NOTHING : action.insertHeaders };
   }
