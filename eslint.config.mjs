@@ -17,6 +17,11 @@ const libFolders = (allowed) => ({
   regex: `^\\.\\./(?!${alternatives(allowed)}/)|^\\.\\./\\.\\./`,
   message: `may import only from lib/${allowed.join(', lib/')} (README, Layout).`,
 });
+/** From a file in lib/<folder>/<sub>/: `../` is the folder itself; `../../` may land only in these folders of lib/. */
+const nestedLibFolders = (allowed) => ({
+  regex: `^\\.\\./\\.\\./(?!${alternatives(allowed)}/)|^\\.\\./\\.\\./\\.\\./`,
+  message: `may import only from lib/${allowed.join(', lib/')} (README, Layout).`,
+});
 /** From a file in bin/ or lambda/: relative imports may land only in these folders of lib/ (and, if allowed, its own folder). */
 const topFolders = (allowed, { ownFolder = false } = {}) => ({
   regex: `^\\.\\./(?!lib/${alternatives(allowed)}/)|^\\.\\./\\.\\./${ownFolder ? '' : '|^\\./'}`,
@@ -44,6 +49,8 @@ const boundaries = [
   boundary(['lib/alb/**/*.ts'], CDK_PACKAGES, OWN_FOLDER_ONLY, BUILT_INS_ONLY),
   boundary(['lib/util/**/*.ts', 'lib/waf/**/*.ts'], CDK_PACKAGES, OWN_FOLDER_ONLY),
   boundary(['lib/proxy/**/*.ts'], CDK_PACKAGES, libFolders(['proxy', ...VOCABULARY, 'waf'])),
+  // The proxy's web ACL (lib/proxy/waf/): the proxy's own files are one level up.
+  boundary(['lib/proxy/waf/**/*.ts'], CDK_PACKAGES, nestedLibFolders(['proxy', ...VOCABULARY, 'waf'])),
   boundary(['lib/drain/**/*.ts'], CDK_PACKAGES, libFolders(['drain', ...VOCABULARY])),
   boundary(['lib/conformance/**/*.ts'], CDK_PACKAGES, libFolders(['conformance', 'proxy', ...VOCABULARY])),
   boundary(['lib/alerts/**/*.ts'], CDK_PACKAGES, libFolders(['alerts', 'proxy', ...VOCABULARY])),

@@ -10,6 +10,11 @@
  * `--memory` (RSS of Albatross over 1M requests), `--idle-tls` (10k idle TLS connections: closed by the
  * handshake/header timeout, RSS back near its start), `--idle-connections N`.
  *
+ * The web ACL row: Albatross (undici) again with the stack's default web ACL enforced (rate limits
+ * raised to WAF's maximum, or wrk's one client IP would be blocked within a second and the row would
+ * measure 403s); the two rows run in alternating rounds (`--waf-rounds`, 3) and the median ratio
+ * is printed: it must stay at 0.9 or above. `--waf-only` runs just these two rows.
+ *
  * The HTTP/2 row: h2load (Debian package nghttp2-client) over TLS against Albatross's HTTPS listener
  * and against nginx with `http2`, both forwarding HTTP/1.1 to the same backends.
  */
@@ -19,6 +24,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { RateLimitedWebAcl } from '../constructs/rate-limited-web-acl';
+import { wafProps } from '../lib/stacks/construct-props';
+import { DEFAULT_CONFIG } from '../lib/config';
 import { selfSignedCertificate } from '../lib/proxy/tls';
 import { freePort, waitForHttp } from '../lib/util/net';
 
@@ -176,10 +186,35 @@ http.createServer((req, res) => {
 }).listen(Number(process.argv[2]), '127.0.0.1');
 `;
 
+/** The highest Limit a WAF rate-based rule accepts. */
+const WAF_MAX_RATE_LIMIT = 2_000_000_000;
+/** The WAF row's ratio to the row without the web ACL must stay at or above this (issue 13). */
+const WAF_MIN_RATIO = 0.9;
+/** Alternating rounds of the rows with and without the web ACL (`--waf-rounds N`). */
+const WAF_ROUNDS = option('waf-rounds', 3);
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+let webAclResources: Resources | undefined;
+
+/** The web ACL and its association as the stack synthesizes them for the default config, on the bench's load balancer. */
+function defaultWebAclResources(): Resources {
+  if (webAclResources) return webAclResources;
+  const stack = new Stack(new App(), 'BenchWaf');
+  const w = DEFAULT_CONFIG.waf;
+  const settings = { ...w, generalRateLimit: { ...w.generalRateLimit, limit: WAF_MAX_RATE_LIMIT }, rateLimits: w.rateLimits.map((l) => ({ ...l, limit: WAF_MAX_RATE_LIMIT })) };
+  // Replaced by a Ref to the bench's load balancer below; an ARN-shaped placeholder keeps synth's validation quiet.
+  new RateLimitedWebAcl(stack, 'Waf', { ...wafProps(settings), loadBalancerArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/bench/0123456789abcdef' });
+  const resources = Template.fromStack(stack).toJSON().Resources as Resources;
+  for (const r of Object.values(resources)) if (r.Type === 'AWS::WAFv2::WebACLAssociation') r.Properties.ResourceArn = { Ref: 'Lb' };
+  webAclResources = resources;
+  return resources;
+}
+
 /** A template with one plain-HTTP listener forwarding to one round-robin group (TLS left out of every peer). */
-function benchTemplate(): string {
+function benchTemplate(withWebAcl = false): string {
   const template = {
     Resources: {
+      ...(withWebAcl ? defaultWebAclResources() : {}),
       Lb: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer', Properties: { Type: 'application' } },
       Tg: {
         Type: 'AWS::ElasticLoadBalancingV2::TargetGroup',
@@ -202,18 +237,18 @@ function benchTemplate(): string {
       },
     },
   };
-  const file = join(work, 'bench.template.json');
+  const file = join(work, withWebAcl ? 'bench-waf.template.json' : 'bench.template.json');
   writeFileSync(file, JSON.stringify(template));
   return file;
 }
 
-async function albatross(backends: number[], extra: string[]): Promise<{ port: number; tlsPort: number; child: ChildProcess }> {
+async function albatross(backends: number[], extra: string[], withWebAcl = false): Promise<{ port: number; tlsPort: number; child: ChildProcess }> {
   const port = await freePort();
   const tlsPort = await freePort();
   const adminPort = await freePort();
   const child = start(process.execPath, [
     join(ROOT, 'dist', 'bin', 'proxy.js'),
-    '--template', benchTemplate(),
+    '--template', benchTemplate(withWebAcl),
     '--targets', `app=${backends.map((b) => `127.0.0.1:${b}`).join(',')}`,
     '--listen', `80=${port}`,
     '--listen', `443=${tlsPort}`,
@@ -372,21 +407,8 @@ async function memoryRun(backends: number[]): Promise<void> {
   await stop(child);
 }
 
-async function main(): Promise<void> {
-  if (!has('wrk')) throw new Error('wrk is not installed: apt-get install -y wrk');
-  writeFileSync(join(work, 'backend.js'), BACKEND_SOURCE);
-  writeFileSync(join(work, 'http-proxy.js'), HTTP_PROXY_SOURCE);
-  writeFileSync(join(work, 'bare-node.js'), BARE_NODE_SOURCE);
-  const tls = await selfSignedCertificate();
-  writeFileSync(join(work, 'cert.pem'), tls.cert);
-  writeFileSync(join(work, 'key.pem'), tls.key);
-  const backends = await Promise.all(Array.from({ length: BACKENDS }, () => freePort()));
-  for (const port of backends) start(process.execPath, [join(work, 'backend.js'), String(port)]);
-  await Promise.all(backends.map((p) => waitForHttp(`http://127.0.0.1:${p}/`)));
-  if (args.includes('--memory')) return memoryRun(backends);
-  if (args.includes('--idle-tls')) return idleTlsRun(backends);
-
-  const results: (Result | undefined)[] = [];
+/** The peers and the other Albatross rows, in order. */
+async function peers(results: (Result | undefined)[], backends: number[]): Promise<void> {
   results.push(await measure('backend direct', async () => ({ port: backends[0] })));
   results.push(
     await measure('nginx (1 worker)', async () => {
@@ -416,11 +438,49 @@ async function main(): Promise<void> {
       return { port, child: start(process.execPath, [join(work, 'bare-node.js'), String(port), backends.map((b) => `127.0.0.1:${b}`).join(',')], { NODE_PATH: join(ROOT, 'node_modules') }) };
     }),
   );
-  results.push(await measure('Albatross (undici)', () => albatross(backends, ['--upstream-client', 'undici'])));
-  results.push(await measure('Albatross (node:http)', () => albatross(backends, ['--upstream-client', 'http'])));
-  results.push(await measure('Albatross (2 workers)', () => albatross(backends, ['--workers', '2'])));
+}
+
+async function main(): Promise<void> {
+  if (!has('wrk')) throw new Error('wrk is not installed: apt-get install -y wrk');
+  writeFileSync(join(work, 'backend.js'), BACKEND_SOURCE);
+  writeFileSync(join(work, 'http-proxy.js'), HTTP_PROXY_SOURCE);
+  writeFileSync(join(work, 'bare-node.js'), BARE_NODE_SOURCE);
+  const tls = await selfSignedCertificate();
+  writeFileSync(join(work, 'cert.pem'), tls.cert);
+  writeFileSync(join(work, 'key.pem'), tls.key);
+  const backends = await Promise.all(Array.from({ length: BACKENDS }, () => freePort()));
+  for (const port of backends) start(process.execPath, [join(work, 'backend.js'), String(port)]);
+  await Promise.all(backends.map((p) => waitForHttp(`http://127.0.0.1:${p}/`)));
+  if (args.includes('--memory')) return memoryRun(backends);
+  if (args.includes('--idle-tls')) return idleTlsRun(backends);
+
+  const results: (Result | undefined)[] = [];
+  const wafOnly = args.includes('--waf-only');
+  if (!wafOnly) await peers(results, backends);
+  // The web ACL's cost is a few percent at most: measured in alternating rounds, so that load from
+  // elsewhere on the machine falls on both rows alike; the rows show the median round.
+  const rounds: { plain?: Result; waf?: Result }[] = [];
+  for (let i = 0; i < WAF_ROUNDS; i++) {
+    const plain = await measure('Albatross (undici)', () => albatross(backends, ['--upstream-client', 'undici']));
+    const waf = await measure('Albatross (undici, default web ACL)', () => albatross(backends, ['--upstream-client', 'undici'], true));
+    rounds.push({ plain, waf });
+  }
+  const complete = rounds.filter((r): r is { plain: Result; waf: Result } => r.plain !== undefined && r.waf !== undefined);
+  const ratios = complete.map((r) => r.waf.requestsPerSecond / r.plain.requestsPerSecond);
+  const median = <T>(items: T[], by: (t: T) => number): T | undefined => [...items].sort((a, b) => by(a) - by(b))[Math.floor(items.length / 2)];
+  const plain = median(complete.map((r) => r.plain), (r) => r.requestsPerSecond);
+  const waf = median(complete.map((r) => r.waf), (r) => r.requestsPerSecond);
+  results.push(plain, waf);
+  if (!wafOnly) {
+    results.push(await measure('Albatross (node:http)', () => albatross(backends, ['--upstream-client', 'http'])));
+    results.push(await measure('Albatross (2 workers)', () => albatross(backends, ['--workers', '2'])));
+  }
   table(results.filter((r): r is Result => r !== undefined));
-  await http2Rows(backends);
+  const ratio = median(ratios, (r) => r);
+  if (ratio !== undefined) {
+    console.log(`\nweb ACL row / row without it, per round: ${ratios.map((r) => `${r.toFixed(2)}x`).join(', ')}; median ${ratio.toFixed(2)}x (${ratio >= WAF_MIN_RATIO ? 'at or above' : 'BELOW'} ${WAF_MIN_RATIO}x)`);
+  }
+  if (!wafOnly) await http2Rows(backends);
 }
 
 main()

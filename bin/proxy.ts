@@ -73,6 +73,7 @@ interface ProxyOptions {
   logLevel: string;
   workers: number;
   shutdownGrace: number;
+  waf: boolean;
 }
 
 function workerCount(value: string): number {
@@ -96,6 +97,7 @@ const program = new Command('albatross-proxy')
   .addOption(new Option('--upstream-client <kind>', 'HTTP client to targets').choices(['undici', 'http']).default('undici'))
   .option('--time-scale <factor>', 'multiply health-check, draining and slow-start durations (e.g. 0.1 to rehearse faster)', positive, 1)
   .option('--workers <n|auto>', 'processes sharing the listeners (cluster mode: shared certificate and sticky-cookie key, each worker has its own health checks; the admin API runs in the first and aggregates /metrics)', workerCount, 1)
+  .option('--no-waf', "do not enforce the template's web ACL (it is not read either)")
   .option('--shutdown-grace <seconds>', 'on SIGTERM/SIGINT, how long requests in flight may take to finish before their connections are cut', nonNegative, 10)
   .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
   .addHelpText(
@@ -116,13 +118,15 @@ async function main(): Promise<void> {
   assertAdminExposure(opts.adminBind, opts.adminToken);
   if (opts.workers > 1 && cluster.isPrimary) {
     // A bad template is reported once, here, rather than by every worker.
-    const model = readTemplateFile(opts.template, { onWarning: () => undefined });
+    const model = readTemplateFile(opts.template, { onWarning: () => undefined, webAcl: opts.waf });
     const secrets = { cookieKey: randomBytes(32), tls: await loadTlsMaterial(opts.cert, opts.key) };
     return runClusterPrimary({ model, workers: opts.workers, targets: opts.targets, secrets, shutdownGraceMs: opts.shutdownGrace * 1000 });
   }
   const start = cluster.isWorker ? takeWorkerStart() : { index: 0, secrets: undefined, targets: undefined };
   const log = pino({ level: opts.logLevel, base: { service: 'albatross-proxy', ...(cluster.isWorker ? { worker: start.index } : {}) } });
-  const model = readTemplateFile(opts.template, { onWarning: (message) => log.warn(message) });
+  const model = readTemplateFile(opts.template, { onWarning: (message) => log.warn(message), webAcl: opts.waf });
+  // What the proxy cannot reproduce of the web ACL is said at start, one line per rule.
+  if (start.index === 0) for (const n of model.webAcl?.notEnforced ?? []) log.warn(`web ACL ${model.webAcl?.logicalId} rule ${n.rule} not enforced locally: ${n.reason}`);
   // A worker starts with the registrations as they stand (the primary's), not the start-up ones.
   const runtime = createLoadBalancerRuntime(model, start.targets ?? opts.targets, {
     timeScale: opts.timeScale,
@@ -146,6 +150,7 @@ async function main(): Promise<void> {
     tls: start.secrets?.tls ?? (await loadTlsMaterial(opts.cert, opts.key)),
     upstreamClient: opts.upstreamClient,
     shutdownGraceMs: opts.shutdownGrace * 1000,
+    webAcl: model.webAcl,
     log,
   });
   if (member) {
@@ -158,6 +163,7 @@ async function main(): Promise<void> {
     listeners: model.listeners.map((l) => ({ port: l.port, protocol: l.protocol, local: `${opts.bind}:${proxy.ports[l.port]}`, rules: l.rules.length })),
     targetGroups: runtime.report().targetGroups.map((g) => ({ name: g.name, targets: g.targets.map((t) => t.id) })),
     admin: `${opts.adminBind}:${proxy.adminPort}`,
+    webAcl: model.webAcl ? { id: model.webAcl.logicalId, rules: model.webAcl.rules.map((r) => r.name), notEnforced: model.webAcl.notEnforced.map((n) => n.rule) } : opts.waf ? 'none in the template' : 'off (--no-waf)',
   };
   member?.ready();
   if (isAdmin) log.info({ ...summary, workers: opts.workers }, 'albatross proxy ready');

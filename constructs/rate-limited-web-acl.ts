@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { COMMON_RULE_SET, CRS_BODY_SIZE_RULE } from '../lib/waf/common-rule-set';
 import { greaterThanPattern, WAF_ALB_BODY_INSPECTION_BYTES } from '../lib/waf/content-length';
 
 /** A per-IP request limit of a {@link RateLimitedWebAcl}. */
@@ -49,14 +50,14 @@ export interface RateLimitedWebAclProps {
 /** Names of the web ACL's own rules, for tests, dashboards and log queries. */
 export const WAF_RULE_NAMES = {
   bodySize: 'DeclaredBodySizeLimit',
-  commonRuleSet: 'AWSManagedRulesCommonRuleSet',
+  commonRuleSet: COMMON_RULE_SET.name,
   knownBadInputs: 'AWSManagedRulesKnownBadInputsRuleSet',
   general: 'GeneralRateLimit',
   path: (name: string): string => `RateLimit-${name}`,
 } as const;
 
-/** The Common Rule Set's rule that blocks every body over 8 KB. */
-export const CRS_BODY_SIZE_RULE = 'SizeRestrictions_BODY';
+/** The Common Rule Set's rule that blocks every body over 8 KB (defined with the rule set's other facts). */
+export { CRS_BODY_SIZE_RULE } from '../lib/waf/common-rule-set';
 
 /** Status of a request blocked for its declared body size: 413 Content Too Large (RFC 9110). */
 export const BODY_TOO_LARGE_STATUS = 413;

@@ -62,7 +62,7 @@ export async function startLocalStack(templateFile: string, x: Expectations, cli
     ]);
     const adminUrl = `http://127.0.0.1:${admin}`;
     await waitUntilHealthy(client, adminUrl, 20_000);
-    const target: ConformanceTarget = { httpsUrl: new URL(`https://localhost:${https}`), httpUrl: new URL(`http://localhost:${http}`), adminUrl, enforcesWebAcl: false };
+    const target: ConformanceTarget = { httpsUrl: new URL(`https://localhost:${https}`), httpUrl: new URL(`http://localhost:${http}`), adminUrl, enforcesWebAcl: true };
     return { target, knowledge: { backends, addresses: addressOf }, stop };
   } catch (error) {
     stop();

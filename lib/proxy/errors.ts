@@ -8,6 +8,9 @@ import { applyListenerHeaders } from './headers';
 import { ListenerModel } from './model';
 import { writeResponseHead } from './response-head';
 
+/** The status the ALB logs when the client closed the connection before it answered. */
+export const CLIENT_CLOSED = 460;
+
 /** The ALB's own status codes that Node does not name. */
 const EXTRA_STATUS_TEXT: Record<number, string> = { 460: 'Client Closed Request', 463: 'Too Many X-Forwarded-For Addresses', 561: 'Unauthorized' };
 

@@ -75,6 +75,8 @@ export class ProxyMetrics {
   private readonly latency = new LatencyHistogram();
   /** listener → target group → code → count: three lookups, no key string built per request. */
   private readonly counts = new Map<number, Map<string, Map<number, RequestCount>>>();
+  /** rule → action → count, read from the web ACL's engine at scrape time when the proxy enforces one. */
+  private wafCounts?: () => ReadonlyMap<string, ReadonlyMap<string, number>>;
 
   constructor(runtime: LoadBalancerRuntime) {
     const counts = this.counts;
@@ -87,6 +89,17 @@ export class ProxyMetrics {
       collect() {
         this.reset();
         for (const byGroup of counts.values()) for (const byCode of byGroup.values()) for (const c of byCode.values()) this.inc(c.labels, c.value);
+      },
+    });
+    const wafCounts = () => this.wafCounts?.() ?? [];
+    new Counter({
+      name: 'albatross_waf_requests_total',
+      help: 'Web ACL decisions by rule (managed rules as <group>/<rule>; Default_Action for the default action) and action (block, count, allow)',
+      labelNames: ['rule', 'action'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [rule, byAction] of wafCounts()) for (const [action, value] of byAction) this.inc({ rule, action }, value);
       },
     });
     // A plain object with prom-client's metric shape: the registry only calls get() on it.
@@ -119,6 +132,11 @@ export class ProxyMetrics {
         }
       },
     });
+  }
+
+  /** Reports the web ACL's match counts (read at scrape time). */
+  countWaf(counts: () => ReadonlyMap<string, ReadonlyMap<string, number>>): void {
+    this.wafCounts = counts;
   }
 
   /** Counts one answered request. */

@@ -9,6 +9,7 @@
 import type { RoutingAlgorithm } from '../alb/routing-algorithms';
 import type { AlbDesyncMitigationMode } from '../alb/load-balancer-attributes';
 import type { HostPort } from '../alb/target-id';
+import type { WebAclModel } from './waf/model';
 
 // The admin API's report is shared with the drain: defined in lib/alb, named here for the proxy.
 export type { TargetReason, TargetState, TargetStatus, TargetsReport } from '../alb/targets-report';
@@ -122,6 +123,8 @@ export interface LoadBalancerModel {
   readonly listeners: ListenerModel[];
   /** By logical id. */
   readonly targetGroups: Record<string, TargetGroupModel>;
+  /** The web ACL associated with the load balancer (lib/proxy/waf/); absent: none, or not read. */
+  readonly webAcl?: WebAclModel;
 }
 
 /** A local backend: `host:port`. Its id in the admin API and metrics is `host:port` (lib/alb/target-id.ts). */

@@ -11,7 +11,7 @@ import { Logger } from 'pino';
 import { createAdminServer, TargetChange } from './admin';
 import { assertAdminExposure } from './admin-access';
 import { RequestFacts, TargetLease } from './contracts';
-import { sendLoadBalancerError } from './errors';
+import { CLIENT_CLOSED, sendLoadBalancerError } from './errors';
 import { applyListenerHeaders, clientResponseHeaders, ForwardFacts, upstreamRequestHeaders } from './headers';
 import { adoptHttp1Framing, isHttp2 } from './http2-request';
 import { classifyRequest, desyncAction } from './desync';
@@ -26,11 +26,11 @@ import { toOriginForm } from './request-target';
 import { writeResponseHead } from './response-head';
 import { exchangeHandshake, guardSocket, HandshakeClient, isWebSocketHandshake, reparseWithoutUpgrade, responseOnSocket } from './upgrade';
 import { ClientAbort, clientAborted, createUpstreamClient, hasBody, statusForUpstreamError, UpstreamClient, UpstreamClientKind, UpstreamHead } from './upstream';
+import { WafHeader, WebAclModel } from './waf/model';
+import { WafEngine } from './waf/engine';
+import { WafGate } from './waf/gate';
 
-export { sendLoadBalancerError } from './errors';
-
-/** The status the ALB logs when the client closed the connection before it answered. */
-export const CLIENT_CLOSED = 460;
+export { CLIENT_CLOSED, sendLoadBalancerError } from './errors';
 
 /** How to run the proxy. */
 export interface ProxyServerOptions {
@@ -57,6 +57,8 @@ export interface ProxyServerOptions {
   readonly headersTimeoutMs?: number;
   /** On close, how long requests in flight may take to finish before their connections are cut. @default 10000 ms */
   readonly shutdownGraceMs?: number;
+  /** The web ACL to enforce in front of every listener (the template's, unless `--no-waf`). @default none */
+  readonly webAcl?: WebAclModel;
   readonly log: Logger;
 }
 
@@ -75,6 +77,7 @@ export interface RunningProxy {
 }
 
 const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze({});
+const NO_HEADERS: readonly WafHeader[] = Object.freeze([]);
 
 function parseCookies(header: string | undefined): Record<string, string> {
   const cookies: Record<string, string> = {};
@@ -145,14 +148,19 @@ class ListenerHandler {
     private readonly metrics: ProxyMetrics,
     private readonly localPorts: Readonly<Record<number, number>>,
     private readonly state: ProxyState,
+    private readonly waf: WafGate | undefined,
   ) {
     this.protocol = listener.protocol === 'HTTPS' ? 'https' : 'http';
     this.accessLog = options.log.isLevelEnabled('info');
     this.timeoutMs = options.runtime.model.idleTimeoutSeconds * 1000;
   }
 
-  /** Serves one request; `handshake` is set for a WebSocket handshake on its raw socket. */
-  handle(req: ClientRequest, res: ClientResponse, handshake?: HandshakeClient): void {
+  /**
+   * Serves one request; `handshake` is set for a WebSocket handshake on its raw socket.
+   * `expectsContinue`: the client waits for `100 Continue` before its body, which it is sent only
+   * once the request is neither refused nor blocked by the web ACL.
+   */
+  handle(req: ClientRequest, res: ClientResponse, handshake?: HandshakeClient, expectsContinue = false): void {
     const started = process.hrtime.bigint();
     if (isHttp2(req)) adoptHttp1Framing(req);
     else {
@@ -174,9 +182,29 @@ class ListenerHandler {
     if (desync === 'reject') return this.refuse(req, res, 400, finish);
     // Ambiguous in defensive mode: routed, and neither connection is reused afterwards.
     if (desync === 'forward-then-close') keepAlive(res, false);
+    const closeTarget = desync === 'forward-then-close';
+    let invited = !expectsContinue;
+    const invite = (): void => {
+      if (invited) return;
+      invited = true;
+      res.writeContinue();
+    };
+    if (this.waf === undefined) {
+      invite();
+      return this.route(req, res, facts, finish, handshake, closeTarget, NO_HEADERS);
+    }
+    // The web ACL decides before the listener rules, as WAF does in front of the ALB.
+    this.waf.admit(req, res, facts, this.listener, finish, invite, (headers) => {
+      invite();
+      this.route(req, res, facts, finish, handshake, closeTarget, headers);
+    });
+  }
+
+  /** The listener's rules and their action, for a request the web ACL let through. */
+  private route(req: ClientRequest, res: ClientResponse, facts: RequestFacts, finish: Finish, handshake: HandshakeClient | undefined, closeTarget: boolean, wafHeaders: readonly WafHeader[]): void {
     const action = evaluateListener(this.listener, facts);
     if (action.type === 'forward') {
-      this.forward(req, res, facts, action, finish, handshake, desync === 'forward-then-close').catch((error: Error) => this.forwardCrashed(res, error, finish));
+      this.forward(req, res, facts, action, finish, handshake, closeTarget, wafHeaders).catch((error: Error) => this.forwardCrashed(res, error, finish));
       return;
     }
     if (action.type === 'redirect') {
@@ -236,6 +264,7 @@ class ListenerHandler {
     finish: Finish,
     handshake: HandshakeClient | undefined,
     closeTarget: boolean,
+    wafHeaders: readonly WafHeader[],
   ): Promise<void> {
     const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
     // Only sticky groups read cookies: the others skip parsing the header.
@@ -263,7 +292,7 @@ class ListenerHandler {
         method: facts.method,
         path: req.url ?? '/',
         // A handshake must keep its Connection: upgrade; a refused one is not reused anyway.
-        headers: withTargetClose(upstreamRequestHeaders(req.headers, this.forwardFacts(req, facts.sourceIp), upgrading), closeTarget && !upgrading),
+        headers: withWafHeaders(withTargetClose(upstreamRequestHeaders(req.headers, this.forwardFacts(req, facts.sourceIp), upgrading), closeTarget && !upgrading), wafHeaders),
         // An HTTP/2 request is a Readable with headers, all the upstream clients use of it.
         client: req as IncomingMessage,
         timeoutMs: this.timeoutMs,
@@ -335,6 +364,12 @@ class ListenerHandler {
   }
 }
 
+/** Headers the web ACL's Count/Allow rules insert (`x-amzn-waf-…`), as WAF adds them for the target. */
+function withWafHeaders(headers: Record<string, string | string[]>, inserted: readonly WafHeader[]): Record<string, string | string[]> {
+  for (const h of inserted) headers[h.name] = h.value;
+  return headers;
+}
+
 /** `Connection: close` to the target: both upstream clients then drop the connection after the response. */
 function withTargetClose(headers: Record<string, string | string[]>, close: boolean): Record<string, string | string[]> {
   if (close) headers.connection = 'close';
@@ -395,6 +430,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   // A removed target's pooled connections would otherwise linger until their keep-alive timeout.
   runtime.onTargetRemoved((targetId) => upstream.forget(targetId));
   const metrics = new ProxyMetrics(runtime);
+  const waf = options.webAcl ? new WafGate(new WafEngine(options.webAcl), options.log, runtime.model.idleTimeoutSeconds * 1000) : undefined;
+  if (waf) metrics.countWaf(() => waf.engine.counts);
   const bind = options.bind ?? '127.0.0.1';
   const state: ProxyState = { closing: false, tunnels: new Set() };
   const listeners: ListenerServer[] = [];
@@ -410,8 +447,10 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   });
   for (const { listener, created, requested } of built) {
     const server = created.server;
-    const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts, state);
+    const handler = new ListenerHandler(listener, options, upstream, metrics, localPorts, state, waf);
     server.on('request', (req: ClientRequest, res: ClientResponse) => handler.handle(req, res));
+    // With this listener Node leaves `100 Continue` to the handler: refused or blocked requests never get it.
+    server.on('checkContinue', (req: ClientRequest, res: ClientResponse) => handler.handle(req, res, undefined, true));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.upgrade(server, req, socket, head));
     server.on('clientError', rejectMalformed);
     localPorts[listener.port] = await listen(server, requested, bind);

@@ -18,6 +18,7 @@ import {
   StickinessModel,
   TargetGroupModel,
 } from './model';
+import { readWebAcl } from './waf/read';
 
 /** A template the proxy cannot run; the message is one line naming the source and the problem. */
 export class TemplateError extends Error {
@@ -34,6 +35,8 @@ export interface LoadModelOptions {
   readonly loadBalancer?: string;
   /** Receives one-line warnings about features the proxy does not reproduce. @default console.warn */
   readonly onWarning?: (message: string) => void;
+  /** Read the web ACL associated with the load balancer (`--no-waf` skips it, malformed or not). @default true */
+  readonly webAcl?: boolean;
 }
 
 
@@ -368,6 +371,7 @@ export function loadModelFromTemplate(template: unknown, options: LoadModelOptio
   const listeners = listenerEntries.map(([id, p]) => readListener(r, id, p, rulesByListener.get(id) ?? []));
   const targetGroups: Record<string, TargetGroupModel> = {};
   for (const [id, p] of r.ofType(TYPE.targetGroup)) targetGroups[id] = readTargetGroup(r, id, p);
+  const webAcl = options.webAcl === false ? undefined : readWebAcl(r, lbId);
   return {
     logicalId: lbId,
     idleTimeoutSeconds: numberAttribute(r, lbAttrs, LB.idleTimeoutSeconds, LOAD_BALANCER_DEFAULTS.idleTimeoutSeconds, `load balancer ${lbId}`),
@@ -376,6 +380,7 @@ export function loadModelFromTemplate(template: unknown, options: LoadModelOptio
     http2Enabled: booleanAttribute(lbAttrs, LB.http2Enabled, LOAD_BALANCER_DEFAULTS.http2Enabled),
     listeners,
     targetGroups,
+    ...(webAcl ? { webAcl } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ const allow = (file: string, ...sources: string[]): Case[] => sources.map((sourc
 
 const CASES: Case[] = [
   ...forbid('lib/proxy/fixture.ts', 'aws-cdk-lib', 'aws-cdk-lib/aws-elasticloadbalancingv2', 'constructs', 'cdk-nag', '../drain/signals', '../config', '../config/schema', '../stacks/albatross-stack', '../nag/acknowledge', '../../constructs/service-target-group', '../../lambda/drain-handler', '../../bin/drain'),
+  ...forbid('lib/proxy/waf/fixture.ts', 'aws-cdk-lib', '../../drain/signals', '../../config', '../../../constructs/rate-limited-web-acl', '../../../bin/drain'),
+  ...allow('lib/proxy/waf/fixture.ts', './model', '../contracts', '../../waf/content-length', '../../alb/target-id', '../../util/net'),
   ...allow('lib/proxy/fixture.ts', '../alb/target-id', '../util/net', '../waf/content-length', './model', 'pino', 'node:http'),
   ...forbid('lib/drain/fixture.ts', 'aws-cdk-lib/aws-ec2', 'constructs', '../proxy/model', '../config', '../conformance/suite', '../../constructs/drain-orchestrator'),
   ...allow('lib/drain/fixture.ts', '../alb/targets-report', '../util/admin-token', './engine', '@aws-sdk/client-ecs'),
