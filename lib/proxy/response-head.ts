@@ -1,6 +1,6 @@
 /**
  * The head of a response to the client, over HTTP/1 or HTTP/2. The two classes' `writeHead`
- * overloads differ (@types/node 22+), so TypeScript cannot call it on their union.
+ * overloads differ (@types/node 24), so TypeScript cannot call it on their union.
  */
 import { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Http2ServerResponse } from 'node:http2';
