@@ -7,7 +7,7 @@
  * Load comes from wrk (Debian package) in its own process. Every peer proxies plain HTTP to the
  * same keep-alive backends, so the comparison is proxy work only. A missing peer is skipped with a
  * note. Run: `npm run bench:proxy` (after `npm run build`). Options: `--seconds N`, `--connections N`, `--warm-up N`,
- * `--floor-ab` (only the alternating rounds of Albatross against the floor; `--ab-rounds N`, `--ab-seconds N`),
+ * `--http2` (only the HTTP/2 row), `--floor-ab` (only the alternating rounds of Albatross against the floor; `--ab-rounds N`, `--ab-seconds N`),
  * `--memory` (RSS of Albatross over 1M requests), `--idle-tls` (10k idle TLS connections: closed by the
  * handshake/header timeout, RSS back near its start), `--idle-connections N`.
  *
@@ -369,23 +369,42 @@ async function floorAbRounds(backends: number[]): Promise<void> {
   await waitForHttp(`http://127.0.0.1:${ours.port}/bench`);
   wrk(floorPort, WARM_UP_SECONDS);
   wrk(ours.port, WARM_UP_SECONDS);
-  const rounds: { floor: number; albatross: number; errors: number }[] = [];
+  const peers = { [floorPort]: floor, [ours.port]: ours.child };
+  /** One round against one peer: its rate, and the CPU time its process spent per request. */
+  const round = (port: number) => {
+    const cpuBefore = cpuSeconds(peers[port]);
+    const result = wrk(port, AB_SECONDS);
+    return { ...result, cpuUsPerRequest: ((cpuSeconds(peers[port]) - cpuBefore) * 1e6) / result.requests };
+  };
+  const rounds: { floor: number; albatross: number; cpuRatio: number; errors: number }[] = [];
   for (let i = 0; i < AB_ROUNDS; i++) {
     const order = i % 2 === 0 ? [floorPort, ours.port] : [ours.port, floorPort];
-    const [first, second] = order.map((port) => wrk(port, AB_SECONDS));
+    const [first, second] = order.map(round);
     const [f, a] = order[0] === floorPort ? [first, second] : [second, first];
-    rounds.push({ floor: f.requestsPerSecond, albatross: a.requestsPerSecond, errors: f.errors + a.errors });
-    console.error(`  round ${i + 1}: floor ${f.requestsPerSecond.toFixed(0)}, Albatross ${a.requestsPerSecond.toFixed(0)} req/s (${(a.requestsPerSecond / f.requestsPerSecond).toFixed(2)}x)`);
+    rounds.push({ floor: f.requestsPerSecond, albatross: a.requestsPerSecond, cpuRatio: f.cpuUsPerRequest / a.cpuUsPerRequest, errors: f.errors + a.errors });
+    console.error(
+      `  round ${i + 1}: floor ${f.requestsPerSecond.toFixed(0)} req/s ${f.cpuUsPerRequest.toFixed(0)} CPU us/req, Albatross ${a.requestsPerSecond.toFixed(0)} req/s ${a.cpuUsPerRequest.toFixed(0)} CPU us/req`,
+    );
   }
   await stop(ours.child);
   await stop(floor);
   const ratios = rounds.map((r) => r.albatross / r.floor);
+  const cpuRatios = rounds.map((r) => r.cpuRatio);
+  const range = (values: number[]) => `${median(values).toFixed(2)}x (${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)})`;
   console.log(`\nAlbatross (undici) vs the bare node floor: ${AB_ROUNDS} alternating rounds of wrk -t1 -c${CONNECTIONS} -d${AB_SECONDS}s each, after a ${WARM_UP_SECONDS} s warm-up of both\n`);
-  console.log('| floor req/s (median) | Albatross req/s (median) | ratio per round: median | min | max | errors |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
-  console.log(
-    `| ${median(rounds.map((r) => r.floor)).toFixed(0)} | ${median(rounds.map((r) => r.albatross)).toFixed(0)} | ${median(ratios).toFixed(2)}x | ${Math.min(...ratios).toFixed(2)}x | ${Math.max(...ratios).toFixed(2)}x | ${rounds.reduce((n, r) => n + r.errors, 0)} |`,
-  );
+  console.log('| floor req/s (median) | Albatross req/s (median) | req/s ratio: median (min-max) | floor CPU per request / Albatross CPU per request: median (min-max) | errors |');
+  console.log('| ---: | ---: | ---: | ---: | ---: |');
+  console.log(`| ${median(rounds.map((r) => r.floor)).toFixed(0)} | ${median(rounds.map((r) => r.albatross)).toFixed(0)} | ${range(ratios)} | ${range(cpuRatios)} | ${rounds.reduce((n, r) => n + r.errors, 0)} |`);
+}
+
+/**
+ * User + system CPU seconds of a child process so far (/proc/<pid>/stat, in clock ticks of 1/100 s
+ * on Linux). CPU per request is what the proxy costs, and unlike req/s it barely moves when other
+ * processes take the cores: on a shared machine it is the steadier of the two measures.
+ */
+function cpuSeconds(child: ChildProcess): number {
+  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function table(results: Result[]): void {
@@ -433,6 +452,7 @@ async function main(): Promise<void> {
   if (args.includes('--memory')) return memoryRun(backends);
   if (args.includes('--idle-tls')) return idleTlsRun(backends);
   if (args.includes('--floor-ab')) return floorAbRounds(backends);
+  if (args.includes('--http2')) return http2Rows(backends);
 
   const results: (Result | undefined)[] = [];
   results.push(await measure('backend direct', async () => ({ port: backends[0] })));
