@@ -98,9 +98,10 @@ describe('TLS handshake timeout', () => {
     await withProxy(model, async (port) => {
       const started = Date.now();
       const closedAfter = (socket: { once(event: 'close', f: () => void): unknown }) => new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
+      // Read: a paused socket does not see the proxy's FIN, and its close would go unnoticed.
       const sockets = [
-        tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }).on('error', () => undefined),
-        tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }).on('error', () => undefined),
+        tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }).on('error', () => undefined).resume(),
+        tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }).on('error', () => undefined).resume(),
       ];
       const session = http2Connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false }).on('error', () => undefined);
       const times = await Promise.race([Promise.all([...sockets.map(closedAfter), closedAfter(session)]), new Promise<'open'>((r) => setTimeout(() => r('open'), 4000))]);
