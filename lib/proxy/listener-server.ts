@@ -68,13 +68,17 @@ function closeIfSilent(socket: Socket, timeoutMs: number): void {
 const GOAWAY_GRACE_MS = 1000;
 
 /**
- * An HTTP/2 connection that opens no stream within the header timeout is closed too: GOAWAY,
- * then destroyed if the client (one that never even sent its preface) does not close.
+ * An HTTP/2 connection that opens no stream within the header timeout is closed too. A client
+ * that sent its preface (its SETTINGS frame arrived) gets GOAWAY, then is cut if it does not
+ * close; one that negotiated `h2` and never sent the preface is not speaking HTTP/2 at all and is
+ * cut at once (a GOAWAY would only wait a grace period on a client that reads nothing).
  */
 function closeIfNoStream(session: ServerHttp2Session, socket: Socket, timeoutMs: number): void {
+  let sentPreface = false;
+  session.once('remoteSettings', () => (sentPreface = true));
   const timer = setTimeout(() => {
+    if (!sentPreface) return void socket.destroy();
     session.close();
-    // session.destroy() leaves the socket of a client that never sent its preface open.
     setTimeout(() => socket.destroy(), GOAWAY_GRACE_MS).unref();
   }, timeoutMs);
   timer.unref();

@@ -4,7 +4,7 @@
  * Source of the policy tables: "Security policies for your Application Load Balancer",
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
  */
-import { connect as http2Connect } from 'node:http2';
+import { ClientHttp2Session, connect as http2Connect } from 'node:http2';
 import { connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect, ConnectionOptions } from 'node:tls';
 import pino from 'pino';
@@ -31,6 +31,30 @@ function handshake(port: number, options: ConnectionOptions): Promise<Handshake>
   });
 }
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function h2Status(session: ClientHttp2Session, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':method': 'GET', ':path': path });
+    let status = 0;
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.on('error', reject).on('end', () => resolve(status)).resume();
+  });
+}
+
+/** The client connection preface (RFC 9113, section 3.4), with an empty SETTINGS frame. */
+const HTTP2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 0x4, 0, 0, 0, 0, 0])]);
+
+/** Frame type of GOAWAY (RFC 9113, section 6.8). */
+const HTTP2_GOAWAY = 0x7;
+
+/** The types of the HTTP/2 frames in a byte stream from the server (9-byte headers, RFC 9113 section 4.1). */
+function frameTypes(bytes: Buffer): number[] {
+  const types: number[] = [];
+  for (let at = 0; at + 9 <= bytes.length; at += 9 + bytes.readUIntBE(at, 3)) types.push(bytes[at + 3]);
+  return types;
+}
+
 /** The stack's model (its default policy, ELBSecurityPolicy-TLS13-1-2-2021-06): synthesized once. */
 const model = stackModel();
 let backend: EchoBackend;
@@ -39,8 +63,8 @@ beforeAll(async () => {
 });
 afterAll(() => backend.close());
 
-async function withProxy(model: LoadBalancerModel, run: (port: number) => Promise<void>): Promise<void> {
-  const proxy: TestProxy = await startTestProxy(model, { [defaultGroup(model)]: [backend.address] }, { server: { shutdownGraceMs: 100 } });
+async function withProxy(model: LoadBalancerModel, run: (port: number) => Promise<void>, headersTimeoutMs?: number): Promise<void> {
+  const proxy: TestProxy = await startTestProxy(model, { [defaultGroup(model)]: [backend.address] }, { server: { shutdownGraceMs: 100, ...(headersTimeoutMs === undefined ? {} : { headersTimeoutMs }) } });
   try {
     await run(proxy.ports[httpsListener(model).port]);
   } finally {
@@ -74,9 +98,10 @@ describe('TLS handshake timeout', () => {
     await withProxy(model, async (port) => {
       const started = Date.now();
       const closedAfter = (socket: { once(event: 'close', f: () => void): unknown }) => new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
+      // Read: a paused socket does not see the proxy's FIN, and its close would go unnoticed.
       const sockets = [
-        tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }).on('error', () => undefined),
-        tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }).on('error', () => undefined),
+        tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }).on('error', () => undefined).resume(),
+        tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }).on('error', () => undefined).resume(),
       ];
       const session = http2Connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false }).on('error', () => undefined);
       const times = await Promise.race([Promise.all([...sockets.map(closedAfter), closedAfter(session)]), new Promise<'open'>((r) => setTimeout(() => r('open'), 4000))]);
@@ -85,6 +110,52 @@ describe('TLS handshake timeout', () => {
       expect(times).not.toBe('open');
       for (const t of times as number[]) expect(t).toBeLessThan(4000);
     });
+  });
+
+  test('a client that negotiates h2 and never sends the HTTP/2 preface is cut after the header timeout, without GOAWAY; HTTP/2 clients on the same listener are served, and one without streams gets GOAWAY', async () => {
+    // 2 s rather than 500 ms: the two well-behaved clients' handshakes must not meet the bound on a loaded machine.
+    const headersTimeoutMs = 2000;
+    await withProxy(
+      model,
+      async (port) => {
+        const h2Client = async () => {
+          const session = http2Connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+          await new Promise((resolve, reject) => session.once('connect', resolve).once('error', reject));
+          return session.on('error', () => undefined);
+        };
+        const served = await h2Client();
+        const idle = await h2Client();
+        const idleGotGoaway = new Promise<string>((resolve) => idle.once('goaway', () => resolve('goaway')).once('close', () => resolve('closed without goaway')));
+        expect(await h2Status(served, '/one')).toBe(200);
+        // Half-open allowed (the TLS socket inherits it): the proxy's FIN alone does not close this client; only the proxy's own close does.
+        const raw = new Socket({ allowHalfOpen: true }).on('error', () => undefined);
+        const silent = tlsConnect({ socket: raw.connect(port, '127.0.0.1'), rejectUnauthorized: false, ALPNProtocols: ['h2'] }).on('error', () => undefined);
+        await new Promise((r) => silent.once('secureConnect', r));
+        const started = Date.now();
+        expect(silent.alpnProtocol).toBe('h2');
+        const frames: Buffer[] = [];
+        silent.on('data', (d: Buffer) => frames.push(d));
+        const ended = await Promise.race([new Promise<number>((r) => silent.once('end', () => r(Date.now() - started))), sleep(headersTimeoutMs + 4000).then(() => 'open' as const)]);
+        expect(ended).not.toBe('open');
+        expect(ended).toBeGreaterThanOrEqual(headersTimeoutMs * 0.9);
+        // Closed, not half-closed: what the client writes now (the preface, at last) meets a reset.
+        const refused = new Promise<'reset' | 'still open'>((resolve) => {
+          raw.once('close', () => resolve('reset'));
+          setTimeout(() => resolve('still open'), 2000);
+        });
+        const probe = setInterval(() => silent.write(HTTP2_PREFACE), 50);
+        expect(await refused).toBe('reset');
+        clearInterval(probe);
+        expect(frameTypes(Buffer.concat(frames))).not.toContain(HTTP2_GOAWAY);
+        // The session with a finished stream outlives the header timeout; the one without got GOAWAY.
+        expect(await h2Status(served, '/two')).toBe(200);
+        expect(await idleGotGoaway).toBe('goaway');
+        served.destroy();
+        idle.destroy();
+        raw.destroy();
+      },
+      headersTimeoutMs,
+    );
   });
 
   test('a keep-alive connection idle after a request is not cut by that timer (the idle timeout applies)', async () => {
