@@ -103,6 +103,22 @@ async function allHealthy(admin: string): Promise<void> {
   throw new Error('targets not healthy');
 }
 
+/**
+ * Cluster mode: every worker checks health itself and `/targets` shows the admin worker's view only.
+ * `albatross_target_health` is the maximum over the workers, so a target is healthy in every worker
+ * once no worker reports it in any other state.
+ */
+async function healthyInEveryWorker(admin: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const text = await (await fetch(`${admin}/metrics`)).text();
+    const states = [...text.matchAll(/^albatross_target_health\{[^}]*state="(\w+)"[^}]*\} 1$/gm)].map((m) => m[1]);
+    if (states.length > 0 && states.every((state) => state === 'healthy')) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('targets not healthy in every worker');
+}
+
 test.each([[[]], [['--workers', '2']]])('SIGTERM during a slow request (%j): the request completes, then the proxy exits 0', async (extra: string[]) => {
   const slow = createServer((req, res) => (req.url === '/health' ? res.end('ok') : setTimeout(() => res.end('slow done'), 1500)));
   await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
@@ -143,6 +159,8 @@ describe('--workers 2', () => {
     [a, b] = backends.map((s) => `127.0.0.1:${(s.address() as AddressInfo).port}`);
     cli = await startCli(['--targets', `app=${a},${b}`, '--targets', `static=${a},${b}`, '--workers', '2']);
     await allHealthy(cli.admin);
+    // A worker that still sees a target as initial routes around it, whatever the cookie says.
+    await healthyInEveryWorker(cli.admin);
   }, 60_000);
 
   afterAll(() => {
