@@ -3,6 +3,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { COMMON_RULE_SET, CRS_BODY_SIZE_RULE } from '../lib/waf/common-rule-set';
 import { greaterThanPattern, WAF_ALB_BODY_INSPECTION_BYTES } from '../lib/waf/content-length';
+import { isRateLimit, RATE_LIMIT_RANGE, RATE_LIMIT_WINDOWS_SECONDS } from '../lib/waf/rate-based';
 
 /** A per-IP request limit of a {@link RateLimitedWebAcl}. */
 export interface RateLimit {
@@ -66,14 +67,15 @@ type Visibility = (name: string) => wafv2.CfnWebACL.VisibilityConfigProperty;
 
 const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 const DEFAULT_GENERAL_RATE_LIMIT: RateLimit = { limit: 1200, window: Duration.minutes(1) };
-/** The evaluation windows a WAF rate-based rule accepts, in seconds. */
-export const RATE_LIMIT_WINDOWS_SECONDS = [60, 120, 300, 600] as const;
+export { RATE_LIMIT_WINDOWS_SECONDS };
 
-/** WAF would reject any other window only at deploy time. */
-function windowProblems(prop: string, limit: RateLimit): string[] {
+/** WAF would reject any other window or limit only at deploy time. */
+function rateLimitProblems(prop: string, limit: RateLimit): string[] {
+  const found: string[] = [];
   const seconds: number = limit.window.isUnresolved() ? RATE_LIMIT_WINDOWS_SECONDS[0] : limit.window.toSeconds();
-  if ((RATE_LIMIT_WINDOWS_SECONDS as readonly number[]).includes(seconds)) return [];
-  return [`RateLimitedWebAcl ${prop}.window must be 1, 2, 5 or 10 minutes (got ${limit.window.toHumanString()})`];
+  if (!(RATE_LIMIT_WINDOWS_SECONDS as readonly number[]).includes(seconds)) found.push(`RateLimitedWebAcl ${prop}.window must be 1, 2, 5 or 10 minutes (got ${limit.window.toHumanString()})`);
+  if (!isRateLimit(limit.limit)) found.push(`RateLimitedWebAcl ${prop}.limit must be an integer from ${RATE_LIMIT_RANGE.min} to ${RATE_LIMIT_RANGE.max} (got ${limit.limit})`);
+  return found;
 }
 
 /**
@@ -96,7 +98,7 @@ export class RateLimitedWebAcl extends Construct {
     const pathLimits = props.pathRateLimits ?? [];
     const generalLimit = props.generalRateLimit ?? DEFAULT_GENERAL_RATE_LIMIT;
     this.node.addValidation({
-      validate: () => [...pathLimits.flatMap((limit, i) => windowProblems(`pathRateLimits[${i}]`, limit)), ...windowProblems('generalRateLimit', generalLimit)],
+      validate: () => [...pathLimits.flatMap((limit, i) => rateLimitProblems(`pathRateLimits[${i}]`, limit)), ...rateLimitProblems('generalRateLimit', generalLimit)],
     });
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',

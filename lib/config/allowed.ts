@@ -7,7 +7,7 @@
 import { SslPolicy } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ROUTING_ALGORITHMS, type RoutingAlgorithm } from '../alb/routing-algorithms';
-import { RATE_LIMIT_WINDOWS_SECONDS } from '../../constructs/rate-limited-web-acl';
+import { RATE_LIMIT_WINDOWS_SECONDS, type RateLimitWindowSeconds } from '../waf/rate-based';
 
 export { ROUTING_ALGORITHMS, type RoutingAlgorithm };
 
@@ -40,5 +40,4 @@ export const FRAME_OPTIONS = ['DENY', 'SAMEORIGIN'] as const;
 export type FrameOptions = (typeof FRAME_OPTIONS)[number];
 
 /** Evaluation windows a WAF rate-based rule accepts, in seconds: the WAF construct's list. */
-export { RATE_LIMIT_WINDOWS_SECONDS };
-export type RateLimitWindowSeconds = (typeof RATE_LIMIT_WINDOWS_SECONDS)[number];
+export { RATE_LIMIT_WINDOWS_SECONDS, type RateLimitWindowSeconds };

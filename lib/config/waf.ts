@@ -6,9 +6,8 @@ import { report, whenValid } from './checks';
 import { integer, listOf, matching, oneOf, section, Settings } from './fields';
 import { retiredSettings } from './retired';
 import { greaterThanPattern, WAF_REGEX_MAX_LENGTH } from '../waf/content-length';
+import { RATE_LIMIT_RANGE } from '../waf/rate-based';
 
-/** WAF's rate-based rule limits. */
-const RATE_LIMIT_RANGE = { min: 10, max: 2_000_000_000 } as const;
 /** Rule names are also metric names; WAF allows 128 characters, the prefix takes some. */
 const RATE_LIMIT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /**

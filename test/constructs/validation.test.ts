@@ -78,6 +78,15 @@ test('RateLimitedWebAcl: a window WAF does not offer fails synth at the web ACL,
   expect(synthError(stack)).toContain('[Reuse/Waf] RateLimitedWebAcl pathRateLimits[0].window must be 1, 2, 5 or 10 minutes (got 3 minutes)');
 });
 
+test('RateLimitedWebAcl: a limit outside WAF\'s 10 to 2,000,000,000 fails synth at the web ACL, naming the limit', () => {
+  const stack = bareStack();
+  new RateLimitedWebAcl(stack, 'Waf', {
+    loadBalancerArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/0123456789abcdef',
+    generalRateLimit: { limit: 5, window: Duration.minutes(1) },
+  });
+  expect(synthError(stack)).toContain('[Reuse/Waf] RateLimitedWebAcl generalRateLimit.limit must be an integer from 10 to 2000000000 (got 5)');
+});
+
 test('ServiceDomain: a name outside its hosted zone fails synth at the domain', () => {
   const stack = bareStack();
   new ServiceDomain(stack, 'Domain', { domainName: 'app.example.org', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' });

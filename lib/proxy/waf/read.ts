@@ -7,6 +7,7 @@
  */
 import { COMMON_RULE_SET, COMMON_RULE_SET_SIZE_RESTRICTIONS, COMMON_RULE_SET_UNPUBLISHED_RULES, SizeRestriction } from '../../waf/common-rule-set';
 import { WAF_ALB_BODY_INSPECTION_BYTES } from '../../waf/content-length';
+import { DEFAULT_RATE_LIMIT_WINDOW_SECONDS, isRateLimit, RATE_LIMIT_RANGE, RATE_LIMIT_WINDOWS_SECONDS } from '../../waf/rate-based';
 import {
   ComparisonOperator,
   NotEnforced,
@@ -38,10 +39,6 @@ const TYPE = {
   regexPatternSet: 'AWS::WAFv2::RegexPatternSet',
 } as const;
 
-/** Evaluation windows a rate-based rule accepts (WAF Developer Guide, "Rate-based rule high-level settings"). */
-const EVALUATION_WINDOWS = [60, 120, 300, 600];
-/** EvaluationWindowSec when the template leaves it out. */
-const DEFAULT_EVALUATION_WINDOW = 300;
 /** WAF prefixes the names of headers it inserts into requests (Count/Allow `InsertHeaders`). */
 const INSERTED_HEADER_PREFIX = 'x-amzn-waf-';
 const CONTENT_TYPES: Record<string, string> = { TEXT_PLAIN: 'text/plain', TEXT_HTML: 'text/html', APPLICATION_JSON: 'application/json' };
@@ -223,9 +220,9 @@ class AclReader {
 
   rate(s: Json, at: string): WafMatch {
     const limit = this.number(s.Limit, `${at}.Limit`);
-    if (!Number.isInteger(limit) || limit < 1) this.fail(`${at}.Limit`, `must be a positive integer (got ${limit})`);
-    const windowSeconds = s.EvaluationWindowSec === undefined ? DEFAULT_EVALUATION_WINDOW : this.number(s.EvaluationWindowSec, `${at}.EvaluationWindowSec`);
-    if (!EVALUATION_WINDOWS.includes(windowSeconds)) this.fail(`${at}.EvaluationWindowSec`, `must be one of ${EVALUATION_WINDOWS.join(', ')} (got ${windowSeconds})`);
+    if (!isRateLimit(limit)) this.fail(`${at}.Limit`, `must be an integer from ${RATE_LIMIT_RANGE.min} to ${RATE_LIMIT_RANGE.max} (got ${limit})`);
+    const windowSeconds = s.EvaluationWindowSec === undefined ? DEFAULT_RATE_LIMIT_WINDOW_SECONDS : this.number(s.EvaluationWindowSec, `${at}.EvaluationWindowSec`);
+    if (!(RATE_LIMIT_WINDOWS_SECONDS as readonly number[]).includes(windowSeconds)) this.fail(`${at}.EvaluationWindowSec`, `must be one of ${RATE_LIMIT_WINDOWS_SECONDS.join(', ')} (got ${windowSeconds})`);
     const scopeDown = s.ScopeDownStatement === undefined ? undefined : this.statement(s.ScopeDownStatement, `${at}.ScopeDownStatement`);
     return { type: 'rate', limit, windowSeconds, key: this.aggregateKey(s, at), ...(scopeDown ? { scopeDown } : {}) };
   }

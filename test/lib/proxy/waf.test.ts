@@ -66,6 +66,7 @@ describe('reading the web ACL', () => {
     ['a rule without a Name', (acl: Json) => delete acl.Rules[0].Name, /web ACL \w+ Rules\[0\]\.Name: must be a literal string/],
     ['two statements in one', (acl: Json) => (acl.Rules[0].Statement.ByteMatchStatement = {}), /web ACL \w+ rule DeclaredBodySizeLimit\.Statement: must have exactly one key \(got RegexMatchStatement, ByteMatchStatement\)/],
     ['a window WAF does not have', (acl: Json) => (acl.Rules[3].Statement.RateBasedStatement.EvaluationWindowSec = 30), /rule RateLimit-api\.Statement\.RateBasedStatement\.EvaluationWindowSec: must be one of 60, 120, 300, 600 \(got 30\)/],
+    ['a limit under WAF\'s minimum of 10', (acl: Json) => (acl.Rules[3].Statement.RateBasedStatement.Limit = 9), /rule RateLimit-api\.Statement\.RateBasedStatement\.Limit: must be an integer from 10 to 2000000000 \(got 9\)/],
     ['a duplicate priority', (acl: Json) => (acl.Rules[1].Priority = acl.Rules[0].Priority), /rule AWSManagedRulesCommonRuleSet: has Priority 5, as rule DeclaredBodySizeLimit does/],
     ['a nested rate-based statement', (acl: Json) => (acl.Rules[3].Statement.RateBasedStatement.ScopeDownStatement = { RateBasedStatement: { Limit: 10 } }), /ScopeDownStatement\.RateBasedStatement: cannot be nested/],
     ['an unknown positional constraint', (acl: Json) => (acl.Rules[3].Statement.RateBasedStatement.ScopeDownStatement.ByteMatchStatement.PositionalConstraint = 'BEGINS'), /PositionalConstraint: must be one of EXACTLY, STARTS_WITH/],
