@@ -121,6 +121,8 @@ class UndiciUpstream implements UpstreamClient {
 
   async send(r: UpstreamRequest, sink: BodySink): Promise<void> {
     if (r.path === '*') return (this.asteriskForm ??= new NodeHttpUpstream()).send(r, sink);
+    // undici checks an emitter signal for an abort only from the moment it is given one.
+    if (r.abort?.fired) throw clientAborted();
     // stream() writes the body straight into the client response: no intermediate Readable.
     await this.pool(r).stream(
       {

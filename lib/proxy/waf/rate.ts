@@ -37,7 +37,12 @@ export class RateTracker {
       if (this.counters.size >= this.maxKeys) this.evict(now);
       c = { start: now, current: 0, previous: 0 };
       this.counters.set(key, c);
-    } else if (now - c.start >= this.windowMs) {
+    } else {
+      // Most recently seen last, so that eviction drops the least recently seen clients, never a busy one.
+      this.counters.delete(key);
+      this.counters.set(key, c);
+    }
+    if (now - c.start >= this.windowMs) {
       const windows = Math.floor((now - c.start) / this.windowMs);
       c.previous = windows === 1 ? c.current : 0;
       c.current = 0;
@@ -55,7 +60,7 @@ export class RateTracker {
 
   private evict(now: number): void {
     for (const [key, c] of this.counters) if (now - c.start >= 2 * this.windowMs) this.counters.delete(key);
-    // Still full: the oldest keys (Map order is insertion order) make room for a tenth.
+    // Still full: the least recently seen keys (hit() keeps Map order by last use) make room for a tenth.
     if (this.counters.size < this.maxKeys) return;
     let drop = Math.max(1, Math.floor(this.maxKeys / 10));
     for (const key of this.counters.keys()) {

@@ -59,7 +59,8 @@ function applyOne(type: WafTransformation, value: string): string {
     case 'NONE':
       return value;
     case 'LOWERCASE':
-      return value.toLowerCase();
+      // WAF maps A-Z only; toLowerCase() would also fold Latin-1 and other letters.
+      return value.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
     case 'URL_DECODE':
       return urlDecode(value);
     case 'NORMALIZE_PATH':

@@ -155,6 +155,10 @@ describe('text transformations', () => {
     expect(transform('//%61pi/./x', ['URL_DECODE', 'NORMALIZE_PATH'])).toBe('/api/x');
     expect(transform('A\t\t b', ['COMPRESS_WHITE_SPACE', 'LOWERCASE'])).toBe('a b');
   });
+
+  test('LOWERCASE maps A-Z only, as WAF documents it', () => {
+    expect(transform('AbC\u00c9\u00d6', ['LOWERCASE'])).toBe('abc\u00c9\u00d6');
+  });
 });
 
 describe('rate tracker', () => {
@@ -172,5 +176,16 @@ describe('rate tracker', () => {
     expect(t.size).toBeLessThanOrEqual(100);
     t.hit('late', 10_000_000);
     expect(t.size).toBeLessThanOrEqual(100);
+  });
+
+  test('when full, the least recently seen keys go: a client that keeps sending keeps its count', () => {
+    const t = new RateTracker(60, 100);
+    t.hit('busy', 0);
+    for (let i = 0; i < 1000; i++) {
+      t.hit(`flood${i}`, i);
+      t.hit('busy', i);
+    }
+    // 1001 requests from 'busy' in the first window: a fresh count would say 1.
+    expect(t.hit('busy', 1000)).toBe(1002);
   });
 });
