@@ -9,6 +9,7 @@ import { ROUTING_ALGORITHMS } from './allowed';
 import { report, whenValid } from './checks';
 import { flag, integer, matching, oneOf, says, section, Settings, shown, unsettable, wholeNumber } from './fields';
 import { MAX_TARGET_GROUPS } from '../../constructs/service-alarms';
+import { MAX_DEREGISTRATION_DELAY_SECONDS } from '../alb/target-group-attributes';
 
 const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
 const TARGET_GROUP_NAME = /^[a-z][a-z0-9-]{0,20}$/;
@@ -51,8 +52,8 @@ export const targetGroupShape = {
    * @default - `GET /health` every 30 s, timeout 5 s, 2 to become healthy, 2 to become unhealthy, 200
    */
   healthCheck: healthCheckSchema,
-  /** Seconds a deregistering target drains, 0–3600. Keep it near your longest request. @default 30 */
-  deregistrationDelaySeconds: integer(0, 3600),
+  /** Seconds a deregistering target drains, 0–3600 (the ALB's maximum). Keep it near your longest request. @default 30 */
+  deregistrationDelaySeconds: integer(0, MAX_DEREGISTRATION_DELAY_SECONDS),
   /** Linear ramp-up of a new target's share, 0 (off) or 30–900 seconds; round_robin only. @default 0 */
   slowStartSeconds: wholeNumber(slowStartParams).refine((s) => s === 0 || (s >= 30 && s <= 900), slowStartParams),
   /** How requests are spread over targets. @default 'round_robin' */

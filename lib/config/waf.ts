@@ -49,8 +49,9 @@ function perSecond(limit: RateLimitConfig): number {
 export const wafSchema = section({
   /**
    * Largest request body, in bytes, a request may declare in `Content-Length`; larger declared
-   * bodies are blocked with 413. WAF sees at most the first 8 KB of a body on an ALB and nothing of
-   * a body sent without `Content-Length` (chunked): the application must enforce the limit too.
+   * bodies are blocked with 413. WAF inspects at most the first 8 KB of a body on an ALB, and the
+   * size of a body sent without `Content-Length` (chunked) is never declared: past 8 KB the
+   * application must enforce the limit too.
    * 0 to 2^53 − 1.
    * @default 5242880 (5 MiB)
    */

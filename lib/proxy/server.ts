@@ -29,6 +29,7 @@ import { ClientAbort, clientAborted, createUpstreamClient, hasBody, statusForUps
 import { WafHeader, WebAclModel } from './waf/model';
 import { WafEngine } from './waf/engine';
 import { WafGate } from './waf/gate';
+import { bracketHost } from '../alb/target-id';
 
 export { CLIENT_CLOSED, sendLoadBalancerError } from './errors';
 
@@ -383,8 +384,7 @@ function keepAlive(res: ClientResponse, on: boolean): void {
 
 /** The Host given to HTTP/1.0 requests without one: the address the client reached (the ALB uses its DNS name). */
 function loadBalancerHost(req: ClientRequest): string {
-  const address = req.socket.localAddress ?? '127.0.0.1';
-  return address.includes(':') ? `[${address}]` : address;
+  return bracketHost(req.socket.localAddress ?? '127.0.0.1');
 }
 
 /** llhttp's reason when the last coding of a request's Transfer-Encoding is not `chunked` (`gzip`, `xchunked`). */

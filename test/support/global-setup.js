@@ -1,5 +1,5 @@
 // A directory for this jest run, which its worker processes inherit through the environment:
-// test/support/dist.ts builds dist/ once per run through it, and test/support/template-cache.ts
+// test/support/dist.ts builds dist/ once per run through it, and test/support/stack-template.ts
 // shares synthesized templates between suites. globalTeardown removes it.
 const { mkdtempSync } = require('node:fs');
 const { tmpdir } = require('node:os');
