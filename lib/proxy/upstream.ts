@@ -190,6 +190,8 @@ class NodeHttpUpstream implements UpstreamClient {
   private readonly tlsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256, timeout: POOL_KEEP_ALIVE_MS, ...TARGET_TLS });
 
   send(r: UpstreamRequest, sink: BodySink): Promise<void> {
+    // The abort listener below only hears aborts from now on.
+    if (r.abort?.fired) return Promise.reject(clientAborted());
     return new Promise((resolve, reject) => {
       const options = { host: r.target.host, port: r.target.port, method: r.method, path: r.path, headers: r.headers };
       const outgoing = r.protocol === 'HTTPS' ? httpsRequest({ ...options, agent: this.tlsAgent }) : httpRequest({ ...options, agent: this.agent });

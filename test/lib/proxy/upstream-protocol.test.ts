@@ -4,9 +4,11 @@
  * take h2 unless told not to. Real sockets on loopback.
  */
 import { createSecureServer, Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { createServer, IncomingMessage } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { PassThrough, Readable } from 'node:stream';
 import { LoadBalancerModel } from '../../../lib/proxy/model';
-import { UpstreamClientKind } from '../../../lib/proxy/upstream';
+import { ClientAbort, createUpstreamClient, UpstreamClientKind } from '../../../lib/proxy/upstream';
 import { defaultGroup, eventually, get, stackModel, startTestProxy, testTls } from './support/proxy';
 
 const model = stackModel();
@@ -40,5 +42,29 @@ test.each<UpstreamClientKind>(['undici', 'http'])('%s: an HTTPS target that offe
   } finally {
     await proxy.close();
     await new Promise((resolve) => target.server.close(resolve));
+  }
+});
+
+test.each<UpstreamClientKind>(['undici', 'http'])('%s: a client that went away before the forward is never sent to the target', async (kind) => {
+  let requests = 0;
+  const target = createServer((_req, res) => {
+    requests++;
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+  const port = (target.address() as AddressInfo).port;
+  const upstream = createUpstreamClient(kind);
+  const abort = new ClientAbort();
+  abort.abort();
+  const client = Object.assign(Readable.from([]), { headers: {} }) as unknown as IncomingMessage;
+  const request = { target: { host: '127.0.0.1', port }, targetId: `127.0.0.1:${port}`, method: 'GET', path: '/', headers: { host: 'x' }, client, timeoutMs: 5000, abort };
+  try {
+    await expect(upstream.send(request, () => new PassThrough())).rejects.toMatchObject({ code: 'CLIENT_ABORTED' });
+    // A request on its way would have reached the target by now.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(requests).toBe(0);
+  } finally {
+    await upstream.close();
+    await new Promise((resolve) => target.close(resolve));
   }
 });
