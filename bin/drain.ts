@@ -13,6 +13,7 @@ import { drainClientConfig } from '../lib/drain/clients';
 import { DrainClients, DrainReport, drainTarget } from '../lib/drain/engine';
 import { DrainError, DrainErrorCode, EXIT_CODES, toDrainError, worstOutcome } from '../lib/drain/errors';
 import { RetryPolicy, withRetry } from '../lib/drain/retry';
+import { MAX_DRAIN_TIMEOUT_SECONDS } from '../lib/drain/budget';
 import { sendAdminToken } from '../lib/drain/admin-token';
 import { proxyAdminInFlight } from '../lib/drain/signals';
 import { DrainTarget, formatDrainTarget, parseDrainTarget } from '../lib/drain/target-id';
@@ -42,7 +43,7 @@ interface TargetResult {
 
 function seconds(value: string): number {
   const n = Number(value);
-  if (!(n > 0) || n > 48 * 3600) throw new InvalidArgumentError('must be a number of seconds above 0 and at most 172800');
+  if (!(n > 0) || n > MAX_DRAIN_TIMEOUT_SECONDS) throw new InvalidArgumentError(`must be a number of seconds above 0 and at most ${MAX_DRAIN_TIMEOUT_SECONDS}`);
   return n;
 }
 

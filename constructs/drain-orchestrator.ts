@@ -16,7 +16,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DURATION_ALARM_FRACTION } from '../lib/drain/budget';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DURATION_ALARM_FRACTION, MAX_DRAIN_TIMEOUT_SECONDS } from '../lib/drain/budget';
 import { acknowledgeNag } from '../lib/nag/acknowledge';
 import { cachedBundle } from './cached-bundle';
 
@@ -57,8 +57,6 @@ export interface DrainOrchestratorProps {
 
 /** AWS's advice for an SQS event source: a visibility timeout of at least six times the function timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
-/** The longest an instance can stay in Terminating:Wait (the lifecycle hook's global timeout is at most 48 hours). */
-const MAX_DRAIN_TIMEOUT_SECONDS = 48 * 3600;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 

@@ -55,6 +55,8 @@ export const ECS_ALLOWANCE_MS = 10 * 60_000;
  * drains longer. After it the action is completed whatever the drain's state.
  */
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = MAX_DEREGISTRATION_DELAY_SECONDS + (TIMEOUT_MARGIN_MS + ECS_ALLOWANCE_MS) / 1000;
+/** The longest an instance can stay in Terminating:Wait (the lifecycle hook's global timeout is at most 48 hours). */
+export const MAX_DRAIN_TIMEOUT_SECONDS = 48 * 3600;
 /** Seconds before a continuation is delivered again (SQS DelaySeconds). */
 export const REQUEUE_DELAY_SECONDS = 5;
 
