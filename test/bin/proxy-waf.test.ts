@@ -5,11 +5,10 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForHttp } from '../../lib/util/net';
-import { stackTemplate } from '../lib/proxy/support/proxy';
+import { stackTemplate, statusLine } from '../lib/proxy/support/proxy';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- template surgery
 
@@ -54,19 +53,7 @@ async function startCli(file: string, args: string[] = []): Promise<{ http: numb
 
 /** The status line the HTTP listener answers to a POST declaring `length` bytes (none sent). */
 function declaredPost(port: number, length: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    socket.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      if (text.includes('\r\n')) {
-        socket.destroy();
-        resolve(text.slice(0, text.indexOf('\r\n')));
-      }
-    });
-    socket.on('error', reject);
-    socket.write(`POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: ${length}\r\n\r\n`);
-  });
+  return statusLine(port, `POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: ${length}\r\n\r\n`);
 }
 
 /** Lines of pino's JSON output at warn level (40), their messages. */

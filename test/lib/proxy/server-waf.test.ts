@@ -6,12 +6,11 @@
  * responses for Block actions"; WAFV2 API Reference, `Body` (8 KB behind an ALB, OversizeHandling).
  */
 import { connect as h2Connect } from 'node:http2';
-import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { WAF_RULE_NAMES, CRS_BODY_SIZE_RULE, BODY_TOO_LARGE_STATUS } from '../../../constructs/rate-limited-web-acl';
 import { LoadBalancerModel, TargetAddress } from '../../../lib/proxy/model';
-import { echoBackend, EchoBackend, get, insecure, raw, stackModel, startTestProxy, TestProxy } from './support/proxy';
+import { echoBackend, EchoBackend, get, insecure, raw, stackModel, startTestProxy, statusLine, TestProxy } from './support/proxy';
 
 const CRS_BODY = `${WAF_RULE_NAMES.commonRuleSet}/${CRS_BODY_SIZE_RULE}`;
 /** Synthesized once per config: the default one, and one with an 8 KB body limit. */
@@ -61,19 +60,7 @@ function chunks(total: number, size: number): Buffer[] {
 
 /** The status line of a GET over plain HTTP from a given loopback address (the HTTP listener: WAF guards it too). */
 function statusFrom(port: number, path: string, localAddress: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', localAddress });
-    let text = '';
-    socket.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      if (text.includes('\r\n')) {
-        socket.destroy();
-        resolve(text.slice(0, text.indexOf('\r\n')));
-      }
-    });
-    socket.on('error', reject);
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
-  });
+  return statusLine(port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`, localAddress);
 }
 
 /** An HTTP/2 POST whose body goes in DATA frames without Content-Length; status and answer. */

@@ -131,6 +131,23 @@ export function raw(port: number, bytes: string, quietMs = 1500): Promise<string
   });
 }
 
+/** Sends `bytes` on a plain TCP connection (from `localAddress` if given) and resolves with the response's status line. */
+export function statusLine(port: number, bytes: string, localAddress?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
+    let text = '';
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.includes('\r\n')) {
+        socket.destroy();
+        resolve(text.slice(0, text.indexOf('\r\n')));
+      }
+    });
+    socket.on('error', reject);
+    socket.write(bytes);
+  });
+}
+
 /** Opens a WebSocket (any certificate accepted), sends one message and returns the first reply. */
 export async function webSocketRoundTrip(url: string, message: string): Promise<string> {
   const socket = new WebSocket(url, { rejectUnauthorized: false });
