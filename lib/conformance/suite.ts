@@ -180,6 +180,16 @@ function bodyLimit(): Check {
   };
 }
 
+/**
+ * Requests the load may send: half the lowest rate limit of the web ACL that covers every path (one
+ * without a scope-down). The load comes from one client address, and past that limit WAF blocks it,
+ * locally as on AWS: the check is about the drain, so it stays well below.
+ */
+function loadBudget(x: Expectations): number {
+  const limits = (x.model.webAcl?.rules ?? []).flatMap((r) => (r.match.type === 'rate' && r.match.scopeDown === undefined ? [r.match.limit] : []));
+  return limits.length > 0 ? Math.floor(Math.min(...limits) / 2) : Infinity;
+}
+
 /** Deregisters one backend under load: no request may fail, and the drained one gets no new ones. */
 function draining(backends?: Record<string, string[]>, addresses?: Record<string, string>): Check[] {
   const run = async ({ x, target, client }: Context): Promise<Outcome[]> => {
@@ -191,8 +201,16 @@ function draining(backends?: Record<string, string[]>, addresses?: Record<string
     const after: string[] = [];
     let deregistered = false;
     let stop = false;
+    const budget = loadBudget(x);
+    let sent = 0;
     const worker = async () => {
-      while (!stop) {
+      while (!stop && sent < budget) {
+        // A third of the budget before the deregistration, the rest while the target drains.
+        if (!deregistered && sent >= budget / 3) {
+          await sleep(20);
+          continue;
+        }
+        sent++;
         const r = await client.send(url(target.httpsUrl, '/work'));
         statuses.push(r.status);
         if (deregistered && r.status === 200) after.push(backendName(r) ?? '');
