@@ -39,5 +39,5 @@ export type FixedResponseContentType = (typeof FIXED_RESPONSE_CONTENT_TYPES)[num
 export const FRAME_OPTIONS = ['DENY', 'SAMEORIGIN'] as const;
 export type FrameOptions = (typeof FRAME_OPTIONS)[number];
 
-/** Evaluation windows a WAF rate-based rule accepts, in seconds: the WAF construct's list. */
+/** Evaluation windows a WAF rate-based rule accepts, in seconds (lib/waf/rate-based.ts). */
 export { RATE_LIMIT_WINDOWS_SECONDS, type RateLimitWindowSeconds };
