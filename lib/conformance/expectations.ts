@@ -60,25 +60,19 @@ export function tlsVersions(policy: string): { accepted: TlsVersion[]; refused: 
   return undefined;
 }
 
-/** The body-size rule: a regex match on the `content-length` header that blocks. */
-function bodyLimit(template: Json): BodyLimitExpectation | undefined {
-  const acls = Object.values(template.Resources as Json).filter((r): r is Json => isObject(r) && r.Type === 'AWS::WAFv2::WebACL');
-  for (const acl of acls) {
-    const rules = isObject(acl.Properties) && Array.isArray(acl.Properties.Rules) ? (acl.Properties.Rules as Json[]) : [];
-    for (const rule of rules) {
-      const statement = isObject(rule.Statement) ? rule.Statement.RegexMatchStatement : undefined;
-      if (!isObject(statement) || !isObject(statement.FieldToMatch) || !isObject(rule.Action) || !isObject(rule.Action.Block)) continue;
-      const header = statement.FieldToMatch.SingleHeader;
-      if (!isObject(header) || String(header.Name).toLowerCase() !== 'content-length' || typeof statement.RegexString !== 'string') continue;
-      // The pattern's first alternative is "more digits than the limit has" (lib/waf/content-length.ts).
-      const digits = /\[0-9\]\{(\d+),\}/.exec(statement.RegexString);
-      const overLimit = digits ? 10 ** Number(digits[1]) : NaN;
-      if (!new RegExp(statement.RegexString).test(String(overLimit))) {
-        throw new TemplateError(`web ACL rule ${String(rule.Name)}: cannot derive a Content-Length its pattern ${statement.RegexString} matches`);
-      }
-      const custom = isObject(rule.Action.Block.CustomResponse) ? Number(rule.Action.Block.CustomResponse.ResponseCode) : 403;
-      return { rule: String(rule.Name), overLimit, status: custom };
+/** The body-size rule of the web ACL the proxy read: a regex match on the `content-length` header that blocks. */
+function bodyLimit(model: LoadBalancerModel): BodyLimitExpectation | undefined {
+  for (const rule of model.webAcl?.rules ?? []) {
+    const statement = rule.match.type === 'statement' ? rule.match.statement : undefined;
+    if (rule.action.type !== 'block' || statement?.type !== 'regex' || statement.field.type !== 'single-header' || statement.field.name !== 'content-length') continue;
+    const pattern = statement.patterns[0];
+    // The pattern's first alternative is "more digits than the limit has" (lib/waf/content-length.ts).
+    const digits = /\[0-9\]\{(\d+),\}/.exec(pattern);
+    const overLimit = digits ? 10 ** Number(digits[1]) : NaN;
+    if (!new RegExp(pattern).test(String(overLimit))) {
+      throw new TemplateError(`web ACL rule ${rule.name}: cannot derive a Content-Length its pattern ${pattern} matches`);
     }
+    return { rule: rule.name, overLimit, status: rule.action.response?.statusCode ?? 403 };
   }
   return undefined;
 }
@@ -110,6 +104,6 @@ export function readExpectations(template: unknown, source = 'template'): Expect
     forwards: forwards(model, https),
     fixed: fixedResponseRule(model),
     tls: policy && versions ? { policy, ...versions } : undefined,
-    bodyLimit: bodyLimit(template as Json),
+    bodyLimit: bodyLimit(model),
   };
 }
