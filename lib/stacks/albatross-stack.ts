@@ -1,7 +1,6 @@
 import { CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -45,7 +44,8 @@ export class AlbatrossStack extends Stack {
   /** Target groups by short name. */
   readonly targetGroups: Record<string, elbv2.ApplicationTargetGroup>;
   readonly capacity: EcsCapacity;
-  readonly service: LoadBalancedService;
+  /** Services by the name of their target group. */
+  readonly services: Record<string, LoadBalancedService> = {};
   readonly alarms: ServiceAlarms;
   readonly alarmTopic: AlarmTopic;
   readonly drain: DrainOrchestrator;
@@ -70,13 +70,16 @@ export class AlbatrossStack extends Stack {
     this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarms.email });
     this.capacity = new EcsCapacity(this, 'Capacity', { ...capacityProps(config.capacity), vpc: this.vpc, notificationTopic: this.alarmTopic.topic });
     this.allowLoadBalancerToReachInstances();
-    this.service = new LoadBalancedService(this, 'App', {
-      ...serviceProps(config.service, config.scaling),
-      cluster: this.capacity.cluster,
-      capacityProvider: this.capacity.capacityProvider,
-      targetGroups: this.orderedTargetGroups(config),
-    });
-    this.capacity.dependOnCapacityProviders(this.service.service);
+    for (const [name, targetGroup] of Object.entries(this.targetGroups)) {
+      const service = new LoadBalancedService(this, `Service-${name}`, {
+        ...serviceProps(config.service, config.scaling),
+        cluster: this.capacity.cluster,
+        capacityProvider: this.capacity.capacityProvider,
+        targetGroup,
+      });
+      this.capacity.dependOnCapacityProviders(service.service);
+      this.services[name] = service;
+    }
     this.drain = new DrainOrchestrator(this, 'Drain', {
       autoScalingGroup: this.capacity.autoScalingGroup,
       lifecycleHookName: this.capacity.terminateHook.lifecycleHookName,
@@ -97,7 +100,8 @@ export class AlbatrossStack extends Stack {
     new ServiceDashboard(this, 'Dashboard', {
       loadBalancer: this.loadBalancer.loadBalancer,
       targetGroups: this.targetGroups,
-      alarms: [...this.alarms.alarms, ...this.drain.alarms],
+      alarms: [...this.alarms.loadBalancerAlarms, ...this.drain.alarms],
+      serviceAlarms: this.alarms.serviceAlarms,
       period: Duration.seconds(config.alarms.periodSeconds),
     });
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancer.loadBalancerDnsName });
@@ -105,13 +109,12 @@ export class AlbatrossStack extends Stack {
     new CfnOutput(this, 'AutoScalingGroupName', { value: this.capacity.autoScalingGroup.autoScalingGroupName });
   }
 
-  /**
-   * The alarms have fixed names, so the service names them without a reference (which CDK flags as
-   * a possible cycle); the explicit dependency still creates them first.
-   */
+  /** Each service rolls back on its own alarms. */
   private enableDeploymentRollback(): void {
-    this.service.service.enableDeploymentAlarms(this.alarms.deploymentAlarmNames, { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM });
-    this.service.service.node.defaultChild!.node.addDependency(...this.alarms.deploymentAlarms);
+    for (const [name, service] of Object.entries(this.services)) {
+      const { alarms, alarmNames } = this.alarms.deploymentAlarms(name);
+      service.rollBackOnAlarms(alarms, alarmNames);
+    }
   }
 
   /** ECS bridge mode maps containers to ephemeral host ports; only the load balancer may reach them. */
@@ -151,12 +154,6 @@ export class AlbatrossStack extends Stack {
       groups[name] = group;
     }
     return groups;
-  }
-
-  /** The default group first: request-count scaling follows the traffic that matches no rule. */
-  private orderedTargetGroups(config: AlbatrossConfig): elbv2.ApplicationTargetGroup[] {
-    const first = config.service.defaultTargetGroup;
-    return [first, ...Object.keys(this.targetGroups).filter((name) => name !== first)].map((name) => this.targetGroups[name]);
   }
 
   private addListenerRules(rules: ListenerRuleConfig[]): void {

@@ -90,7 +90,7 @@ export function capacityProps(c: CapacityConfig): Settings<EcsCapacityProps, 'vp
   };
 }
 
-export function serviceProps(c: ServiceConfig, scaling: ScalingConfig): Settings<LoadBalancedServiceProps, 'cluster' | 'capacityProvider' | 'targetGroups'> {
+export function serviceProps(c: ServiceConfig, scaling: ScalingConfig): Settings<LoadBalancedServiceProps, 'cluster' | 'capacityProvider' | 'targetGroup'> {
   return {
     image: ecs.ContainerImage.fromRegistry(c.image),
     containerPort: c.containerPort,
