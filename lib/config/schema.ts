@@ -113,5 +113,12 @@ export type DeepPartial<T> = T extends (infer U)[]
     ? { [K in keyof T]?: DeepPartial<T[K]> }
     : T;
 
-/** What a config may say over the defaults: any field left out, `null` where a setting can be unset. */
-export type ConfigOverrides = DeepPartial<z.input<typeof albatrossConfigSchema>>;
+type ConfigInput = z.input<typeof albatrossConfigSchema>;
+
+/**
+ * What a config may say over the defaults: any field left out, `null` where a setting can be unset,
+ * and `null` for a default service to remove it.
+ */
+export type ConfigOverrides = DeepPartial<Omit<ConfigInput, 'services'>> & {
+  services?: Record<string, DeepPartial<ConfigInput['services'][string]> | null>;
+};
