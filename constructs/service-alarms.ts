@@ -50,13 +50,9 @@ export interface ServiceAlarmsProps {
   readonly datapointsToAlarm?: number;
 }
 
-/**
- * Target groups the configuration's old single-service shape allowed (lib/config/target-groups.ts
- * still reads it). The alarms no longer bound the number of groups: CloudWatch evaluates at most
- * 10 metrics in one alarm, and each alarm here uses at most two, the errors and requests of one
- * target group or of the load balancer.
- */
-export const MAX_TARGET_GROUPS = 9;
+// CloudWatch evaluates at most 10 metrics in one alarm. Each alarm here reads at most two (the
+// errors and requests of one target group, or of the load balancer), so the alarms do not bound
+// the number of services (lib/stacks/limits.ts does).
 
 /** The settings every alarm shares, defaults applied. */
 interface Evaluation {

@@ -4,7 +4,7 @@
  */
 
 import { z } from 'zod';
-import { MAX_TARGET_GROUPS } from '../../constructs/service-alarms';
+import { MAX_SERVICES } from '../stacks/limits';
 import { LOG_RETENTION_DAYS } from './allowed';
 import { report, whenValid } from './checks';
 import { integer, matching, oneOf, section, Settings, shown } from './fields';
@@ -12,8 +12,8 @@ import { checkTargetGroup, TARGET_GROUP_CHECK_READS, targetGroupShape } from './
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,20}$/;
 const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
-/** The most services one deployment holds, set by the alarms construct (CloudWatch's metrics per alarm). */
-export const MAX_SERVICES = MAX_TARGET_GROUPS;
+/** The most services one deployment holds, set by the stack (CloudFormation's resources per stack). */
+export { MAX_SERVICES };
 
 /** The settings of one service's container and its task count. */
 export const containerShape = {
@@ -132,7 +132,7 @@ export const servicesSchema = z
   .superRefine((services, ctx) => {
     const names = Object.keys(services);
     if (names.length < 1 || names.length > MAX_SERVICES) {
-      report(ctx, [], `must define 1 to ${MAX_SERVICES} services (got ${names.length}): each service's target group adds a metric to the load balancer's alarms, and CloudWatch allows 10 per alarm`);
+      report(ctx, [], `must define 1 to ${MAX_SERVICES} services (got ${names.length}): each service adds about a dozen resources to the stack, and CloudFormation allows 500`);
     }
     for (const name of names) {
       if (!SERVICE_NAME.test(name)) report(ctx, [name], 'name must be lower-case letters, digits and dashes, start with a letter, at most 21 characters');

@@ -18,6 +18,7 @@ import { ServiceTargetGroup } from '../../constructs/service-target-group';
 import { AlbatrossConfig, ListenerRuleConfig } from '../config';
 import { TARGET_GROUP_NAME_TAG } from '../alb/tags';
 import { alarmsProps, capacityProps, domainProps, loadBalancerProps, serviceProps, targetGroupProps, wafProps } from './construct-props';
+import { listenerAction, listenerConditions } from './listener-rules';
 
 /** Host ports ECS assigns to bridge-mode containers with hostPort 0. */
 export const EPHEMERAL_PORTS = { from: 32768, to: 65535 } as const;
@@ -34,17 +35,18 @@ export interface AlbatrossStackProps extends StackProps {
 }
 
 /**
- * A production-grade load-balanced service: dual-stack VPC over the configured AZs, an
- * internet-facing ALB behind WAF, ECS-on-EC2 capacity with a terminate lifecycle hook, alarms and
- * a dashboard — all from one {@link AlbatrossConfig}.
+ * Production-grade load-balanced services: dual-stack VPC over the configured AZs, an
+ * internet-facing ALB behind WAF whose rules route to the services, one ECS service per configured
+ * service (its own task definition, target group and scaling) on shared ECS-on-EC2 capacity with a
+ * terminate lifecycle hook, alarms and a dashboard per service — all from one {@link AlbatrossConfig}.
  */
 export class AlbatrossStack extends Stack {
   readonly vpc: ec2.Vpc;
   readonly loadBalancer: SecureLoadBalancer;
-  /** Target groups by short name. */
+  /** Each service's target group, by service name. */
   readonly targetGroups: Record<string, elbv2.ApplicationTargetGroup>;
   readonly capacity: EcsCapacity;
-  /** Services by the name of their target group. */
+  /** The ECS services, by service name. */
   readonly services: Record<string, LoadBalancedService> = {};
   readonly alarms: ServiceAlarms;
   readonly alarmTopic: AlarmTopic;
@@ -62,7 +64,7 @@ export class AlbatrossStack extends Stack {
       vpc: this.vpc,
       certificate: domain?.certificate ?? acm.Certificate.fromCertificateArn(this, 'Certificate', config.certificateArn!),
       accessLogBucket: accessLogs.bucket,
-      defaultTargetGroup: this.targetGroups[config.service.defaultTargetGroup],
+      defaultAction: listenerAction(config.defaultAction, this.targetGroups),
     });
     domain?.pointAt(this.loadBalancer.loadBalancer);
     this.addListenerRules(config.rules);
@@ -70,12 +72,13 @@ export class AlbatrossStack extends Stack {
     this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarms.email });
     this.capacity = new EcsCapacity(this, 'Capacity', { ...capacityProps(config.capacity), vpc: this.vpc, notificationTopic: this.alarmTopic.topic });
     this.allowLoadBalancerToReachInstances();
-    for (const [name, targetGroup] of Object.entries(this.targetGroups)) {
+    // After the listener and its rules: request-count scaling needs each group's load balancer.
+    for (const [name, settings] of Object.entries(config.services)) {
       const service = new LoadBalancedService(this, `Service-${name}`, {
-        ...serviceProps(config.service, config.scaling),
+        ...serviceProps(settings),
         cluster: this.capacity.cluster,
         capacityProvider: this.capacity.capacityProvider,
-        targetGroup,
+        targetGroup: this.targetGroups[name],
       });
       this.capacity.dependOnCapacityProviders(service.service);
       this.services[name] = service;
@@ -145,11 +148,12 @@ export class AlbatrossStack extends Stack {
     return vpc;
   }
 
+  /** One target group per service. */
   private createTargetGroups(config: AlbatrossConfig): Record<string, elbv2.ApplicationTargetGroup> {
     const groups: Record<string, elbv2.ApplicationTargetGroup> = {};
-    for (const [name, settings] of Object.entries(config.targetGroups)) {
-      const group = new ServiceTargetGroup(this, `TargetGroup-${name}`, { ...targetGroupProps(settings, config.service.containerPort), vpc: this.vpc }).targetGroup;
-      // The short name the rules use, for the local proxy, which reads the template.
+    for (const [name, settings] of Object.entries(config.services)) {
+      const group = new ServiceTargetGroup(this, `TargetGroup-${name}`, { ...targetGroupProps(settings), vpc: this.vpc }).targetGroup;
+      // The service's name, for the local proxy (`--targets <service>=…`) and the drain, which read the template.
       Tags.of(group).add(TARGET_GROUP_NAME_TAG, name);
       groups[name] = group;
     }
@@ -158,18 +162,11 @@ export class AlbatrossStack extends Stack {
 
   private addListenerRules(rules: ListenerRuleConfig[]): void {
     for (const rule of rules) {
-      const action =
-        'forward' in rule.action
-          ? elbv2.ListenerAction.forward([this.targetGroups[rule.action.forward]])
-          : elbv2.ListenerAction.fixedResponse(rule.action.fixedResponse.statusCode, {
-              contentType: rule.action.fixedResponse.contentType,
-              messageBody: rule.action.fixedResponse.body,
-            });
       new elbv2.ApplicationListenerRule(this, `Rule${rule.priority}`, {
         listener: this.loadBalancer.httpsListener,
         priority: rule.priority,
-        conditions: [elbv2.ListenerCondition.pathPatterns(rule.pathPatterns)],
-        action,
+        conditions: listenerConditions(rule.conditions),
+        action: listenerAction(rule.action, this.targetGroups),
       });
     }
   }

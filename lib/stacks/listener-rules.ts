@@ -1,34 +1,12 @@
 /**
  * Listener rules and actions of the configuration → CDK: each condition kind onto its
- * `elbv2.ListenerCondition`, each action onto its `elbv2.ListenerAction`. Forwards are always
- * weighted (`ForwardConfig.TargetGroups`), one service or several, so the template has one shape
- * of forward for the local proxy and the drain to read.
+ * `elbv2.ListenerCondition`, each action onto its `elbv2.ListenerAction`.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type { RuleAction, RuleConditions } from '../config';
 
-/** The conditions of a rule; the kinds present must all match, the values within one kind are alternatives. */
-export interface RuleConditions {
-  readonly pathPatterns?: string[];
-  readonly hostHeaders?: string[];
-  readonly httpHeaders?: { readonly name: string; readonly values: string[] }[];
-  readonly httpRequestMethods?: string[];
-  readonly queryStrings?: { readonly key?: string; readonly value: string }[];
-  readonly sourceIps?: string[];
-}
-
-/** A forward to one service or a weighted set of them, by service name, with optional target-group stickiness. */
-export interface ForwardAction {
-  readonly forward: Record<string, number>;
-  readonly groupStickinessSeconds?: number;
-}
-
-/** An answer the load balancer gives itself. */
-export interface FixedResponseAction {
-  readonly fixedResponse: { readonly statusCode: number; readonly contentType: string; readonly body: string };
-}
-
-export type RuleAction = ForwardAction | FixedResponseAction;
+type ForwardAction = Extract<RuleAction, { forward: unknown }>;
 
 /** The listener conditions of a rule, in a fixed order of kinds (the template does not depend on key order). */
 export function listenerConditions(c: RuleConditions): elbv2.ListenerCondition[] {
@@ -44,7 +22,11 @@ export function listenerConditions(c: RuleConditions): elbv2.ListenerCondition[]
   ];
 }
 
-/** A weighted forward to the services' target groups; `targetGroups` holds every service by name. */
+/**
+ * A forward to the services' target groups (`targetGroups` holds every service by name): one
+ * service is a plain forward (`TargetGroupArn`), several a weighted one (`ForwardConfig`), and
+ * target-group stickiness makes either a weighted one, where the ALB keeps that setting.
+ */
 export function forwardAction(action: ForwardAction, targetGroups: Record<string, elbv2.IApplicationTargetGroup>): elbv2.ListenerAction {
   const weighted = Object.entries(action.forward).map(([service, weight]) => {
     const targetGroup = targetGroups[service];
@@ -53,7 +35,8 @@ export function forwardAction(action: ForwardAction, targetGroups: Record<string
     return { targetGroup, weight };
   });
   const stickiness = action.groupStickinessSeconds;
-  return elbv2.ListenerAction.weightedForward(weighted, stickiness === undefined ? {} : { stickinessDuration: Duration.seconds(stickiness) });
+  const options = stickiness === undefined ? {} : { stickinessDuration: Duration.seconds(stickiness) };
+  return weighted.length === 1 ? elbv2.ListenerAction.forward([weighted[0].targetGroup], options) : elbv2.ListenerAction.weightedForward(weighted, options);
 }
 
 export function listenerAction(action: RuleAction, targetGroups: Record<string, elbv2.IApplicationTargetGroup>): elbv2.ListenerAction {

@@ -132,7 +132,7 @@ describe('bad input fails with the field name and the allowed range', () => {
     ['certificate of another region', { certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000' }, "certificateArn must be a certificate in env.region eu-west-1 (the ARN's region is us-east-1)"],
     ['certificate of another account', { env: { account: '111122223333' } }, "certificateArn must be a certificate in env.account 111122223333 (the ARN's account is 123456789012)"],
     ['deregistration delay -1', { services: { web: { deregistrationDelaySeconds: -1 } } }, 'services.web.deregistrationDelaySeconds must be an integer from 0 to 3600 (got -1)'],
-    ['fourteen services', { services: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`g${i}`, {}])) }, 'services must define 1 to 9 services (got 14)'],
+    ['twenty-four services', { services: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`g${i}`, {}])) }, 'services must define 1 to 23 services (got 24)'],
     ['service grace period 7201', { services: { web: { healthCheckGracePeriodSeconds: 7201 } } }, 'services.web.healthCheckGracePeriodSeconds must be an integer from 0 to 7200 (got 7201)'],
     ['container log retention 31 days', { services: { web: { logRetentionDays: 31 } } }, 'services.web.logRetentionDays must be one of 1, 3, 5, 7, 14, 30, 60, 90'],
     ['flow log retention 2 days', { network: { flowLogRetentionDays: 2 } }, 'network.flowLogRetentionDays must be one of 1, 3, 5'],

@@ -4,7 +4,8 @@
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import { forwardAction, listenerAction, listenerConditions, RuleAction, RuleConditions } from '../../../lib/stacks/listener-rules';
+import type { RuleAction, RuleConditions } from '../../../lib/config';
+import { forwardAction, listenerAction, listenerConditions } from '../../../lib/stacks/listener-rules';
 import { bareStack, loadBalancerIn, logicalIdOf, targetGroupsIn, vpcIn } from '../../constructs/support/fixture';
 
 /** Every condition kind over two rules, each within the ALB's 5 condition values per rule. */
@@ -78,10 +79,18 @@ test('a rule forwards to a weighted set of services, without stickiness unless a
   });
 });
 
-test('a forward to one service is a weighted forward of one group (one shape of forward in the template)', () => {
+test('a forward to one service is a plain forward to its group', () => {
   template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
     Priority: 5,
-    Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: arnOf('api'), Weight: 1 }] } }],
+    Actions: [{ Type: 'forward', TargetGroupArn: arnOf('api'), ForwardConfig: Match.absent() }],
+  });
+});
+
+test('a forward to one service with group stickiness keeps the stickiness (a weighted forward of one group)', () => {
+  const { template: t, arnOf: arn } = synth([], { web: 1 }, 600);
+  t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+    Protocol: 'HTTPS',
+    DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: arn('web'), Weight: 1 }], TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 600 } } }],
   });
 });
 
