@@ -78,3 +78,10 @@ test('a misspelled key in a config file is reported with its path', () => {
   const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN }, 'albatross.configFile': file });
   expect(() => loadConfig(source, keys)).toThrow('capacity.minCapacty is not a known setting; did you mean capacity.minCapacity?');
 });
+
+test("bench/one-service.json, the synth benchmark's one-service stack, is a valid config of one service", () => {
+  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN }, 'albatross.configFile': join(__dirname, '..', '..', '..', 'bench', 'one-service.json') });
+  const config = loadConfig(source, keys);
+  expect(Object.keys(config.services)).toEqual(['web']);
+  expect(config.defaultAction).toEqual({ forward: { web: 1 } });
+});
