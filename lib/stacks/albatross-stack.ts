@@ -47,7 +47,7 @@ export class AlbatrossStack extends Stack {
   readonly targetGroups: Record<string, elbv2.ApplicationTargetGroup>;
   readonly capacity: EcsCapacity;
   /** The ECS services, by service name. */
-  readonly services: Record<string, LoadBalancedService> = {};
+  readonly services: Record<string, LoadBalancedService>;
   readonly alarms: ServiceAlarms;
   readonly alarmTopic: AlarmTopic;
   readonly drain: DrainOrchestrator;
@@ -73,16 +73,7 @@ export class AlbatrossStack extends Stack {
     this.capacity = new EcsCapacity(this, 'Capacity', { ...capacityProps(config.capacity), vpc: this.vpc, notificationTopic: this.alarmTopic.topic });
     this.allowLoadBalancerToReachInstances();
     // After the listener and its rules: request-count scaling needs each group's load balancer.
-    for (const [name, settings] of Object.entries(config.services)) {
-      const service = new LoadBalancedService(this, `Service-${name}`, {
-        ...serviceProps(settings),
-        cluster: this.capacity.cluster,
-        capacityProvider: this.capacity.capacityProvider,
-        targetGroup: this.targetGroups[name],
-      });
-      this.capacity.dependOnCapacityProviders(service.service);
-      this.services[name] = service;
-    }
+    this.services = this.createServices(config);
     this.drain = new DrainOrchestrator(this, 'Drain', {
       autoScalingGroup: this.capacity.autoScalingGroup,
       lifecycleHookName: this.capacity.terminateHook.lifecycleHookName,
@@ -158,6 +149,22 @@ export class AlbatrossStack extends Stack {
       groups[name] = group;
     }
     return groups;
+  }
+
+  /** One ECS service per configured service, in its own target group, on the shared capacity. */
+  private createServices(config: AlbatrossConfig): Record<string, LoadBalancedService> {
+    const services: Record<string, LoadBalancedService> = {};
+    for (const [name, settings] of Object.entries(config.services)) {
+      const service = new LoadBalancedService(this, `Service-${name}`, {
+        ...serviceProps(settings),
+        cluster: this.capacity.cluster,
+        capacityProvider: this.capacity.capacityProvider,
+        targetGroup: this.targetGroups[name],
+      });
+      this.capacity.dependOnCapacityProviders(service.service);
+      services[name] = service;
+    }
+    return services;
   }
 
   private addListenerRules(rules: ListenerRuleConfig[]): void {
