@@ -63,10 +63,10 @@ export const albatrossConfigShape = {
   /** Load balancer and listeners. */
   loadBalancer: loadBalancerSchema,
   /**
-   * The services behind the load balancer by name (at most 9), each its own ECS service with its own
-   * container, target group and scaling, all on the one Auto Scaling group. A service named in the
-   * config starts from the default service of that name (a new name from `DEFAULT_SERVICE`, round robin);
-   * `null` removes a default service.
+   * The services behind the load balancer by name (at most 23, for CloudFormation's 500 resources
+   * per stack), each its own ECS service with its own container, target group and scaling, all on
+   * the one Auto Scaling group. A service named in the config starts from the default service of
+   * that name (a new name from `DEFAULT_SERVICE`, round robin); `null` removes a default service.
    * @default - `web` (sticky), `web-canary` (its next revision), `api` (least outstanding requests), `static`
    */
   services: servicesSchema,

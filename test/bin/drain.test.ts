@@ -68,7 +68,7 @@ beforeAll(async () => {
   ports = backends.map((b) => (b.address() as AddressInfo).port);
   // A 60 s deregistration delay (600 s x 0.1): the targets drained below stay draining for the
   // whole file, and a drain that ends early is told apart from one that waited, whatever the load.
-  const model = loadModelFromTemplate(stackTemplate({ targetGroups: { api: { deregistrationDelaySeconds: 600 } } }));
+  const model = loadModelFromTemplate(stackTemplate({ services: { api: { deregistrationDelaySeconds: 600 } } }));
   const runtime = createLoadBalancerRuntime(model, { api: ports.map((port) => ({ host: '127.0.0.1', port })) }, { timeScale: 0.1 });
   proxy = await startProxyServer({ runtime, ports: { 80: 0, 443: 0 }, adminPort: 0, tls: await selfSignedCertificate(), log: pino({ level: 'silent' }) });
   endpoint = `http://127.0.0.1:${proxy.adminPort}`;
@@ -385,7 +385,7 @@ describe('faults and bounds', () => {
 });
 test('--admin-token (ALBATROSS_ADMIN_TOKEN): drains through a proxy whose admin API requires a token; without it, fails in one line', async () => {
   const token = 'drain-test-token';
-  const model = loadModelFromTemplate(stackTemplate({ targetGroups: { api: { deregistrationDelaySeconds: 60 } } }));
+  const model = loadModelFromTemplate(stackTemplate({ services: { api: { deregistrationDelaySeconds: 60 } } }));
   const runtime = createLoadBalancerRuntime(model, { api: ports.map((port) => ({ host: '127.0.0.1', port })) }, { timeScale: 0.1 });
   const guarded = await startProxyServer({ runtime, ports: { 80: 0, 443: 0 }, adminPort: 0, adminToken: token, tls: await selfSignedCertificate(), log: pino({ level: 'silent' }) });
   try {
