@@ -5,6 +5,24 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
+/**
+ * What a {@link LoadBalancedService} uses for each prop left out, in plain numbers (seconds, days).
+ * Defined once: the props' `@default`s state these, and the Albatross configuration's service
+ * defaults start from them (lib/config/defaults.ts).
+ */
+export const LOAD_BALANCED_SERVICE_DEFAULTS = {
+  containerPort: 80,
+  memoryReservationMiB: 256,
+  cpu: 256,
+  desiredCount: 2,
+  maxCount: 20,
+  healthCheckGracePeriodSeconds: 60,
+  logRetentionDays: logs.RetentionDays.ONE_MONTH,
+  scaling: { cpuTargetPercent: 70, requestsPerTarget: 1000, scaleInCooldownSeconds: 300, scaleOutCooldownSeconds: 60 },
+} as const;
+
+const DEFAULTS = LOAD_BALANCED_SERVICE_DEFAULTS;
+
 /** Target tracking of a {@link LoadBalancedService}: on CPU, and on requests per task. */
 export interface LoadBalancedServiceScaling {
   /**
@@ -120,19 +138,19 @@ export class LoadBalancedService extends Construct {
 
   constructor(scope: Construct, id: string, props: LoadBalancedServiceProps) {
     super(scope, id);
-    const count: TaskCount = { desiredCount: props.desiredCount ?? 2, maxCount: props.maxCount ?? 20 };
-    const containerPort = props.containerPort ?? 80;
+    const count: TaskCount = { desiredCount: props.desiredCount ?? DEFAULTS.desiredCount, maxCount: props.maxCount ?? DEFAULTS.maxCount };
+    const containerPort = props.containerPort ?? DEFAULTS.containerPort;
     this.node.addValidation({ validate: () => problems(count, containerPort) });
     const taskDefinition = new ecs.Ec2TaskDefinition(this, 'TaskDefinition', { networkMode: ecs.NetworkMode.BRIDGE });
     taskDefinition.addContainer(APP_CONTAINER_NAME, {
       image: props.image,
-      memoryReservationMiB: props.memoryReservationMiB ?? 256,
-      cpu: props.cpu ?? 256,
+      memoryReservationMiB: props.memoryReservationMiB ?? DEFAULTS.memoryReservationMiB,
+      cpu: props.cpu ?? DEFAULTS.cpu,
       environment: props.environment,
       portMappings: [{ containerPort, hostPort: 0, protocol: ecs.Protocol.TCP }],
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'app',
-        logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
+        logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? DEFAULTS.logRetentionDays }),
       }),
     });
     this.service = new ecs.Ec2Service(this, 'Service', {
@@ -144,7 +162,7 @@ export class LoadBalancedService extends Construct {
       circuitBreaker: { enable: true, rollback: true },
       capacityProviderStrategies: [{ capacityProvider: props.capacityProvider.capacityProviderName, weight: 1 }],
       placementStrategies: [ecs.PlacementStrategy.spreadAcross(ecs.BuiltInAttributes.AVAILABILITY_ZONE), ecs.PlacementStrategy.spreadAcrossInstances()],
-      healthCheckGracePeriod: props.healthCheckGracePeriod ?? Duration.minutes(1),
+      healthCheckGracePeriod: props.healthCheckGracePeriod ?? Duration.seconds(DEFAULTS.healthCheckGracePeriodSeconds),
     });
     props.targetGroup.addTarget(this.service.loadBalancerTarget({ containerName: APP_CONTAINER_NAME, containerPort }));
     this.addScaling(props.scaling ?? {}, count, props.targetGroup);
@@ -165,8 +183,11 @@ export class LoadBalancedService extends Construct {
     // A maxCount below desiredCount is reported by the validation, naming this construct's props;
     // raised to desiredCount here so that CDK's scalable target does not throw first with its own.
     const taskCount = this.service.autoScaleTaskCount({ minCapacity: count.desiredCount, maxCapacity: Math.max(count.maxCount, count.desiredCount) });
-    const cooldowns = { scaleInCooldown: scaling.scaleInCooldown ?? Duration.minutes(5), scaleOutCooldown: scaling.scaleOutCooldown ?? Duration.minutes(1) };
-    taskCount.scaleOnCpuUtilization('CpuTargetTracking', { targetUtilizationPercent: scaling.cpuTargetPercent ?? 70, ...cooldowns });
-    taskCount.scaleOnRequestCount('RequestCountTargetTracking', { requestsPerTarget: scaling.requestsPerTarget ?? 1000, targetGroup, ...cooldowns });
+    const cooldowns = {
+      scaleInCooldown: scaling.scaleInCooldown ?? Duration.seconds(DEFAULTS.scaling.scaleInCooldownSeconds),
+      scaleOutCooldown: scaling.scaleOutCooldown ?? Duration.seconds(DEFAULTS.scaling.scaleOutCooldownSeconds),
+    };
+    taskCount.scaleOnCpuUtilization('CpuTargetTracking', { targetUtilizationPercent: scaling.cpuTargetPercent ?? DEFAULTS.scaling.cpuTargetPercent, ...cooldowns });
+    taskCount.scaleOnRequestCount('RequestCountTargetTracking', { requestsPerTarget: scaling.requestsPerTarget ?? DEFAULTS.scaling.requestsPerTarget, targetGroup, ...cooldowns });
   }
 }

@@ -3,6 +3,22 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 
+/**
+ * What a {@link ServiceTargetGroup} uses for each prop left out, in plain numbers (seconds).
+ * Defined once: the props' `@default`s state these, and the Albatross configuration's service
+ * defaults start from them (lib/config/defaults.ts).
+ */
+export const SERVICE_TARGET_GROUP_DEFAULTS = {
+  port: 80,
+  healthCheck: { path: '/health', intervalSeconds: 30, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' },
+  deregistrationDelaySeconds: 30,
+  slowStartSeconds: 0,
+  algorithm: elbv2.TargetGroupLoadBalancingAlgorithmType.ROUND_ROBIN,
+  anomalyMitigation: false,
+} as const;
+
+const DEFAULTS = SERVICE_TARGET_GROUP_DEFAULTS;
+
 /** The health check of a {@link ServiceTargetGroup}; it always checks the port traffic goes to. */
 export interface ServiceHealthCheck {
   /**
@@ -83,7 +99,7 @@ export interface ServiceTargetGroupProps {
 /** Problems with the props, each naming the prop; raised at synth, scoped to the construct. */
 function problems(props: ServiceTargetGroupProps): string[] {
   if (props.anomalyMitigation && props.algorithm !== elbv2.TargetGroupLoadBalancingAlgorithmType.WEIGHTED_RANDOM) {
-    return [`ServiceTargetGroup anomalyMitigation needs algorithm weighted_random (got ${props.algorithm ?? 'round_robin'})`];
+    return [`ServiceTargetGroup anomalyMitigation needs algorithm weighted_random (got ${props.algorithm ?? DEFAULTS.algorithm})`];
   }
   return [];
 }
@@ -100,10 +116,10 @@ export class ServiceTargetGroup extends Construct {
     super(scope, id);
     this.node.addValidation({ validate: () => problems(props) });
     const check = props.healthCheck ?? {};
-    const algorithm = props.algorithm ?? elbv2.TargetGroupLoadBalancingAlgorithmType.ROUND_ROBIN;
+    const algorithm = props.algorithm ?? DEFAULTS.algorithm;
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
       vpc: props.vpc,
-      port: props.port ?? 80,
+      port: props.port ?? DEFAULTS.port,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targetType: elbv2.TargetType.INSTANCE,
       healthCheck: {
@@ -111,17 +127,17 @@ export class ServiceTargetGroup extends Construct {
         // Explicit: ECS registers each task on its own dynamic host port, and a health check on a
         // fixed port would miss every task (cfn-lint E3049 asks for it to be stated).
         port: 'traffic-port',
-        path: check.path ?? '/health',
-        interval: check.interval ?? Duration.seconds(30),
-        timeout: check.timeout ?? Duration.seconds(5),
-        healthyThresholdCount: check.healthyThreshold ?? 2,
-        unhealthyThresholdCount: check.unhealthyThreshold ?? 2,
-        healthyHttpCodes: check.healthyHttpCodes ?? '200',
+        path: check.path ?? DEFAULTS.healthCheck.path,
+        interval: check.interval ?? Duration.seconds(DEFAULTS.healthCheck.intervalSeconds),
+        timeout: check.timeout ?? Duration.seconds(DEFAULTS.healthCheck.timeoutSeconds),
+        healthyThresholdCount: check.healthyThreshold ?? DEFAULTS.healthCheck.healthyThreshold,
+        unhealthyThresholdCount: check.unhealthyThreshold ?? DEFAULTS.healthCheck.unhealthyThreshold,
+        healthyHttpCodes: check.healthyHttpCodes ?? DEFAULTS.healthCheck.matcher,
       },
-      deregistrationDelay: props.deregistrationDelay ?? Duration.seconds(30),
+      deregistrationDelay: props.deregistrationDelay ?? Duration.seconds(DEFAULTS.deregistrationDelaySeconds),
       slowStart: props.slowStart,
       loadBalancingAlgorithmType: algorithm,
-      enableAnomalyMitigation: algorithm === elbv2.TargetGroupLoadBalancingAlgorithmType.WEIGHTED_RANDOM ? (props.anomalyMitigation ?? false) : undefined,
+      enableAnomalyMitigation: algorithm === elbv2.TargetGroupLoadBalancingAlgorithmType.WEIGHTED_RANDOM ? (props.anomalyMitigation ?? DEFAULTS.anomalyMitigation) : undefined,
       stickinessCookieDuration: props.stickinessCookieDuration,
     });
   }

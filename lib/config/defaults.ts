@@ -1,40 +1,31 @@
+import { LOAD_BALANCED_SERVICE_DEFAULTS } from '../../constructs/load-balanced-service';
+import { SERVICE_TARGET_GROUP_DEFAULTS } from '../../constructs/service-target-group';
 import { AlbatrossConfig, HealthCheckConfig, ServiceConfig } from './schema';
 
-/** Health check every target group starts from. */
-export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = {
-  path: '/health',
-  intervalSeconds: 30,
-  timeoutSeconds: 5,
-  healthyThreshold: 2,
-  unhealthyThreshold: 2,
-  matcher: '200',
-};
+/** Health check every service's target group starts from: the construct's own defaults. */
+export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = SERVICE_TARGET_GROUP_DEFAULTS.healthCheck;
 
 /**
- * Settings every service starts from; a service in the config overrides any of them. The image is a
- * tiny public echo server that answers `/health`, so a first deploy comes up healthy.
+ * Settings every service starts from; a service in the config overrides any of them. The numbers are
+ * the constructs' own defaults (one definition each). The image is a tiny public echo server that
+ * answers `/health`, so a first deploy comes up healthy.
  */
 export const DEFAULT_SERVICE: ServiceConfig = {
   image: 'traefik/whoami:v1.11.0',
-  containerPort: 80,
-  memoryReservationMiB: 256,
-  cpu: 256,
-  desiredCount: 2,
-  maxCount: 20,
-  healthCheckGracePeriodSeconds: 60,
-  logRetentionDays: 30,
+  containerPort: LOAD_BALANCED_SERVICE_DEFAULTS.containerPort,
+  memoryReservationMiB: LOAD_BALANCED_SERVICE_DEFAULTS.memoryReservationMiB,
+  cpu: LOAD_BALANCED_SERVICE_DEFAULTS.cpu,
+  desiredCount: LOAD_BALANCED_SERVICE_DEFAULTS.desiredCount,
+  maxCount: LOAD_BALANCED_SERVICE_DEFAULTS.maxCount,
+  healthCheckGracePeriodSeconds: LOAD_BALANCED_SERVICE_DEFAULTS.healthCheckGracePeriodSeconds,
+  logRetentionDays: LOAD_BALANCED_SERVICE_DEFAULTS.logRetentionDays,
   environment: {},
   healthCheck: DEFAULT_HEALTH_CHECK,
-  deregistrationDelaySeconds: 30,
-  slowStartSeconds: 0,
-  algorithm: 'round_robin',
-  anomalyMitigation: false,
-  scaling: {
-    cpuTargetPercent: 70,
-    requestsPerTarget: 1000,
-    scaleInCooldownSeconds: 300,
-    scaleOutCooldownSeconds: 60,
-  },
+  deregistrationDelaySeconds: SERVICE_TARGET_GROUP_DEFAULTS.deregistrationDelaySeconds,
+  slowStartSeconds: SERVICE_TARGET_GROUP_DEFAULTS.slowStartSeconds,
+  algorithm: SERVICE_TARGET_GROUP_DEFAULTS.algorithm,
+  anomalyMitigation: SERVICE_TARGET_GROUP_DEFAULTS.anomalyMitigation,
+  scaling: LOAD_BALANCED_SERVICE_DEFAULTS.scaling,
 };
 
 /**
