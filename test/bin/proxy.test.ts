@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { stackTemplate } from '../support/stack-template';
 import { freePort, waitForHttp } from '../../lib/util/net';
 import { selfSignedCertificate } from '../../lib/proxy/tls';
+import { loadModelFromTemplate } from '../../lib/proxy/template';
 import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 
 const ROOT = join(__dirname, '..', '..');
@@ -56,10 +57,11 @@ test('--workers 2 with a missing template: the one-line error, exit 1, no fork l
   expect(result.stderr.trim().split('\n')).toHaveLength(1);
 });
 
-test('an unknown target group names the known ones, exit 1', () => {
-  const result = spawnSync(process.execPath, [PROXY, '--template', templateFile, '--targets', 'nope=127.0.0.1:1', '--admin-port', '0'], { encoding: 'utf8' });
+test.each([[[]], [['--workers', '2']]])('an unknown service in --targets is one line naming the template\'s services, exit 1 (%j)', (extra: string[]) => {
+  const services = Object.values(loadModelFromTemplate(stackTemplate(), { onWarning: () => undefined }).targetGroups).map((g) => g.name);
+  const result = spawnSync(process.execPath, [PROXY, '--template', templateFile, '--targets', 'nope=127.0.0.1:1', '--admin-port', '0', ...extra], { encoding: 'utf8', timeout: 20_000 });
   expect(result.status).toBe(1);
-  expect(result.stderr).toMatch(/unknown target group "nope".*app.*api.*static/);
+  expect(result.stderr.trim().split('\n')).toEqual([`albatross-proxy: --targets: unknown service "nope"; the template's services (target groups) are ${services.join(', ')}`]);
 });
 
 test('a malformed --targets value is rejected before start', () => {

@@ -1,6 +1,6 @@
 /**
  * ALB behaviours through the running proxy over loopback sockets: every rule condition, weighted
- * forwards, redirect rules, least outstanding requests, fail-open, AWSALB stickiness end to end,
+ * forwards (with AWSALBTG group stickiness), redirect rules, least outstanding requests, fail-open, AWSALB stickiness end to end,
  * the client idle timeout, the admin API's bind address, the in-flight gauge and access logs.
  * Settings come from the synthesized stack's model; rules the stack does not use are added to it.
  */
@@ -18,6 +18,7 @@ const API = groupForPath(base, '/api/*');
 const STATIC = groupForPath(base, '/static/*');
 const idOf = (name: string) => Object.values(base.targetGroups).find((g) => g.name === name)!.logicalId;
 
+const GROUP_STICKINESS_SECONDS = 600;
 const fixed = (body: string): ActionModel => ({ type: 'fixed-response', statusCode: 200, contentType: 'text/plain', body });
 
 /** Rules the stack does not use, one per condition type, ahead of the stack's own rules. */
@@ -34,6 +35,12 @@ const EXTRA_RULES: RuleModel[] = [
     priority: 8,
     conditions: [{ field: 'path-pattern', values: ['/weighted/*'] }],
     action: { type: 'forward', targetGroups: [{ targetGroup: idOf(APP), weight: 1 }, { targetGroup: idOf(STATIC), weight: 3 }] },
+  },
+  {
+    logicalId: 'WeightedSticky',
+    priority: 8,
+    conditions: [{ field: 'path-pattern', values: ['/tg-sticky/*'] }],
+    action: { type: 'forward', targetGroups: [{ targetGroup: idOf(APP), weight: 1 }, { targetGroup: idOf(STATIC), weight: 1 }], groupStickinessSeconds: GROUP_STICKINESS_SECONDS },
   },
   {
     logicalId: 'Moved',
@@ -119,6 +126,36 @@ describe('actions', () => {
     // 300 expected; 6 standard deviations (σ ≈ 8.7) either side.
     expect(toStatic).toBeGreaterThan(250);
     expect(toStatic).toBeLessThan(350);
+  });
+
+  test('weighted forward with target group stickiness: AWSALBTG and AWSALBTGCORS, same token, expiring after the duration', async () => {
+    const r = await get(`${proxy.https}/tg-sticky/a`);
+    const cookies = ([] as string[]).concat(r.headers['set-cookie'] ?? []);
+    const tg = cookies.find((c) => c.startsWith('AWSALBTG='))!;
+    const cors = cookies.find((c) => c.startsWith('AWSALBTGCORS='))!;
+    expect(tg).toMatch(/^AWSALBTG=[\w-]+; Expires=[^;]+; Path=\/$/);
+    expect(cors).toMatch(/; Path=\/; SameSite=None; Secure$/);
+    expect(tg.split(';')[0].slice('AWSALBTG='.length)).toBe(cors.split(';')[0].slice('AWSALBTGCORS='.length));
+    const expires = Date.parse(/Expires=([^;]+)/.exec(tg)![1]);
+    expect(Math.abs(expires - (Date.now() + GROUP_STICKINESS_SECONDS * 1000))).toBeLessThan(5000);
+    // A forward without group stickiness sets none.
+    const plain = await get(`${proxy.https}/weighted/x`);
+    expect(([] as string[]).concat(plain.headers['set-cookie'] ?? []).filter((c) => c.startsWith('AWSALBTG'))).toEqual([]);
+  });
+
+  test('weighted forward with target group stickiness: the AWSALBTG cookie keeps a client on its group; without it (or forged) requests spread', async () => {
+    const group = (a: Parameters<typeof servedBy>[0]) => (servedBy(a).startsWith('static') ? 'static' : 'app');
+    for (const name of ['AWSALBTG', 'AWSALBTGCORS']) {
+      const first = await get(`${proxy.https}/tg-sticky/a`);
+      const cookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${name}=`))!.split(';')[0];
+      const stuck = await Promise.all(Array.from({ length: 20 }, () => get(`${proxy.https}/tg-sticky/b`, { cookie: `other=1; ${cookie}` })));
+      expect({ name, groups: new Set(stuck.map(group)) }).toEqual({ name, groups: new Set([group(first)]) });
+    }
+    // 1:1 weights over 40 requests: one group only has probability 2 × 2^-40.
+    const spread = await Promise.all(Array.from({ length: 40 }, () => get(`${proxy.https}/tg-sticky/b`)));
+    expect(new Set(spread.map(group))).toEqual(new Set(['app', 'static']));
+    const forged = await Promise.all(Array.from({ length: 40 }, () => get(`${proxy.https}/tg-sticky/b`, { cookie: 'AWSALBTG=forged' })));
+    expect(new Set(forged.map(group))).toEqual(new Set(['app', 'static']));
   });
 
   test('a redirect rule: placeholders filled, the template port mapped to the local one, 302', async () => {
