@@ -74,6 +74,27 @@ test('default: starts the local proxy with sample apps, every behaviour passes, 
   expect(run.status).toBe(0);
 }, 90_000);
 
+test('a template with several services: sample apps per service, host and path rules reach their service, the weighted split is counted and within its range', async () => {
+  const fixture = join(ROOT, 'test', 'lib', 'proxy', 'support', 'services.template.json');
+  const child = spawn(process.execPath, [CLI, '--template', fixture], { cwd: ROOT });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const run = { status, stdout, stderr: '', ms: 0 };
+  expect(lines(run, 'FAIL')).toEqual([]);
+  expect(stdout).toContain("Services (sample apps, one per desired task of the template's ECS services): web ×2, web-canary ×1, api ×2, static ×1");
+  expect(lines(run, 'PASS')).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^PASS {2}rule Host api\.\* forwards to the api group {2}— \/ \(Host api\.example\): 200 from api-[12] \(service api, not the default action's web, web-canary\)$/),
+      expect.stringMatching(/^PASS {2}rule \/api\/\* forwards to the api group {2}— \/api\/x: 200 from api-[12] \(service api, not the default action's web, web-canary\)$/),
+      expect.stringMatching(/^PASS {2}HTTPS default action splits by weight \(web 90 \/ web-canary 10\) over 400 requests .*— web \d+ \(expected 360, accepted 327–386\), web-canary \d+ \(expected 40, accepted 14–73\)$/),
+      expect.stringMatching(/^PASS {2}HTTPS default action is sticky to its group with the AWSALBTG cookie \(3600 s\)/),
+      expect.stringMatching(/^PASS {2}a draining target gets no new requests/),
+    ]),
+  );
+  expect(status).toBe(0);
+}, 90_000);
+
 describe('--url against a running local proxy', () => {
   let local: LocalStack;
   beforeAll(async () => {
