@@ -12,7 +12,9 @@
  *   - ours (warm): `npx cdk synth` as cdk.json runs it, Lambda bundle cached;
  *   - ours (cold bundle cache): the same after removing the bundle cache, as on a first synth.
  * `--ours <dir>` measures another checkout's `npx cdk synth` (for example the main branch) as
- * "ours (other checkout)" too. `--runs <n>` sets the rounds (default 3).
+ * "ours (other checkout)" too. `--one-service` adds "ours, one service": the default stack with one
+ * service instead of four (bench/one-service.json), for what each service costs. `--runs <n>` sets
+ * the rounds (default 3).
  *
  * Run: `npm run bench:synth` (about 12 synths; minutes on a busy 2-core machine).
  */
@@ -30,6 +32,8 @@ interface Row {
   readonly name: string;
   readonly cwd: string;
   readonly app?: string;
+  /** Extra arguments of `cdk synth`, such as `-c albatross.configFile=…`. */
+  readonly args?: string;
   readonly before?: () => void;
   readonly cpu: number[];
   readonly wall: number[];
@@ -51,7 +55,7 @@ function synth(row: Row): void {
   row.before?.();
   const outdir = mkdtempSync(join(tmpdir(), 'albatross-synth-bench-'));
   const app = row.app ? ` --app ${JSON.stringify(row.app)}` : '';
-  const command = `npx cdk synth -q${app} -o ${JSON.stringify(outdir)} >/dev/null 2>${JSON.stringify(join(outdir, 'stderr.log'))}; code=$?; times; exit $code`;
+  const command = `npx cdk synth -q${app}${row.args ? ` ${row.args}` : ''} -o ${JSON.stringify(outdir)} >/dev/null 2>${JSON.stringify(join(outdir, 'stderr.log'))}; code=$?; times; exit $code`;
   const start = process.hrtime.bigint();
   const result = spawnSync('bash', ['-c', command], { cwd: row.cwd, encoding: 'utf8' });
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
@@ -91,6 +95,7 @@ function main(): void {
     row('ours (warm)'),
     row('ours (cold bundle cache)', { before: () => rmSync(bundleCache, { recursive: true, force: true }) }),
     ...(other ? [row('ours (other checkout)', { cwd: resolve(other) })] : []),
+    ...(process.argv.includes('--one-service') ? [row('ours, one service', { args: `-c albatross.configFile=${join(root, 'bench', 'one-service.json')}` })] : []),
   ];
   // One unmeasured synth of ours: compiles nothing, but fills the bundle cache for the warm row.
   synth(row('warm-up'));

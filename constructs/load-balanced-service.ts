@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,7 +13,7 @@ export interface LoadBalancedServiceScaling {
    */
   readonly cpuTargetPercent?: number;
   /**
-   * Requests per task per minute to keep, counted in the first target group.
+   * Requests per task per minute to keep, counted in the service's own target group.
    * @default 1000
    */
   readonly requestsPerTarget?: number;
@@ -34,10 +35,19 @@ export interface LoadBalancedServiceProps {
   readonly cluster: ecs.ICluster;
   /** The capacity provider to place tasks with. */
   readonly capacityProvider: ecs.AsgCapacityProvider;
-  /** Every target group the container serves; the first one drives request-count scaling. */
-  readonly targetGroups: elbv2.ApplicationTargetGroup[];
+  /**
+   * The service's own target group: its tasks register there, and its request count drives
+   * request-count scaling. It must already be attached to a listener (a rule or a default action
+   * forwarding to it), which names the load balancer the scaling metric counts on.
+   */
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
   /** The application's container image. */
   readonly image: ecs.ContainerImage;
+  /**
+   * Environment variables of the container.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
   /**
    * Port the container listens on; ECS maps it to a dynamic host port.
    * @default 80
@@ -88,15 +98,21 @@ interface TaskCount {
   readonly maxCount: number;
 }
 
-/** Task counts are checked by CDK's scalable task count itself. */
-function targetGroupProblems(props: LoadBalancedServiceProps): string[] {
-  return props.targetGroups.length === 0 ? ['LoadBalancedService targetGroups must contain at least one target group'] : [];
+/** Problems with the props, each naming the prop; raised at synth, scoped to the construct. */
+function problems(count: TaskCount, containerPort: number): string[] {
+  const found: string[] = [];
+  if (count.maxCount < count.desiredCount) found.push(`LoadBalancedService maxCount must be at least desiredCount (${count.desiredCount}) (got ${count.maxCount})`);
+  if (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535) {
+    found.push(`LoadBalancedService containerPort must be an integer from 1 to 65535 (got ${containerPort})`);
+  }
+  return found;
 }
 
 /**
- * An ECS-on-EC2 service in bridge mode with dynamic host ports, registered in every target group,
- * with a deployment circuit breaker that rolls back, 100/200 % deployment bounds, and CPU and
- * request-count target tracking.
+ * One ECS-on-EC2 service in bridge mode with dynamic host ports: its own task definition and
+ * container, registered in its own target group only, with a deployment circuit breaker that
+ * rolls back, 100/200 % deployment bounds, and CPU and request-count target tracking. Several of
+ * them share one cluster and its capacity provider.
  */
 export class LoadBalancedService extends Construct {
   /** The ECS service. */
@@ -105,13 +121,14 @@ export class LoadBalancedService extends Construct {
   constructor(scope: Construct, id: string, props: LoadBalancedServiceProps) {
     super(scope, id);
     const count: TaskCount = { desiredCount: props.desiredCount ?? 2, maxCount: props.maxCount ?? 20 };
-    this.node.addValidation({ validate: () => targetGroupProblems(props) });
     const containerPort = props.containerPort ?? 80;
+    this.node.addValidation({ validate: () => problems(count, containerPort) });
     const taskDefinition = new ecs.Ec2TaskDefinition(this, 'TaskDefinition', { networkMode: ecs.NetworkMode.BRIDGE });
     taskDefinition.addContainer(APP_CONTAINER_NAME, {
       image: props.image,
       memoryReservationMiB: props.memoryReservationMiB ?? 256,
       cpu: props.cpu ?? 256,
+      environment: props.environment,
       portMappings: [{ containerPort, hostPort: 0, protocol: ecs.Protocol.TCP }],
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'app',
@@ -129,21 +146,27 @@ export class LoadBalancedService extends Construct {
       placementStrategies: [ecs.PlacementStrategy.spreadAcross(ecs.BuiltInAttributes.AVAILABILITY_ZONE), ecs.PlacementStrategy.spreadAcrossInstances()],
       healthCheckGracePeriod: props.healthCheckGracePeriod ?? Duration.minutes(1),
     });
-    const target = this.service.loadBalancerTarget({ containerName: APP_CONTAINER_NAME, containerPort });
-    for (const group of props.targetGroups) group.addTarget(target);
-    this.addScaling(props.scaling ?? {}, count, props.targetGroups[0]);
+    props.targetGroup.addTarget(this.service.loadBalancerTarget({ containerName: APP_CONTAINER_NAME, containerPort }));
+    this.addScaling(props.scaling ?? {}, count, props.targetGroup);
   }
 
-  /** `requestTargetGroup` is missing only when the props are invalid, which fails synth. */
-  private addScaling(scaling: LoadBalancedServiceScaling, count: TaskCount, requestTargetGroup?: elbv2.ApplicationTargetGroup): void {
-    const taskCount = this.service.autoScaleTaskCount({ minCapacity: count.desiredCount, maxCapacity: count.maxCount });
+  /**
+   * Rolls a deployment of this service back when one of `alarms` goes into ALARM while it runs
+   * (ECS deployment alarms). ECS takes the alarms by name; the names must be fixed at synth
+   * (`alarmName` set), since a reference to the alarm would be flagged as a possible cycle. The
+   * service is still created after them.
+   */
+  rollBackOnAlarms(alarms: cloudwatch.Alarm[], alarmNames: string[]): void {
+    this.service.enableDeploymentAlarms(alarmNames, { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM });
+    this.service.node.defaultChild!.node.addDependency(...alarms);
+  }
+
+  private addScaling(scaling: LoadBalancedServiceScaling, count: TaskCount, targetGroup: elbv2.ApplicationTargetGroup): void {
+    // A maxCount below desiredCount is reported by the validation, naming this construct's props;
+    // raised to desiredCount here so that CDK's scalable target does not throw first with its own.
+    const taskCount = this.service.autoScaleTaskCount({ minCapacity: count.desiredCount, maxCapacity: Math.max(count.maxCount, count.desiredCount) });
     const cooldowns = { scaleInCooldown: scaling.scaleInCooldown ?? Duration.minutes(5), scaleOutCooldown: scaling.scaleOutCooldown ?? Duration.minutes(1) };
     taskCount.scaleOnCpuUtilization('CpuTargetTracking', { targetUtilizationPercent: scaling.cpuTargetPercent ?? 70, ...cooldowns });
-    if (!requestTargetGroup) return;
-    taskCount.scaleOnRequestCount('RequestCountTargetTracking', {
-      requestsPerTarget: scaling.requestsPerTarget ?? 1000,
-      targetGroup: requestTargetGroup,
-      ...cooldowns,
-    });
+    taskCount.scaleOnRequestCount('RequestCountTargetTracking', { requestsPerTarget: scaling.requestsPerTarget ?? 1000, targetGroup, ...cooldowns });
   }
 }

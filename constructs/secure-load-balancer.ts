@@ -55,8 +55,17 @@ export interface SecureLoadBalancerProps {
    * @default 'alb'
    */
   readonly accessLogPrefix?: string;
-  /** Where the HTTPS listener forwards requests that match no rule. */
-  readonly defaultTargetGroup: elbv2.IApplicationTargetGroup;
+  /**
+   * Where the HTTPS listener forwards requests that match no rule. Give this or `defaultAction`.
+   * @default - none; `defaultAction` is given
+   */
+  readonly defaultTargetGroup?: elbv2.IApplicationTargetGroup;
+  /**
+   * What the HTTPS listener does with requests that match no rule, such as a weighted forward to
+   * several target groups (`elbv2.ListenerAction.weightedForward`). Give this or `defaultTargetGroup`.
+   * @default - none; `defaultTargetGroup` is given
+   */
+  readonly defaultAction?: elbv2.ListenerAction;
 }
 
 /** Response headers the load balancer sets on every HTTPS response (listener attributes). */
@@ -115,7 +124,7 @@ export class SecureLoadBalancer extends Construct {
     super(scope, id);
     const httpsPort = props.httpsPort ?? 443;
     const httpPort = props.httpPort ?? 80;
-    this.node.addValidation({ validate: () => portProblems(httpsPort, httpPort) });
+    this.node.addValidation({ validate: () => [...portProblems(httpsPort, httpPort), ...defaultActionProblems(props)] });
     this.securityGroup = this.createSecurityGroup(props.vpc, [httpPort, httpsPort]);
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
@@ -136,7 +145,7 @@ export class SecureLoadBalancer extends Construct {
       certificates: [elbv2.ListenerCertificate.fromCertificateManager(props.certificate)],
       sslPolicy: props.tlsPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS,
       open: false,
-      defaultTargetGroups: [props.defaultTargetGroup],
+      ...httpsDefault(props),
     });
     applySecurityHeaders(this.httpsListener, { ...DEFAULT_SECURITY_HEADERS, ...props.securityHeaders });
     this.httpListener = this.loadBalancer.addListener('Http', {
@@ -185,6 +194,18 @@ function applySecurityHeaders(listener: elbv2.ApplicationListener, headers: Requ
   listener.setAttribute(SECURITY_HEADER_ATTRIBUTES.frameOptions, headers.frameOptions);
   listener.setAttribute(SECURITY_HEADER_ATTRIBUTES.contentSecurityPolicy, headers.contentSecurityPolicy);
   listener.setAttribute(SECURITY_HEADER_ATTRIBUTES.serverEnabled, String(!headers.removeServerHeader));
+}
+
+/** The HTTPS listener's default, as the listener options take it; with neither prop the validation reports it. */
+function httpsDefault(props: SecureLoadBalancerProps): Pick<elbv2.BaseApplicationListenerProps, 'defaultAction' | 'defaultTargetGroups'> {
+  if (props.defaultAction) return { defaultAction: props.defaultAction };
+  return props.defaultTargetGroup ? { defaultTargetGroups: [props.defaultTargetGroup] } : {};
+}
+
+/** The listener has one default: a target group, or an action. */
+function defaultActionProblems(props: SecureLoadBalancerProps): string[] {
+  const given = [props.defaultTargetGroup, props.defaultAction].filter((d) => d !== undefined).length;
+  return given === 1 ? [] : [`SecureLoadBalancer needs exactly one of defaultTargetGroup and defaultAction (got ${given === 0 ? 'neither' : 'both'})`];
 }
 
 /** Two listeners cannot share a port, and ports are 1–65535. */

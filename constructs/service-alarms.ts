@@ -9,13 +9,16 @@ import { Construct } from 'constructs';
 export interface ServiceAlarmsProps {
   /** The load balancer to watch. */
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
-  /** Target groups by short name; each gets an unhealthy-host alarm. */
+  /**
+   * Each service's own target group, by service name. Each service
+   * gets its own 5xx-rate, p95-latency and unhealthy-host alarms, on its group's metrics.
+   */
   readonly targetGroups: Record<string, elbv2.ApplicationTargetGroup>;
   /** Where alarm and OK notifications go. */
   readonly topic: sns.ITopic;
   /**
-   * Target 5xx responses, as a percentage of the requests the target groups received, above which
-   * the alarm fires.
+   * A service's target 5xx responses, as a percentage of the requests its target group received,
+   * above which its alarm fires.
    * @default 1
    */
   readonly target5xxRatePercent?: number;
@@ -26,7 +29,7 @@ export interface ServiceAlarmsProps {
    */
   readonly elb5xxRatePercent?: number;
   /**
-   * p95 target response time above which the alarm fires.
+   * p95 target response time of a service above which its alarm fires.
    * @default Duration.millis(500)
    */
   readonly p95Latency?: Duration;
@@ -47,8 +50,9 @@ export interface ServiceAlarmsProps {
   readonly datapointsToAlarm?: number;
 }
 
-/** CloudWatch alarms combine at most 10 metrics; the target 5xx-rate alarm uses one per group plus one. */
-export const MAX_TARGET_GROUPS = 9;
+// CloudWatch evaluates at most 10 metrics in one alarm. Each alarm here reads at most two (the
+// errors and requests of one target group, or of the load balancer), so the alarms do not bound
+// the number of services (lib/stacks/limits.ts does).
 
 /** The settings every alarm shares, defaults applied. */
 interface Evaluation {
@@ -60,10 +64,7 @@ interface Evaluation {
 /** Problems with the props, each naming the prop; raised at synth, scoped to the construct. */
 function problems(props: ServiceAlarmsProps, evaluation: Evaluation): string[] {
   const found: string[] = [];
-  const groupCount = Object.keys(props.targetGroups).length;
-  if (groupCount < 1 || groupCount > MAX_TARGET_GROUPS) {
-    found.push(`ServiceAlarms targetGroups must hold 1 to ${MAX_TARGET_GROUPS} target groups (got ${groupCount}): CloudWatch alarms combine at most 10 metrics`);
-  }
+  if (Object.keys(props.targetGroups).length === 0) found.push('ServiceAlarms targetGroups must hold at least one service');
   const { evaluationPeriods, datapointsToAlarm } = evaluation;
   if (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1 || datapointsToAlarm > evaluationPeriods) {
     found.push(`ServiceAlarms datapointsToAlarm must be a whole number from 1 to evaluationPeriods (${evaluationPeriods}) (got ${datapointsToAlarm})`);
@@ -72,25 +73,18 @@ function problems(props: ServiceAlarmsProps, evaluation: Evaluation): string[] {
 }
 
 /**
- * Target 5xx responses as a percentage of the requests the target groups received. The load
- * balancer's own RequestCount would also count HTTP→HTTPS redirects, fixed responses and requests
- * WAF blocked, none of which a target answered, and so understate the rate.
+ * A service's target 5xx responses as a percentage of the requests its target group received.
+ * The load balancer's own RequestCount would also count HTTP→HTTPS redirects, fixed responses,
+ * requests WAF blocked and other services' requests, and so understate the rate.
  */
-function target5xxRate(props: ServiceAlarmsProps, period: Duration): cloudwatch.MathExpression {
-  const usingMetrics: Record<string, cloudwatch.IMetric> = {
-    errors: props.loadBalancer.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: 'Sum' }),
-  };
-  Object.values(props.targetGroups).forEach((group, i) => {
-    usingMetrics[`requests${i}`] = group.metrics.requestCount({ period, statistic: 'Sum' });
-  });
-  // FILL(…, 0): a group with no traffic in a period has no data point, which would blank the sum.
-  const requests = Object.keys(usingMetrics)
-    .filter((name) => name !== 'errors')
-    .map((name) => `FILL(${name}, 0)`)
-    .join(' + ');
+function target5xxRate(group: elbv2.ApplicationTargetGroup, period: Duration): cloudwatch.MathExpression {
+  // FILL(…, 0): a period without traffic has no data point, which would blank the expression.
   return new cloudwatch.MathExpression({
-    expression: `IF((${requests}) > 0, 100 * FILL(errors, 0) / (${requests}), 0)`,
-    usingMetrics,
+    expression: 'IF(FILL(requests, 0) > 0, 100 * FILL(errors, 0) / FILL(requests, 0), 0)',
+    usingMetrics: {
+      errors: group.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: 'Sum' }),
+      requests: group.metrics.requestCount({ period, statistic: 'Sum' }),
+    },
     period,
     label: 'Target 5xx rate (%)',
   });
@@ -116,40 +110,59 @@ function elb5xxRate(props: ServiceAlarmsProps, period: Duration): cloudwatch.Mat
   });
 }
 
+/** The alarms a deploy of one service rolls back on, with their fixed names for ECS. */
+export interface DeploymentAlarms {
+  readonly alarms: cloudwatch.Alarm[];
+  readonly alarmNames: string[];
+}
+
 /**
- * The alarms an on-call engineer needs for a load-balanced service: target and load-balancer 5xx
- * rates, unhealthy hosts per target group, p95 target response time, target connection errors and
- * rejected connections. Missing data is not breaching: a quiet service is not an incident.
+ * The alarms an on-call engineer needs for load-balanced services. Per service, on its own target
+ * group: target 5xx rate, p95 target response time, unhealthy hosts. For the load balancer: the
+ * 5xx rate it generates itself, target connection errors and rejected connections. Missing data
+ * is not breaching: a quiet service is not an incident.
  */
 export class ServiceAlarms extends Construct {
   /** Every alarm created, for dashboards and composite alarms. */
   readonly alarms: cloudwatch.Alarm[] = [];
-  /**
-   * The alarms a bad deploy raises (5xx rates, p95 latency), for ECS deployment alarms. Unhealthy
-   * hosts and connection errors are left to the circuit breaker, which already stops a deploy
-   * whose tasks do not become healthy.
-   */
-  readonly deploymentAlarms: cloudwatch.Alarm[] = [];
-  /** Names of {@link deploymentAlarms}, fixed at synth (`<stack>-<id>`). */
-  readonly deploymentAlarmNames: string[] = [];
+  /** The load balancer's own alarms (its 5xx rate, target connection errors, rejected connections). */
+  readonly loadBalancerAlarms: cloudwatch.Alarm[] = [];
+  /** Each service's alarms, by service name: 5xx rate, p95 latency, unhealthy hosts. */
+  readonly serviceAlarms: Record<string, cloudwatch.Alarm[]> = {};
   private readonly evaluation: Evaluation;
+  private readonly deploymentAlarmsByService: Record<string, cloudwatch.Alarm[]> = {};
 
   constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
     super(scope, id);
     this.evaluation = { period: props.period ?? Duration.minutes(1), evaluationPeriods: props.evaluationPeriods ?? 3, datapointsToAlarm: props.datapointsToAlarm ?? 2 };
     this.node.addValidation({ validate: () => problems(props, this.evaluation) });
-    const period = this.evaluation.period;
+    const elb5xx = this.addLoadBalancerAlarms(props);
+    for (const [name, group] of Object.entries(props.targetGroups)) {
+      const alarms = this.addServiceAlarms(name, group, props);
+      this.serviceAlarms[name] = [alarms.target5xx, alarms.latency, alarms.unhealthy];
+      // A deploy that breaks connections shows as load-balancer 502s only, never as target 5xx,
+      // so the load balancer's rate counts too. ECS watches the alarms only while this service
+      // deploys: an alarm raised by another service's traffic rolls back only a deploy under way.
+      this.deploymentAlarmsByService[name] = [alarms.target5xx, alarms.latency, elb5xx];
+    }
+  }
+
+  /**
+   * The alarms a deploy of `service` rolls back on (ECS deployment alarms): its own 5xx rate and
+   * p95 latency, and the load balancer's 5xx rate. Unhealthy hosts and connection errors are left
+   * to the circuit breaker, which already stops a deploy whose tasks do not become healthy.
+   */
+  deploymentAlarms(service: string): DeploymentAlarms {
+    const alarms = this.deploymentAlarmsByService[service];
+    if (!alarms) throw new Error(`ServiceAlarms has no service ${JSON.stringify(service)} (services: ${Object.keys(this.deploymentAlarmsByService).join(', ')})`);
+    return { alarms, alarmNames: alarms.map((alarm) => this.alarmName(alarm.node.id)) };
+  }
+
+  /** Returns the load balancer's 5xx-rate alarm, which deploys roll back on. */
+  private addLoadBalancerAlarms(props: ServiceAlarmsProps): cloudwatch.Alarm {
+    const { period } = this.evaluation;
     const lbMetrics = props.loadBalancer.metrics;
-    const target5xxPercent = props.target5xxRatePercent ?? 1;
     const elb5xxPercent = props.elb5xxRatePercent ?? 1;
-    const p95Ms = (props.p95Latency ?? Duration.millis(500)).toMilliseconds();
-    const target5xx = this.add(
-      'Target5xxRate',
-      target5xxRate(props, period),
-      target5xxPercent,
-      `Target 5xx responses above ${target5xxPercent}% of the requests routed to targets`,
-      props.topic,
-    );
     const elb5xx = this.add(
       'LoadBalancer5xxRate',
       elb5xxRate(props, period),
@@ -157,35 +170,48 @@ export class ServiceAlarms extends Construct {
       `Load balancer 5xx responses (502, 503, 504, …) above ${elb5xxPercent}% of all requests`,
       props.topic,
     );
-    const latency = this.add(
-      'TargetResponseTimeP95',
-      lbMetrics.targetResponseTime({ period, statistic: 'p95' }),
-      p95Ms / 1000,
-      `p95 target response time above ${p95Ms} ms`,
-      props.topic,
-    );
-    this.deploymentAlarms.push(target5xx, elb5xx, latency);
-    this.deploymentAlarmNames.push(...this.deploymentAlarms.map((alarm) => this.alarmName(alarm.node.id)));
-    this.add(
+    const connectionErrors = this.add(
       'TargetConnectionErrors',
       lbMetrics.targetConnectionErrorCount({ period, statistic: 'Sum' }),
       0,
       'The load balancer could not connect to targets (task stopped, port closed, security group)',
       props.topic,
     );
-    this.add('RejectedConnections', lbMetrics.rejectedConnectionCount({ period, statistic: 'Sum' }), 0, 'The load balancer rejected connections (max connections reached)', props.topic);
-    for (const [name, group] of Object.entries(props.targetGroups)) {
-      this.add(
-        `UnhealthyHosts-${name}`,
-        group.metrics.unhealthyHostCount({ period, statistic: 'Maximum' }),
-        0,
-        `Target group ${name} has an unhealthy host`,
-        props.topic,
-      );
-    }
+    const rejected = this.add('RejectedConnections', lbMetrics.rejectedConnectionCount({ period, statistic: 'Sum' }), 0, 'The load balancer rejected connections (max connections reached)', props.topic);
+    this.loadBalancerAlarms.push(elb5xx, connectionErrors, rejected);
+    return elb5xx;
   }
 
-  /** Fixed, readable names (`Albatross-Target5xxRate`): on-call sees them, deployment alarms name them. */
+  private addServiceAlarms(name: string, group: elbv2.ApplicationTargetGroup, props: ServiceAlarmsProps): Record<'target5xx' | 'latency' | 'unhealthy', cloudwatch.Alarm> {
+    const { period } = this.evaluation;
+    const target5xxPercent = props.target5xxRatePercent ?? 1;
+    const p95Ms = (props.p95Latency ?? Duration.millis(500)).toMilliseconds();
+    return {
+      target5xx: this.add(
+        `${name}-Target5xxRate`,
+        target5xxRate(group, period),
+        target5xxPercent,
+        `Service ${name}: target 5xx responses above ${target5xxPercent}% of the requests routed to it`,
+        props.topic,
+      ),
+      latency: this.add(
+        `${name}-TargetResponseTimeP95`,
+        group.metrics.targetResponseTime({ period, statistic: 'p95' }),
+        p95Ms / 1000,
+        `Service ${name}: p95 target response time above ${p95Ms} ms`,
+        props.topic,
+      ),
+      unhealthy: this.add(
+        `${name}-UnhealthyHosts`,
+        group.metrics.unhealthyHostCount({ period, statistic: 'Maximum' }),
+        0,
+        `Service ${name}: its target group has an unhealthy host`,
+        props.topic,
+      ),
+    };
+  }
+
+  /** Fixed, readable names (`Albatross-web-Target5xxRate`): on-call sees them, deployment alarms name them. */
   private alarmName(id: string): string {
     return `${Stack.of(this).stackName}-${id}`;
   }

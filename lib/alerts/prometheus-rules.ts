@@ -42,21 +42,41 @@ function hasMetrics(alarm: CloudWatchAlarm, ...names: string[]): boolean {
   return alarm.metrics.every((m) => m.namespace === ELB) && names.every((n) => alarm.metrics.some((m) => m.metricName === n)) && alarm.metrics.every((m) => names.includes(m.metricName));
 }
 
-/** `100 * errors / requests` over the target groups' RequestCount: the proxy's 5xx share of forwarded requests. */
-function target5xxRate(alarm: CloudWatchAlarm, window: string): Translation {
+/**
+ * The proxy's label selector for the one target group all of `metrics` are on (a service's own
+ * alarm), or undefined when they are not all on one group (an alarm over the load balancer).
+ */
+function oneGroupSelector(metrics: AlarmMetric[], groupNames: Record<string, string>): string | { reason: string } | undefined {
+  const ids = new Set(metrics.map((m) => m.dimensions.TargetGroup));
+  const [id] = ids;
+  if (ids.size !== 1 || id === undefined) return undefined;
+  const group = groupNames[id];
+  return group === undefined ? { reason: `dimension TargetGroup ${JSON.stringify(id)} is not a target group of the load balancer` } : `target_group=${JSON.stringify(group)}`;
+}
+
+/**
+ * `100 * errors / requests`: of one target group when all the metrics are on it (a service's own
+ * rate), else over every target group's RequestCount: the proxy's 5xx share of forwarded requests.
+ */
+function target5xxRate(alarm: CloudWatchAlarm, window: string, groupNames: Record<string, string>): Translation {
   const requests = alarm.metrics.filter((m) => m.metricName === 'RequestCount');
   if (!alarm.expression?.includes('100 *') || requests.some((m) => m.dimensions.TargetGroup === undefined)) {
     return { reason: `metric-math expression ${JSON.stringify(alarm.expression)} is not the target 5xx percentage of the target groups' requests` };
   }
+  const group = oneGroupSelector(alarm.metrics, groupNames);
+  if (typeof group === 'object') return group;
+  const forwarded = group ?? FORWARDED;
   const rate = (selector: string) => `sum(rate(${REQUESTS}{${selector}}[${window}]))`;
-  return { expr: `100 * ${rate(`${FORWARDED},code=~"5.."`)} / ${rate(FORWARDED)}` };
+  return { expr: `100 * ${rate(`${forwarded},code=~"5.."`)} / ${rate(forwarded)}` };
 }
 
-/** `TargetResponseTime` pNN: the quantile of the proxy's request-duration histogram. */
-function latencyQuantile(metric: AlarmMetric, window: string): Translation {
+/** `TargetResponseTime` pNN: the quantile of the proxy's request-duration histogram, of the alarm's target group if it has one. */
+function latencyQuantile(metric: AlarmMetric, window: string, groupNames: Record<string, string>): Translation {
   const match = /^p(\d+(?:\.\d+)?)$/.exec(metric.statistic);
   if (!match) return { reason: `TargetResponseTime statistic ${metric.statistic} is not a percentile` };
-  return { expr: `histogram_quantile(${Number(match[1]) / 100}, sum by (le) (rate(${DURATION}[${window}])))` };
+  const group = oneGroupSelector([metric], groupNames);
+  if (typeof group === 'object') return group;
+  return { expr: `histogram_quantile(${Number(match[1]) / 100}, sum by (le) (rate(${DURATION}${group ? `{${group}}` : ''}[${window}])))` };
 }
 
 /** `UnHealthyHostCount` of one target group: the proxy's targets in state unhealthy. */
@@ -77,8 +97,8 @@ function translate(alarm: CloudWatchAlarm, groupNames: Record<string, string>): 
   const window = `${alarm.periodSeconds}s`;
   const missing = alarm.metrics.find((m) => m.namespace === ELB && NO_METRIC[m.metricName] !== undefined);
   if (missing) return { reason: NO_METRIC[missing.metricName] };
-  if (hasMetrics(alarm, 'HTTPCode_Target_5XX_Count', 'RequestCount')) return target5xxRate(alarm, window);
-  if (alarm.expression === undefined && hasMetrics(alarm, 'TargetResponseTime')) return latencyQuantile(alarm.metrics[0], window);
+  if (hasMetrics(alarm, 'HTTPCode_Target_5XX_Count', 'RequestCount')) return target5xxRate(alarm, window, groupNames);
+  if (alarm.expression === undefined && hasMetrics(alarm, 'TargetResponseTime')) return latencyQuantile(alarm.metrics[0], window, groupNames);
   if (alarm.expression === undefined && hasMetrics(alarm, 'UnHealthyHostCount')) return unhealthyHosts(alarm.metrics[0], groupNames);
   const metric = alarm.metrics.map((m) => `${m.namespace} ${m.metricName}`).join(', ');
   return { reason: `the proxy has no metric for ${metric}` };

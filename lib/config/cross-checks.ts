@@ -1,6 +1,6 @@
 /**
  * Rules between sections: the certificate against the domain and the environment, and the
- * listener's routing against the target groups. Each reads only the fields it names in its
+ * listener's routing against the services. Each reads only the fields it names in its
  * `whenValid`, so a problem elsewhere does not hide it.
  */
 
@@ -55,26 +55,28 @@ export function checkCertificateEnvironment(config: CertificateFields, ctx: Ctx)
 
 /** What the routing rules read of the whole config. */
 interface RoutingFields {
-  readonly targetGroups: Readonly<Record<string, unknown>>;
+  readonly services: Readonly<Record<string, unknown>>;
   readonly rules: readonly { readonly action: RuleAction }[];
-  readonly service: { readonly defaultTargetGroup: string };
+  readonly defaultAction: RuleAction;
 }
 
 /**
- * Every forward names a target group, and every target group is forwarded to: a group no
- * listener routes to would have no load balancer, and ALB metrics and alarms need one.
+ * Every forward names services, and every service is forwarded to: a service no listener routes
+ * to would have a target group without a load balancer, and ALB metrics and alarms need one.
  */
 export function checkRouting(config: RoutingFields, ctx: Ctx): void {
-  const names = Object.keys(config.targetGroups);
-  const mustName = (got: string) => `must name a target group (${names.join(', ')}; got ${shown(got)})`;
-  const routed = new Set<string>([config.service.defaultTargetGroup]);
-  if (!names.includes(config.service.defaultTargetGroup)) report(ctx, ['service', 'defaultTargetGroup'], mustName(config.service.defaultTargetGroup));
-  config.rules.forEach((rule, i) => {
-    if (!('forward' in rule.action)) return;
-    routed.add(rule.action.forward);
-    if (!names.includes(rule.action.forward)) report(ctx, ['rules', i, 'action', 'forward'], mustName(rule.action.forward));
-  });
+  const names = Object.keys(config.services);
+  const routed = new Set<string>();
+  const checkForward = (action: RuleAction, path: (string | number)[]) => {
+    if (!('forward' in action)) return;
+    for (const service of Object.keys(action.forward)) {
+      routed.add(service);
+      if (!names.includes(service)) report(ctx, path, `must name a service (${names.join(', ')}; got ${shown(service)})`);
+    }
+  };
+  checkForward(config.defaultAction, ['defaultAction', 'forward']);
+  config.rules.forEach((rule, i) => checkForward(rule.action, ['rules', i, 'action', 'forward']));
   for (const name of names) {
-    if (!routed.has(name)) report(ctx, ['targetGroups', name], 'is not used: forward to it from a rule or make it service.defaultTargetGroup (or remove it with null)');
+    if (!routed.has(name)) report(ctx, ['services', name], 'is not used: forward to it from defaultAction or a rule (or remove it with null)');
   }
 }

@@ -1,4 +1,4 @@
-import { AlbatrossConfig, HealthCheckConfig, TargetGroupConfig } from './schema';
+import { AlbatrossConfig, HealthCheckConfig, ServiceConfig } from './schema';
 
 /** Health check every target group starts from. */
 export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = {
@@ -10,13 +10,31 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = {
   matcher: '200',
 };
 
-/** Settings every target group starts from; a named group in the config overrides any of them. */
-export const DEFAULT_TARGET_GROUP: TargetGroupConfig = {
+/**
+ * Settings every service starts from; a service in the config overrides any of them. The image is a
+ * tiny public echo server that answers `/health`, so a first deploy comes up healthy.
+ */
+export const DEFAULT_SERVICE: ServiceConfig = {
+  image: 'traefik/whoami:v1.11.0',
+  containerPort: 80,
+  memoryReservationMiB: 256,
+  cpu: 256,
+  desiredCount: 2,
+  maxCount: 20,
+  healthCheckGracePeriodSeconds: 60,
+  logRetentionDays: 30,
+  environment: {},
   healthCheck: DEFAULT_HEALTH_CHECK,
   deregistrationDelaySeconds: 30,
   slowStartSeconds: 0,
   algorithm: 'round_robin',
   anomalyMitigation: false,
+  scaling: {
+    cpuTargetPercent: 70,
+    requestsPerTarget: 1000,
+    scaleInCooldownSeconds: 300,
+    scaleOutCooldownSeconds: 60,
+  },
 };
 
 /**
@@ -51,17 +69,22 @@ export const DEFAULT_CONFIG: AlbatrossConfig = {
       removeServerHeader: true,
     },
   },
-  targetGroups: {
-    app: DEFAULT_TARGET_GROUP,
-    api: { ...DEFAULT_TARGET_GROUP, algorithm: 'least_outstanding_requests' },
-    static: { ...DEFAULT_TARGET_GROUP, stickinessSeconds: 86400 },
+  // The seeds' layout: a sticky web app with its next revision as a 10 % canary, an API on its own
+  // path and host name, static assets from their own service, and the maintenance answer.
+  services: {
+    web: { ...DEFAULT_SERVICE, stickinessSeconds: 86400 },
+    'web-canary': { ...DEFAULT_SERVICE, desiredCount: 1, maxCount: 2, stickinessSeconds: 86400 },
+    api: { ...DEFAULT_SERVICE, algorithm: 'least_outstanding_requests' },
+    static: DEFAULT_SERVICE,
   },
+  defaultAction: { forward: { web: 90, 'web-canary': 10 }, groupStickinessSeconds: 3600 },
   rules: [
-    { priority: 10, pathPatterns: ['/api/*'], action: { forward: 'api' } },
-    { priority: 20, pathPatterns: ['/static/*'], action: { forward: 'static' } },
+    { priority: 5, conditions: { hostHeaders: ['api.*'] }, action: { forward: { api: 1 } } },
+    { priority: 10, conditions: { pathPatterns: ['/api/*'] }, action: { forward: { api: 1 } } },
+    { priority: 20, conditions: { pathPatterns: ['/static/*'] }, action: { forward: { static: 1 } } },
     {
       priority: 30,
-      pathPatterns: ['/maintenance'],
+      conditions: { pathPatterns: ['/maintenance'] },
       action: {
         fixedResponse: {
           statusCode: 503,
@@ -71,17 +94,6 @@ export const DEFAULT_CONFIG: AlbatrossConfig = {
       },
     },
   ],
-  service: {
-    image: 'traefik/whoami:v1.11.0',
-    containerPort: 80,
-    memoryReservationMiB: 256,
-    cpu: 256,
-    desiredCount: 2,
-    maxCount: 20,
-    defaultTargetGroup: 'app',
-    healthCheckGracePeriodSeconds: 60,
-    logRetentionDays: 30,
-  },
   capacity: {
     instanceType: 't3.small',
     minCapacity: 2,
@@ -89,12 +101,6 @@ export const DEFAULT_CONFIG: AlbatrossConfig = {
     desiredCapacity: 2,
     healthCheckGracePeriodSeconds: 300,
     lifecycleHeartbeatSeconds: 300,
-  },
-  scaling: {
-    cpuTargetPercent: 70,
-    requestsPerTarget: 1000,
-    scaleInCooldownSeconds: 300,
-    scaleOutCooldownSeconds: 60,
   },
   waf: {
     maxBodyBytes: 5 * 1024 * 1024,

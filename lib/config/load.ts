@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_CONFIG, DEFAULT_TARGET_GROUP } from './defaults';
+import { DEFAULT_CONFIG, DEFAULT_SERVICE } from './defaults';
 import { AlbatrossConfig, ConfigOverrides } from './schema';
 import { ConfigError, validateConfig } from './validate';
 
@@ -65,19 +65,19 @@ function readConfigFile(path: string): Json {
 }
 
 /**
- * Merges the configured target groups over the default ones. A group may name only the settings
- * that differ (`{"api": {"algorithm": "round_robin"}}`); `null` removes a default group. Anything
- * but an object is passed on for the schema to reject.
+ * Merges the configured services over the default ones. A service may name only the settings that
+ * differ (`{"api": {"image": "my/api:1.2"}}`); a new name starts from `DEFAULT_SERVICE`; `null`
+ * removes a default service. Anything but an object is passed on for the schema to reject.
  */
-function mergeTargetGroups(groups: unknown): unknown {
-  if (groups === undefined) return DEFAULT_CONFIG.targetGroups;
-  if (!isObject(groups)) return groups;
-  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG.targetGroups };
-  for (const [name, group] of Object.entries(groups)) {
-    if (group === null) {
+function mergeServices(services: unknown): unknown {
+  if (services === undefined) return DEFAULT_CONFIG.services;
+  if (!isObject(services)) return services;
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG.services };
+  for (const [name, service] of Object.entries(services)) {
+    if (service === null) {
       delete merged[name];
     } else {
-      merged[name] = deepMerge(DEFAULT_CONFIG.targetGroups[name] ?? DEFAULT_TARGET_GROUP, group);
+      merged[name] = deepMerge(DEFAULT_CONFIG.services[name] ?? DEFAULT_SERVICE, service);
     }
   }
   return merged;
@@ -106,11 +106,12 @@ export function loadConfig(context: ContextSource, contextKeys: string[] = []): 
 
 /**
  * Applies a partial configuration over the defaults and validates the result. Objects merge key by
- * key, so an unknown key reaches the schema and is reported; a value of the wrong shape replaces
+ * key (services by name, the default action whole), so an unknown key reaches the schema and is reported; a value of the wrong shape replaces
  * its default whole and is reported too.
  */
 export function buildConfig(partial: ConfigOverrides = {}): AlbatrossConfig {
-  const { targetGroups, ...rest } = partial as Json;
+  const { services, defaultAction, ...rest } = partial as Json;
   const merged = deepMerge<unknown>(DEFAULT_CONFIG, rest);
-  return validateConfig({ ...(merged as Json), targetGroups: mergeTargetGroups(targetGroups) });
+  // An action is replaced whole: merged key by key, a forward would keep the default's services.
+  return validateConfig({ ...(merged as Json), services: mergeServices(services), defaultAction: defaultAction ?? DEFAULT_CONFIG.defaultAction });
 }

@@ -10,8 +10,8 @@
  * while `.describe()` text lives only at runtime.
  *
  * Each section is a strict object: an unknown key is an error that names the nearest known key.
- * A section lives in its own file (`deployment.ts`, `load-balancer.ts`, `target-groups.ts`,
- * `rules.ts`, `service.ts`, `waf.ts`, `alarms.ts`) with the rules between its own fields; the
+ * A section lives in its own file (`deployment.ts`, `load-balancer.ts`, `service.ts` with
+ * `target-groups.ts`, `rules.ts`, `waf.ts`, `alarms.ts`) with the rules between its own fields; the
  * rules between sections are in `cross-checks.ts`.
  */
 
@@ -22,9 +22,9 @@ import { alarmsSchema } from './alarms';
 import { certificateArnSchema, domainSchema, environmentSchema, networkSchema, stackNameSchema } from './deployment';
 import { section, Settings, unsettable } from './fields';
 import { loadBalancerSchema } from './load-balancer';
-import { listenerRulesSchema } from './rules';
-import { capacitySchema, scalingSchema, serviceSchema } from './service';
-import { targetGroupsSchema } from './target-groups';
+import { retiredSettings } from './retired';
+import { listenerRulesSchema, ruleActionSchema } from './rules';
+import { capacitySchema, servicesSchema } from './service';
 import { wafSchema } from './waf';
 
 export * from './allowed';
@@ -63,24 +63,26 @@ export const albatrossConfigShape = {
   /** Load balancer and listeners. */
   loadBalancer: loadBalancerSchema,
   /**
-   * Target groups by name (at most 9: the 5xx-rate alarm sums their request counts in one metric
-   * math expression of at most 10 metrics); the name is used in rules and in the local proxy's
-   * `--targets`. A group named in the config starts from the defaults of the group of that name
-   * (or of a new group); `null` removes a default group.
-   * @default - `app` (round robin), `api` (least outstanding requests), `static` (sticky for a day)
+   * The services behind the load balancer by name (at most 9), each its own ECS service with its own
+   * container, target group and scaling, all on the one Auto Scaling group. A service named in the
+   * config starts from the default service of that name (a new name from `DEFAULT_SERVICE`, round robin);
+   * `null` removes a default service.
+   * @default - `web` (sticky), `web-canary` (its next revision), `api` (least outstanding requests), `static`
    */
-  targetGroups: targetGroupsSchema,
+  services: servicesSchema,
   /**
-   * Path-based rules of the HTTPS listener.
-   * @default - `/api/*` → api (10), `/static/*` → static (20), `/maintenance` → fixed 503 JSON (30)
+   * What the HTTPS listener does when no rule matches: forward to a service, to weighted services
+   * (a canary), or a fixed response.
+   * @default - `{ "forward": { "web": 90, "web-canary": 10 }, "groupStickinessSeconds": 3600 }`
+   */
+  defaultAction: ruleActionSchema,
+  /**
+   * Rules of the HTTPS listener, by priority (at most 100).
+   * @default - Host `api.*` → api (5), `/api/*` → api (10), `/static/*` → static (20), `/maintenance` → fixed 503 JSON (30)
    */
   rules: listenerRulesSchema,
-  /** The ECS service. */
-  service: serviceSchema,
   /** The Auto Scaling group. */
   capacity: capacitySchema,
-  /** Scaling policies. */
-  scaling: scalingSchema,
   /** WAF request-body and rate limits. */
   waf: wafSchema,
   /** Alarm thresholds. */
@@ -91,7 +93,15 @@ export const albatrossConfigShape = {
 export const albatrossConfigSchema = section(albatrossConfigShape, 'an object of Albatross settings')
   .superRefine(checkCertificateSource, whenValid(['certificateArn']))
   .superRefine(checkCertificateEnvironment, whenValid(['certificateArn'], ['env', 'region'], ['env', 'account']))
-  .superRefine(checkRouting, whenValid({ keysOf: ['targetGroups'] }, ['rules', '*', 'action'], ['service', 'defaultTargetGroup']));
+  .superRefine(checkRouting, whenValid({ keysOf: ['services'] }, ['rules', '*', 'action'], ['defaultAction']));
+
+const movedToServices = (what: string) => () =>
+  `was replaced by services.<name>: ${what} (one service per target group; see README, "Migrating to services")`;
+retiredSettings.set(albatrossConfigSchema, {
+  service: movedToServices('move image, containerPort, cpu, memoryReservationMiB, desiredCount, maxCount and the rest into each service, and service.defaultTargetGroup into defaultAction { "forward": "<service>" }'),
+  targetGroups: movedToServices("move each group's healthCheck, deregistrationDelaySeconds, algorithm, slowStartSeconds and stickinessSeconds into the service it fronts"),
+  scaling: movedToServices('move cpuTargetPercent, requestsPerTarget and the cooldowns into services.<name>.scaling'),
+});
 
 /** Everything that describes one deployment, as validated. */
 export type AlbatrossConfig = Settings<z.output<typeof albatrossConfigSchema>>;
@@ -103,5 +113,12 @@ export type DeepPartial<T> = T extends (infer U)[]
     ? { [K in keyof T]?: DeepPartial<T[K]> }
     : T;
 
-/** What a config may say over the defaults: any field left out, `null` where a setting can be unset. */
-export type ConfigOverrides = DeepPartial<z.input<typeof albatrossConfigSchema>>;
+type ConfigInput = z.input<typeof albatrossConfigSchema>;
+
+/**
+ * What a config may say over the defaults: any field left out, `null` where a setting can be unset,
+ * and `null` for a default service to remove it.
+ */
+export type ConfigOverrides = DeepPartial<Omit<ConfigInput, 'services'>> & {
+  services?: Record<string, DeepPartial<ConfigInput['services'][string]> | null>;
+};

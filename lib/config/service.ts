@@ -1,14 +1,21 @@
-/** The container service on ECS-on-EC2, the Auto Scaling group under it, and their scaling. */
+/**
+ * The services behind the load balancer, each its own ECS service with its own container, target
+ * group and scaling, and the Auto Scaling group they all run on.
+ */
 
 import { z } from 'zod';
+import { MAX_SERVICES } from '../stacks/limits';
 import { LOG_RETENTION_DAYS } from './allowed';
 import { report, whenValid } from './checks';
 import { integer, matching, oneOf, section, Settings, shown } from './fields';
+import { checkTargetGroup, TARGET_GROUP_CHECK_READS, targetGroupShape } from './target-groups';
 
-/**
- * The settings of one container and its task count: the service's own, kept apart from the
- * section so that a later per-service config can carry the same settings.
- */
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,20}$/;
+const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+/** The most services one deployment holds, set by the stack (CloudFormation's resources per stack). */
+export { MAX_SERVICES };
+
+/** The settings of one service's container and its task count. */
 export const containerShape = {
   /**
    * Container image of the application. It must answer the target groups' health check path.
@@ -49,13 +56,6 @@ export function checkTaskCounts(s: { desiredCount: number; maxCount: number }, c
 /** The fields `checkTaskCounts` reads. */
 export const TASK_COUNT_CHECK_READS = [['maxCount'], ['desiredCount']] as const;
 
-/** The container service on ECS-on-EC2. */
-export const serviceSchema = section({
-  ...containerShape,
-  /** Name of the target group the listener forwards to when no rule matches. @default 'app' */
-  defaultTargetGroup: z.string({ error: (issue) => `must be the name of a target group (got ${shown(issue.input)})` }),
-}).superRefine(checkTaskCounts, whenValid(...TASK_COUNT_CHECK_READS));
-
 /** The EC2 Auto Scaling group that gives ECS its capacity. */
 export const capacitySchema = section({
   /** EC2 instance type. @default 't3.small' */
@@ -85,7 +85,7 @@ export const capacitySchema = section({
     }
   }, whenValid(['minCapacity'], ['maxCapacity'], ['desiredCapacity']));
 
-/** Scaling policies of the service. */
+/** Target tracking of one service's task count. */
 export const scalingSchema = section({
   /** Target average CPU utilisation in percent, 1–100. @default 70 */
   cpuTargetPercent: integer(1, 100),
@@ -96,6 +96,48 @@ export const scalingSchema = section({
   /** Seconds to wait after scaling out, 0–86400. @default 60 */
   scaleOutCooldownSeconds: integer(0, 86400),
 });
+
+/** Environment variables of a container: names as a shell takes them, string values. */
+export const containerEnvironmentSchema = z.record(z.string().regex(ENVIRONMENT_NAME), z.string({ error: (issue) => `must be a string (got ${shown(issue.input)}); write numbers and flags in quotes` }), {
+  error: (issue) => {
+    if (issue.code === 'invalid_key') return 'is not a valid variable name: letters, digits and _, not starting with a digit';
+    return issue.code === 'invalid_type' ? `must be an object of environment variables by name (got ${shown(issue.input)})` : undefined;
+  },
+});
+
+/** One service: its container, its target group and its scaling. */
+export const serviceSchema = section({
+  ...containerShape,
+  /**
+   * Environment variables of the container (plain values; keep secrets in Secrets Manager or SSM).
+   * @default {}
+   */
+  environment: containerEnvironmentSchema,
+  ...targetGroupShape,
+  /**
+   * Target tracking of the task count, between desiredCount and maxCount.
+   * @default - CPU 70 %, 1000 requests per target per minute, cooldowns 300 s in and 60 s out
+   */
+  scaling: scalingSchema,
+})
+  .superRefine(checkTaskCounts, whenValid(...TASK_COUNT_CHECK_READS))
+  .superRefine(checkTargetGroup, whenValid(...TARGET_GROUP_CHECK_READS));
+
+/**
+ * Services by name; the name is the target group's, used in rules, in the local proxy's `--targets`
+ * and in alarm names.
+ */
+export const servicesSchema = z
+  .record(z.string(), serviceSchema, { error: (issue) => (issue.code === 'invalid_type' ? `must be an object of services by name (got ${shown(issue.input)})` : undefined) })
+  .superRefine((services, ctx) => {
+    const names = Object.keys(services);
+    if (names.length < 1 || names.length > MAX_SERVICES) {
+      report(ctx, [], `must define 1 to ${MAX_SERVICES} services (got ${names.length}): each service adds about a dozen resources to the stack, and CloudFormation allows 500`);
+    }
+    for (const name of names) {
+      if (!SERVICE_NAME.test(name)) report(ctx, [name], 'name must be lower-case letters, digits and dashes, start with a letter, at most 21 characters');
+    }
+  }, whenValid({ keysOf: [] }));
 
 export type ServiceConfig = Settings<z.output<typeof serviceSchema>>;
 export type CapacityConfig = Settings<z.output<typeof capacitySchema>>;

@@ -1,20 +1,16 @@
 /**
- * Target groups: health check, draining and routing of one group, and the named groups of a
- * deployment. The shape of one group (`targetGroupShape` and its rules) is kept apart from the
- * record of groups so that a later per-service config can carry the same settings.
+ * The target group of a service: its health check, draining and how it spreads requests over the
+ * service's tasks. `targetGroupShape` and its rules are part of each service's settings
+ * (`service.ts`).
  */
 
 import { z } from 'zod';
 import { ROUTING_ALGORITHMS } from './allowed';
 import { report, whenValid } from './checks';
 import { flag, integer, matching, oneOf, says, section, Settings, shown, unsettable, wholeNumber } from './fields';
-import { MAX_TARGET_GROUPS } from '../../constructs/service-alarms';
 import { MAX_DEREGISTRATION_DELAY_SECONDS } from '../alb/target-group-attributes';
 
 const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
-const TARGET_GROUP_NAME = /^[a-z][a-z0-9-]{0,20}$/;
-/** The alarms' limit (CloudWatch alarms combine at most 10 metrics), defined by the alarms construct. */
-export { MAX_TARGET_GROUPS };
 
 /** HTTP codes a health check counts as success; ALB takes codes from 200 to 499. */
 const matcherSchema = matching(MATCHER, 'HTTP codes like 200, 200,204 or 200-299').superRefine((matcher, ctx) => {
@@ -82,25 +78,4 @@ export function checkTargetGroup(group: { slowStartSeconds: number; algorithm: s
 /** The fields `checkTargetGroup` reads. */
 export const TARGET_GROUP_CHECK_READS = [['slowStartSeconds'], ['algorithm'], ['anomalyMitigation']] as const;
 
-/** A target group of the service. */
-export const targetGroupSchema = section(targetGroupShape).superRefine(checkTargetGroup, whenValid(...TARGET_GROUP_CHECK_READS));
-
-/**
- * Target groups by name; the name is used in rules and in the local proxy's `--targets`. At most
- * 9: the 5xx-rate alarm sums their request counts in one metric math expression of at most 10
- * metrics.
- */
-export const targetGroupsSchema = z
-  .record(z.string(), targetGroupSchema, { error: (issue) => (issue.code === 'invalid_type' ? `must be an object of target groups by name (got ${shown(issue.input)})` : undefined) })
-  .superRefine((groups, ctx) => {
-    const names = Object.keys(groups);
-    if (names.length < 1 || names.length > MAX_TARGET_GROUPS) {
-      report(ctx, [], `must define 1 to ${MAX_TARGET_GROUPS} target groups (got ${names.length}): the 5xx-rate alarm combines one metric per group plus one, and CloudWatch allows 10`);
-    }
-    for (const name of names) {
-      if (!TARGET_GROUP_NAME.test(name)) report(ctx, [name], 'name must be lower-case letters, digits and dashes, start with a letter, at most 21 characters');
-    }
-  }, whenValid());
-
 export type HealthCheckConfig = Settings<z.output<typeof healthCheckSchema>>;
-export type TargetGroupConfig = Settings<z.output<typeof targetGroupSchema>>;

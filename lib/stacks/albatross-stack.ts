@@ -1,7 +1,6 @@
 import { CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -19,6 +18,7 @@ import { ServiceTargetGroup } from '../../constructs/service-target-group';
 import { AlbatrossConfig, ListenerRuleConfig } from '../config';
 import { TARGET_GROUP_NAME_TAG } from '../alb/tags';
 import { alarmsProps, capacityProps, domainProps, loadBalancerProps, serviceProps, targetGroupProps, wafProps } from './construct-props';
+import { listenerAction, listenerConditions } from './listener-rules';
 
 /** Host ports ECS assigns to bridge-mode containers with hostPort 0. */
 export const EPHEMERAL_PORTS = { from: 32768, to: 65535 } as const;
@@ -35,17 +35,19 @@ export interface AlbatrossStackProps extends StackProps {
 }
 
 /**
- * A production-grade load-balanced service: dual-stack VPC over the configured AZs, an
- * internet-facing ALB behind WAF, ECS-on-EC2 capacity with a terminate lifecycle hook, alarms and
- * a dashboard — all from one {@link AlbatrossConfig}.
+ * Production-grade load-balanced services: dual-stack VPC over the configured AZs, an
+ * internet-facing ALB behind WAF whose rules route to the services, one ECS service per configured
+ * service (its own task definition, target group and scaling) on shared ECS-on-EC2 capacity with a
+ * terminate lifecycle hook, alarms and a dashboard per service — all from one {@link AlbatrossConfig}.
  */
 export class AlbatrossStack extends Stack {
   readonly vpc: ec2.Vpc;
   readonly loadBalancer: SecureLoadBalancer;
-  /** Target groups by short name. */
+  /** Each service's target group, by service name. */
   readonly targetGroups: Record<string, elbv2.ApplicationTargetGroup>;
   readonly capacity: EcsCapacity;
-  readonly service: LoadBalancedService;
+  /** The ECS services, by service name. */
+  readonly services: Record<string, LoadBalancedService>;
   readonly alarms: ServiceAlarms;
   readonly alarmTopic: AlarmTopic;
   readonly drain: DrainOrchestrator;
@@ -62,7 +64,7 @@ export class AlbatrossStack extends Stack {
       vpc: this.vpc,
       certificate: domain?.certificate ?? acm.Certificate.fromCertificateArn(this, 'Certificate', config.certificateArn!),
       accessLogBucket: accessLogs.bucket,
-      defaultTargetGroup: this.targetGroups[config.service.defaultTargetGroup],
+      defaultAction: listenerAction(config.defaultAction, this.targetGroups),
     });
     domain?.pointAt(this.loadBalancer.loadBalancer);
     this.addListenerRules(config.rules);
@@ -70,13 +72,8 @@ export class AlbatrossStack extends Stack {
     this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarms.email });
     this.capacity = new EcsCapacity(this, 'Capacity', { ...capacityProps(config.capacity), vpc: this.vpc, notificationTopic: this.alarmTopic.topic });
     this.allowLoadBalancerToReachInstances();
-    this.service = new LoadBalancedService(this, 'App', {
-      ...serviceProps(config.service, config.scaling),
-      cluster: this.capacity.cluster,
-      capacityProvider: this.capacity.capacityProvider,
-      targetGroups: this.orderedTargetGroups(config),
-    });
-    this.capacity.dependOnCapacityProviders(this.service.service);
+    // After the listener and its rules: request-count scaling needs each group's load balancer.
+    this.services = this.createServices(config);
     this.drain = new DrainOrchestrator(this, 'Drain', {
       autoScalingGroup: this.capacity.autoScalingGroup,
       lifecycleHookName: this.capacity.terminateHook.lifecycleHookName,
@@ -97,7 +94,8 @@ export class AlbatrossStack extends Stack {
     new ServiceDashboard(this, 'Dashboard', {
       loadBalancer: this.loadBalancer.loadBalancer,
       targetGroups: this.targetGroups,
-      alarms: [...this.alarms.alarms, ...this.drain.alarms],
+      alarms: [...this.alarms.loadBalancerAlarms, ...this.drain.alarms],
+      serviceAlarms: this.alarms.serviceAlarms,
       period: Duration.seconds(config.alarms.periodSeconds),
     });
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancer.loadBalancerDnsName });
@@ -105,13 +103,12 @@ export class AlbatrossStack extends Stack {
     new CfnOutput(this, 'AutoScalingGroupName', { value: this.capacity.autoScalingGroup.autoScalingGroupName });
   }
 
-  /**
-   * The alarms have fixed names, so the service names them without a reference (which CDK flags as
-   * a possible cycle); the explicit dependency still creates them first.
-   */
+  /** Each service rolls back on its own alarms. */
   private enableDeploymentRollback(): void {
-    this.service.service.enableDeploymentAlarms(this.alarms.deploymentAlarmNames, { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM });
-    this.service.service.node.defaultChild!.node.addDependency(...this.alarms.deploymentAlarms);
+    for (const [name, service] of Object.entries(this.services)) {
+      const { alarms, alarmNames } = this.alarms.deploymentAlarms(name);
+      service.rollBackOnAlarms(alarms, alarmNames);
+    }
   }
 
   /** ECS bridge mode maps containers to ephemeral host ports; only the load balancer may reach them. */
@@ -142,37 +139,41 @@ export class AlbatrossStack extends Stack {
     return vpc;
   }
 
+  /** One target group per service. */
   private createTargetGroups(config: AlbatrossConfig): Record<string, elbv2.ApplicationTargetGroup> {
     const groups: Record<string, elbv2.ApplicationTargetGroup> = {};
-    for (const [name, settings] of Object.entries(config.targetGroups)) {
-      const group = new ServiceTargetGroup(this, `TargetGroup-${name}`, { ...targetGroupProps(settings, config.service.containerPort), vpc: this.vpc }).targetGroup;
-      // The short name the rules use, for the local proxy, which reads the template.
+    for (const [name, settings] of Object.entries(config.services)) {
+      const group = new ServiceTargetGroup(this, `TargetGroup-${name}`, { ...targetGroupProps(settings), vpc: this.vpc }).targetGroup;
+      // The service's name, for the local proxy (`--targets <service>=…`) and the drain, which read the template.
       Tags.of(group).add(TARGET_GROUP_NAME_TAG, name);
       groups[name] = group;
     }
     return groups;
   }
 
-  /** The default group first: request-count scaling follows the traffic that matches no rule. */
-  private orderedTargetGroups(config: AlbatrossConfig): elbv2.ApplicationTargetGroup[] {
-    const first = config.service.defaultTargetGroup;
-    return [first, ...Object.keys(this.targetGroups).filter((name) => name !== first)].map((name) => this.targetGroups[name]);
+  /** One ECS service per configured service, in its own target group, on the shared capacity. */
+  private createServices(config: AlbatrossConfig): Record<string, LoadBalancedService> {
+    const services: Record<string, LoadBalancedService> = {};
+    for (const [name, settings] of Object.entries(config.services)) {
+      const service = new LoadBalancedService(this, `Service-${name}`, {
+        ...serviceProps(settings),
+        cluster: this.capacity.cluster,
+        capacityProvider: this.capacity.capacityProvider,
+        targetGroup: this.targetGroups[name],
+      });
+      this.capacity.dependOnCapacityProviders(service.service);
+      services[name] = service;
+    }
+    return services;
   }
 
   private addListenerRules(rules: ListenerRuleConfig[]): void {
     for (const rule of rules) {
-      const action =
-        'forward' in rule.action
-          ? elbv2.ListenerAction.forward([this.targetGroups[rule.action.forward]])
-          : elbv2.ListenerAction.fixedResponse(rule.action.fixedResponse.statusCode, {
-              contentType: rule.action.fixedResponse.contentType,
-              messageBody: rule.action.fixedResponse.body,
-            });
       new elbv2.ApplicationListenerRule(this, `Rule${rule.priority}`, {
         listener: this.loadBalancer.httpsListener,
         priority: rule.priority,
-        conditions: [elbv2.ListenerCondition.pathPatterns(rule.pathPatterns)],
-        action,
+        conditions: listenerConditions(rule.conditions),
+        action: listenerAction(rule.action, this.targetGroups),
       });
     }
   }

@@ -22,16 +22,14 @@ import type {
   LoadBalancerConfig,
   PathRateLimitConfig,
   RateLimitConfig,
-  ScalingConfig,
   ServiceConfig,
-  TargetGroupConfig,
   WafConfig,
 } from '../config';
 
 /** Omits the props the stack wires itself (VPC, certificate, groups, topics). */
 type Settings<P, Wired extends keyof P> = Omit<P, Wired>;
 
-export function loadBalancerProps(c: LoadBalancerConfig): Settings<SecureLoadBalancerProps, 'vpc' | 'certificate' | 'accessLogBucket' | 'defaultTargetGroup'> {
+export function loadBalancerProps(c: LoadBalancerConfig): Settings<SecureLoadBalancerProps, 'vpc' | 'certificate' | 'accessLogBucket' | 'defaultTargetGroup' | 'defaultAction'> {
   return {
     httpsPort: c.httpsPort,
     httpPort: c.httpPort,
@@ -43,10 +41,11 @@ export function loadBalancerProps(c: LoadBalancerConfig): Settings<SecureLoadBal
   };
 }
 
-export function targetGroupProps(c: TargetGroupConfig, port: number): Settings<ServiceTargetGroupProps, 'vpc'> {
+/** A service's target group: the target-group settings of the service, on its container port. */
+export function targetGroupProps(c: ServiceConfig): Settings<ServiceTargetGroupProps, 'vpc'> {
   const check = c.healthCheck;
   return {
-    port,
+    port: c.containerPort,
     healthCheck: {
       path: check.path,
       interval: Duration.seconds(check.intervalSeconds),
@@ -90,9 +89,11 @@ export function capacityProps(c: CapacityConfig): Settings<EcsCapacityProps, 'vp
   };
 }
 
-export function serviceProps(c: ServiceConfig, scaling: ScalingConfig): Settings<LoadBalancedServiceProps, 'cluster' | 'capacityProvider' | 'targetGroups'> {
+export function serviceProps(c: ServiceConfig): Settings<LoadBalancedServiceProps, 'cluster' | 'capacityProvider' | 'targetGroup'> {
+  const scaling = c.scaling;
   return {
     image: ecs.ContainerImage.fromRegistry(c.image),
+    environment: { ...c.environment },
     containerPort: c.containerPort,
     memoryReservationMiB: c.memoryReservationMiB,
     cpu: c.cpu,

@@ -29,10 +29,17 @@ test('synthesizes the template offline from cdk.json context', () => {
 }, 60_000);
 
 test('an invalid setting stops synth with the field name and the allowed range', () => {
-  const { status, stderr } = runApp({ 'albatross.targetGroups': JSON.stringify({ app: { deregistrationDelaySeconds: 4000 } }) });
+  const { status, stderr } = runApp({ 'albatross.services': JSON.stringify({ api: { deregistrationDelaySeconds: 4000 } }) });
   expect(status).toBe(1);
-  expect(stderr).toContain('targetGroups.app.deregistrationDelaySeconds must be an integer from 0 to 3600 (got 4000)');
+  expect(stderr).toContain('services.api.deregistrationDelaySeconds must be an integer from 0 to 3600 (got 4000)');
   expect(stderr).not.toMatch(/\n\s+at /); // no stack trace, just the problem
+}, 60_000);
+
+test('the old single-service shape stops synth saying how to migrate, without a stack trace', () => {
+  const { status, stderr } = runApp({ 'albatross.targetGroups': JSON.stringify({ app: { deregistrationDelaySeconds: 60 } }) });
+  expect(status).toBe(1);
+  expect(stderr).toContain('targetGroups was replaced by services.<name>');
+  expect(stderr).not.toMatch(/\n\s+at /);
 }, 60_000);
 
 test('a misspelled setting and a wrong shape stop synth with one readable message listing both', () => {
@@ -43,7 +50,7 @@ test('a misspelled setting and a wrong shape stop synth with one readable messag
     [
       'Invalid Albatross configuration:',
       '  - loadBalancer.idleTimeoutSecond is not a known setting; did you mean loadBalancer.idleTimeoutSeconds?',
-      '  - rules[0] must be an object { priority, pathPatterns, action } (got null)',
+      '  - rules[0] must be an object { priority, conditions, action } (got null)',
     ].join('\n'),
   );
 }, 60_000);

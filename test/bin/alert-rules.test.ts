@@ -28,14 +28,14 @@ test('--out writes the rule file; stderr lists each alarm left out and the count
   const result = run(['--template', join(dir, 'ok.json'), '--out', join(dir, 'rules.yaml')]);
   expect(result.status).toBe(0);
   const rules = (parse(readFileSync(join(dir, 'rules.yaml'), 'utf8')) as { groups: { rules: { alert: string }[] }[] }).groups[0].rules;
-  expect(rules.map((r) => r.alert)).toContain('Albatross-Target5xxRate');
+  expect(rules.map((r) => r.alert)).toContain('Albatross-web-Target5xxRate');
   expect(result.stderr).toContain('not reproducible locally: Albatross-RejectedConnections: ');
   expect(result.stderr.trim().split('\n').pop()).toBe(`${rules.length} rules written to ${join(dir, 'rules.yaml')}`);
 });
 
 test('a malformed alarm: one line naming the file, the alarm and the field; exit 1', () => {
   const broken = structuredClone(template);
-  const [id] = Object.entries(broken.Resources).find(([, r]) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.AlarmName === 'Albatross-TargetResponseTimeP95')!;
+  const [id] = Object.entries(broken.Resources).find(([, r]) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.AlarmName === 'Albatross-api-TargetResponseTimeP95')!;
   broken.Resources[id].Properties.EvaluationPeriods = '3';
   writeFileSync(join(dir, 'broken.json'), JSON.stringify(broken));
   const result = run(['--template', join(dir, 'broken.json')]);

@@ -3,53 +3,19 @@
  * the message names the construct's path and the prop. Every construct is built here without
  * Albatross's configuration, as a reuser would.
  */
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AccessLogBucket } from '../../constructs/access-log-bucket';
 import { EcsCapacity } from '../../constructs/ecs-capacity';
 import { LoadBalancedService } from '../../constructs/load-balanced-service';
 import { RateLimitedWebAcl } from '../../constructs/rate-limited-web-acl';
-import { SecureLoadBalancer } from '../../constructs/secure-load-balancer';
 import { ServiceAlarms } from '../../constructs/service-alarms';
 import { ServiceDomain } from '../../constructs/service-domain';
 import { ServiceTargetGroup } from '../../constructs/service-target-group';
-
-const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000000';
-
-function bareStack(): Stack {
-  return new Stack(new App(), 'Reuse', { env: { account: '123456789012', region: 'eu-west-1' } });
-}
-
-function vpcIn(stack: Stack): ec2.Vpc {
-  return new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-}
-
-/** Synthesizes the app of `stack` and returns the error CDK raised. */
-function synthError(stack: Stack): string {
-  try {
-    (stack.node.root as App).synth();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('synth succeeded');
-}
-
-function loadBalancerIn(stack: Stack, overrides: Partial<ConstructorParameters<typeof SecureLoadBalancer>[2]> = {}): SecureLoadBalancer {
-  const vpc = vpcIn(stack);
-  return new SecureLoadBalancer(stack, 'Edge', {
-    vpc,
-    certificate: acm.Certificate.fromCertificateArn(stack, 'Certificate', CERTIFICATE_ARN),
-    accessLogBucket: new s3.Bucket(stack, 'Logs'),
-    defaultTargetGroup: new ServiceTargetGroup(stack, 'Group', { vpc }).targetGroup,
-    ...overrides,
-  });
-}
+import { bareStack, loadBalancerIn, synthError, targetGroupsIn, vpcIn } from './support/fixture';
 
 test('AccessLogBucket: a retention that is not whole days fails synth at the bucket', () => {
   const stack = bareStack();
@@ -101,25 +67,43 @@ test('ServiceAlarms: more datapoints than evaluation periods fails synth at the 
   expect(synthError(stack)).toContain('[Reuse/Alarms] ServiceAlarms datapointsToAlarm must be a whole number from 1 to evaluationPeriods (2) (got 3)');
 });
 
-test('ServiceAlarms: no target group fails synth at the alarms, naming the CloudWatch limit', () => {
+test('ServiceAlarms: no service fails synth at the alarms', () => {
   const stack = bareStack();
   const edge = loadBalancerIn(stack);
   new ServiceAlarms(stack, 'Alarms', { loadBalancer: edge.loadBalancer, targetGroups: {}, topic: new sns.Topic(stack, 'Topic') });
-  expect(synthError(stack)).toContain('[Reuse/Alarms] ServiceAlarms targetGroups must hold 1 to 9 target groups (got 0)');
+  expect(synthError(stack)).toContain('[Reuse/Alarms] ServiceAlarms targetGroups must hold at least one service');
 });
 
-test('LoadBalancedService and EcsCapacity: each reports its own problem at its own path', () => {
+test('SecureLoadBalancer: both a default target group and a default action, or neither, fail synth at the load balancer', () => {
+  for (const [given, overrides] of [
+    ['both', (group: elbv2.ApplicationTargetGroup) => ({ defaultTargetGroup: group, defaultAction: elbv2.ListenerAction.forward([group]) })],
+    ['neither', () => ({ defaultTargetGroup: undefined, defaultAction: undefined })],
+  ] as const) {
+    const stack = bareStack();
+    const vpc = vpcIn(stack);
+    loadBalancerIn(stack, overrides(targetGroupsIn(stack, vpc, ['web']).web), vpc);
+    expect(synthError(stack)).toContain(`[Reuse/Edge] SecureLoadBalancer needs exactly one of defaultTargetGroup and defaultAction (got ${given})`);
+  }
+});
+
+test('LoadBalancedService and EcsCapacity: each reports its own problem at its own path, naming its own props', () => {
   const stack = bareStack();
   const vpc = vpcIn(stack);
   const capacity = new EcsCapacity(stack, 'Capacity', { vpc, notificationTopic: new sns.Topic(stack, 'Topic'), minCapacity: 0, maxCapacity: 0 });
+  const group = targetGroupsIn(stack, vpc, ['web']).web;
+  loadBalancerIn(stack, { defaultTargetGroup: group }, vpc);
   new LoadBalancedService(stack, 'App', {
     cluster: capacity.cluster,
     capacityProvider: capacity.capacityProvider,
-    targetGroups: [],
+    targetGroup: group,
     image: ecs.ContainerImage.fromRegistry('traefik/whoami:v1.11.0'),
+    desiredCount: 4,
+    maxCount: 3,
+    containerPort: 70000,
   });
   const message = synthError(stack);
-  expect(message).toContain('[Reuse/App] LoadBalancedService targetGroups must contain at least one target group');
+  expect(message).toContain('[Reuse/App] LoadBalancedService maxCount must be at least desiredCount (4) (got 3)');
+  expect(message).toContain('[Reuse/App] LoadBalancedService containerPort must be an integer from 1 to 65535 (got 70000)');
   expect(message).toContain('[Reuse/Capacity] EcsCapacity maxCapacity must be a whole number, at least 1 and at least minCapacity (0) (got 0)');
 });
 

@@ -52,6 +52,8 @@ test('the admin API binds beyond loopback in the container, so compose requires 
 });
 
 const CDK_PACKAGES = ['aws-cdk-lib', 'constructs', 'cdk-nag'];
+/** What only synth uses besides the CDK: the configuration's schema and its spelling suggestions. */
+const SYNTH_ONLY_PACKAGES = ['zod', 'fastest-levenshtein'];
 const isCdkPackage = (name: string) => CDK_PACKAGES.includes(name) || name.startsWith('@aws-cdk/');
 
 /** Package directories of the production dependency tree (what `npm prune --omit=dev` keeps), relative to node_modules. */
@@ -77,6 +79,7 @@ test('the image keeps the production dependencies only, by npm prune alone, with
   const kept = productionPackages();
   expect(kept.map(packageName)).toEqual(expect.arrayContaining(['pino', 'undici', 'commander', '@aws-sdk/client-elastic-load-balancing-v2']));
   expect(kept.map(packageName).filter(isCdkPackage)).toEqual([]);
+  expect(kept.map(packageName).filter((name) => SYNTH_ONLY_PACKAGES.includes(name))).toEqual([]);
 });
 
 test('the proxy, the drain CLI and the sample app start with nothing but the production dependencies installed', () => {

@@ -11,19 +11,36 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AlbatrossConfig, DeepPartial } from '../../lib/config';
+import type { ConfigOverrides } from '../../lib/config';
 
-/** A config that turns on every optional feature (domain, alarm e-mail, slow start, anomaly mitigation, three AZs). */
-export const EVERY_FEATURE: DeepPartial<AlbatrossConfig> = {
+/**
+ * A config that turns on every optional feature: domain, alarm e-mail, slow start, anomaly
+ * mitigation, container environment, three AZs, and rules with every condition kind, a weighted
+ * forward with target-group stickiness and a fixed response (each rule within the ALB's 5 values).
+ */
+export const EVERY_FEATURE: ConfigOverrides = {
   certificateArn: '',
   domain: { name: 'app.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
   alarms: { email: 'oncall@example.com' },
-  targetGroups: { app: { slowStartSeconds: 60 }, api: { algorithm: 'weighted_random', anomalyMitigation: true } },
+  services: {
+    web: { slowStartSeconds: 60, environment: { APP_MODE: 'production', FEATURE_FLAGS: 'a,b' } },
+    api: { algorithm: 'weighted_random', anomalyMitigation: true },
+  },
+  rules: [
+    { priority: 5, conditions: { hostHeaders: ['api.example.com'], httpRequestMethods: ['GET', 'POST'], sourceIps: ['192.0.2.0/24', '2001:db8::/32'] }, action: { forward: 'api' } },
+    {
+      priority: 10,
+      conditions: { pathPatterns: ['/api/*'], httpHeaders: [{ name: 'X-Canary', values: ['on'] }], queryStrings: [{ key: 'version', value: '2' }, { value: 'beta' }] },
+      action: { forward: { api: 80, static: 20 }, groupStickinessSeconds: 300 },
+    },
+    { priority: 20, conditions: { pathPatterns: ['/static/*'] }, action: { forward: 'static' } },
+    { priority: 30, conditions: { pathPatterns: ['/maintenance'] }, action: { fixedResponse: { statusCode: 503, contentType: 'application/json', body: '{"status":"maintenance"}' } } },
+  ],
   env: { availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] },
 };
 
 /** The template of `synthStack(partial)` (test/support/stack.ts), as JSON. */
-export function stackTemplate(partial: DeepPartial<AlbatrossConfig> = {}): Record<string, unknown> {
+export function stackTemplate(partial: ConfigOverrides = {}): Record<string, unknown> {
   const runDir = process.env.ALBATROSS_TEST_RUN_DIR;
   if (!runDir) return synthesize(partial);
   const dir = join(runDir, 'templates');
@@ -38,7 +55,7 @@ export function stackTemplate(partial: DeepPartial<AlbatrossConfig> = {}): Recor
   return template;
 }
 
-function synthesize(partial: DeepPartial<AlbatrossConfig>): Record<string, unknown> {
+function synthesize(partial: ConfigOverrides): Record<string, unknown> {
   // Required here, not imported at the top: a suite whose templates are all shared never loads aws-cdk-lib.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { synthStack } = require('./stack') as typeof import('./stack');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addAlbatrossStack } from '../../lib/app';
-import { AlbatrossConfig, buildConfig, DeepPartial } from '../../lib/config';
+import { AlbatrossConfig, buildConfig, ConfigOverrides } from '../../lib/config';
 import { AlbatrossStack } from '../../lib/stacks/albatross-stack';
 
 /** The context of cdk.json (feature flags, the config), so tests synthesize what `cdk synth` does. */
@@ -30,7 +30,7 @@ export function testApp(extraContext: Record<string, unknown> = {}): App {
 export const WITHOUT_BUILTIN_VALIDATION = { builtinCloudFormationValidation: false } as const;
 
 /** Synthesizes the stack from a partial config, offline. */
-export function synthStack(partial: DeepPartial<AlbatrossConfig> = {}): { app: App; stack: AlbatrossStack; template: Template; config: AlbatrossConfig } {
+export function synthStack(partial: ConfigOverrides = {}): { app: App; stack: AlbatrossStack; template: Template; config: AlbatrossConfig } {
   const config = buildConfig({ certificateArn: TEST_CERTIFICATE_ARN, ...partial });
   const app = testApp();
   const stack = addAlbatrossStack(app, config);

@@ -36,11 +36,11 @@ const requests = (group: string, code: number, perSample: number) => ({
   values: counter(perSample),
 });
 
-const bucket = (le: string, perSample: number) => ({ series: `albatross_request_duration_seconds_bucket{target_group="app",le="${le}"}`, values: counter(perSample) });
+const bucket = (group: string, le: string, perSample: number) => ({ series: `albatross_request_duration_seconds_bucket{target_group="${group}",le="${le}"}`, values: counter(perSample) });
 
-/** Requests answered in 0.5–1 s (slow) or under 0.1 s (fast), 20 per sample. */
-function latency(slow: boolean): object[] {
-  return ['0.1', '0.25', '0.5', '1', '+Inf'].map((le) => bucket(le, slow ? (le === '1' || le === '+Inf' ? 20 : 0) : 20));
+/** Requests to `group` answered in 0.5–1 s (slow) or under 0.1 s (fast), 20 per sample. */
+function latency(slow: boolean, group = 'api'): object[] {
+  return ['0.1', '0.25', '0.5', '1', '+Inf'].map((le) => bucket(group, le, slow ? (le === '1' || le === '+Inf' ? 20 : 0) : 20));
 }
 
 function health(group: string, target: string, state: 'healthy' | 'unhealthy', value: 0 | 1) {
@@ -75,40 +75,46 @@ function health(group: string, target: string, state: 'healthy' | 'unhealthy', v
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   }
 
-  test('a 2 % target 5xx rate fires the 5xx alarm after DatapointsToAlarm periods, not before', () => {
-    const series = [requests('app', 200, 196), requests('app', 500, 4)];
+  test("a 2 % target 5xx rate of a service fires that service's 5xx alarm after DatapointsToAlarm periods, not before, and no other service's", () => {
+    const series = [requests('api', 200, 196), requests('api', 500, 4), requests('web', 200, 200)];
     const result = promtool(series, [
-      { eval_time: '90s', alertname: 'Albatross-Target5xxRate', exp_alerts: [] },
-      { eval_time: '5m', alertname: 'Albatross-Target5xxRate', exp_alerts: firing('Albatross-Target5xxRate') },
+      { eval_time: '90s', alertname: 'Albatross-api-Target5xxRate', exp_alerts: [] },
+      { eval_time: '5m', alertname: 'Albatross-api-Target5xxRate', exp_alerts: firing('Albatross-api-Target5xxRate') },
+      { eval_time: '5m', alertname: 'Albatross-web-Target5xxRate', exp_alerts: [] },
     ]);
     expect(result).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
   });
 
   test('a 0.5 % target 5xx rate does not fire', () => {
-    const result = promtool([requests('app', 200, 199), requests('app', 503, 1)], [{ eval_time: '9m', alertname: 'Albatross-Target5xxRate', exp_alerts: [] }]);
+    const result = promtool([requests('api', 200, 199), requests('api', 503, 1)], [{ eval_time: '9m', alertname: 'Albatross-api-Target5xxRate', exp_alerts: [] }]);
     expect(result).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
   });
 
   test('the check is real: promtool fails when the 0.5 % case is expected to fire', () => {
-    const result = promtool([requests('app', 200, 199), requests('app', 503, 1)], [{ eval_time: '9m', alertname: 'Albatross-Target5xxRate', exp_alerts: firing('Albatross-Target5xxRate') }]);
+    const result = promtool([requests('api', 200, 199), requests('api', 503, 1)], [{ eval_time: '9m', alertname: 'Albatross-api-Target5xxRate', exp_alerts: firing('Albatross-api-Target5xxRate') }]);
     expect(result.status).not.toBe(0);
   });
 
   test('5xx answered by redirects or fixed responses (target group "-") do not count as target 5xx', () => {
-    const result = promtool([requests('app', 200, 200), requests('-', 500, 50)], [{ eval_time: '5m', alertname: 'Albatross-Target5xxRate', exp_alerts: [] }]);
+    const result = promtool([requests('web', 200, 200), requests('-', 500, 50)], [{ eval_time: '5m', alertname: 'Albatross-web-Target5xxRate', exp_alerts: [] }]);
     expect(result).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
   });
 
-  test('p95 above 500 ms fires the latency alarm; under 100 ms it does not', () => {
-    expect(promtool(latency(true), [{ eval_time: '5m', alertname: 'Albatross-TargetResponseTimeP95', exp_alerts: firing('Albatross-TargetResponseTimeP95') }]).status).toBe(0);
-    expect(promtool(latency(false), [{ eval_time: '5m', alertname: 'Albatross-TargetResponseTimeP95', exp_alerts: [] }]).status).toBe(0);
+  test("p95 above 500 ms fires the service's latency alarm, not another service's; under 100 ms it does not", () => {
+    expect(
+      promtool(latency(true), [
+        { eval_time: '5m', alertname: 'Albatross-api-TargetResponseTimeP95', exp_alerts: firing('Albatross-api-TargetResponseTimeP95') },
+        { eval_time: '5m', alertname: 'Albatross-web-TargetResponseTimeP95', exp_alerts: [] },
+      ]).status,
+    ).toBe(0);
+    expect(promtool(latency(false), [{ eval_time: '5m', alertname: 'Albatross-api-TargetResponseTimeP95', exp_alerts: [] }]).status).toBe(0);
   });
 
   test('an unhealthy target fires its own group\'s alarm only', () => {
-    const series = [health('app', '127.0.0.1:9001', 'unhealthy', 1), health('app', '127.0.0.1:9002', 'unhealthy', 0), health('api', '127.0.0.1:9003', 'unhealthy', 0), health('api', '127.0.0.1:9003', 'healthy', 1)];
+    const series = [health('web', '127.0.0.1:9001', 'unhealthy', 1), health('web', '127.0.0.1:9002', 'unhealthy', 0), health('api', '127.0.0.1:9003', 'unhealthy', 0), health('api', '127.0.0.1:9003', 'healthy', 1)];
     const result = promtool(series, [
-      { eval_time: '5m', alertname: 'Albatross-UnhealthyHosts-app', exp_alerts: firing('Albatross-UnhealthyHosts-app') },
-      { eval_time: '5m', alertname: 'Albatross-UnhealthyHosts-api', exp_alerts: [] },
+      { eval_time: '5m', alertname: 'Albatross-web-UnhealthyHosts', exp_alerts: firing('Albatross-web-UnhealthyHosts') },
+      { eval_time: '5m', alertname: 'Albatross-api-UnhealthyHosts', exp_alerts: [] },
     ]);
     expect(result).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
   });

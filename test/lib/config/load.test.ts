@@ -40,9 +40,21 @@ test('an unreadable or invalid config file is a ConfigError naming the file', ()
   expect(() => loadConfig(context({ 'albatross.configFile': join(dir, 'missing.json') }).source, ['albatross.configFile'])).toThrow(ConfigError);
 });
 
-test('null removes a default target group', () => {
-  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN, targetGroups: { static: null }, rules: [{ priority: 1, pathPatterns: ['/api/*'], action: { forward: 'api' } }] } });
-  expect(Object.keys(loadConfig(source, keys).targetGroups).sort()).toEqual(['api', 'app']);
+test('null removes a default service', () => {
+  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN, services: { static: null }, rules: [{ priority: 1, conditions: { pathPatterns: ['/api/*'] }, action: { forward: 'api' } }] } });
+  expect(Object.keys(loadConfig(source, keys).services).sort()).toEqual(['api', 'web', 'web-canary']);
+});
+
+test('-c overrides reach one service and the default action: a canary weight changed on the command line', () => {
+  const { source, keys } = context({
+    albatross: { certificateArn: TEST_CERTIFICATE_ARN },
+    'albatross.services.web-canary.image': 'traefik/whoami:v1.11.1',
+    'albatross.defaultAction': '{"forward":{"web":50,"web-canary":50}}',
+  });
+  const config = loadConfig(source, keys);
+  expect(config.services['web-canary'].image).toBe('traefik/whoami:v1.11.1');
+  expect(config.services.web.image).toBe('traefik/whoami:v1.11.0');
+  expect(config.defaultAction).toEqual({ forward: { web: 50, 'web-canary': 50 } });
 });
 
 test('a non-object albatross context is rejected', () => {
@@ -54,9 +66,9 @@ test('a misspelled -c albatross.<path> override is an error naming the nearest k
   expect(() => loadConfig(source, keys)).toThrow('loadBalancer.idleTimeoutSecond is not a known setting; did you mean loadBalancer.idleTimeoutSeconds?');
 });
 
-test('target groups that are no object are rejected, not replaced by the defaults', () => {
-  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN, targetGroups: 5 } });
-  expect(() => loadConfig(source, keys)).toThrow('targetGroups must be an object of target groups by name (got 5)');
+test('services that are no object are rejected, not replaced by the defaults', () => {
+  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN, services: 5 } });
+  expect(() => loadConfig(source, keys)).toThrow('services must be an object of services by name (got 5)');
 });
 
 test('a misspelled key in a config file is reported with its path', () => {
@@ -65,4 +77,11 @@ test('a misspelled key in a config file is reported with its path', () => {
   writeFileSync(file, JSON.stringify({ capacity: { minCapacty: 4 } }));
   const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN }, 'albatross.configFile': file });
   expect(() => loadConfig(source, keys)).toThrow('capacity.minCapacty is not a known setting; did you mean capacity.minCapacity?');
+});
+
+test("bench/one-service.json, the synth benchmark's one-service stack, is a valid config of one service", () => {
+  const { source, keys } = context({ albatross: { certificateArn: TEST_CERTIFICATE_ARN }, 'albatross.configFile': join(__dirname, '..', '..', '..', 'bench', 'one-service.json') });
+  const config = loadConfig(source, keys);
+  expect(Object.keys(config.services)).toEqual(['web']);
+  expect(config.defaultAction).toEqual({ forward: { web: 1 } });
 });

@@ -1,11 +1,35 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { synthStack } from '../../support/stack';
+import { EVERY_FEATURE } from '../../support/stack-template';
 
 const { template, config } = synthStack();
+const SERVICES = Object.keys(config.services);
 
 /** The Value of `key` in a list of `{Key, Value}` attributes. */
 function attribute(attributes: { Key: string; Value: string }[], key: string): string | undefined {
   return attributes.find((a) => a.Key === key)?.Value;
+}
+
+type Tagged = { Properties: { Tags?: { Key: string; Value: string }[] } };
+
+/** The logical id of each service's target group, by the service name it is tagged with. */
+function targetGroupIds(t = template): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(t.findResources('AWS::ElasticLoadBalancingV2::TargetGroup')).map(([id, g]) => [(g as Tagged).Properties.Tags!.find((tag) => tag.Key === 'albatross:target-group')!.Value, id]),
+  );
+}
+
+type EcsService = { Properties: { LoadBalancers: { TargetGroupArn: { Ref: string }; ContainerPort: number }[]; TaskDefinition: { Ref: string }; DesiredCount: number } & Record<string, unknown> };
+
+/** Each ECS service by the service name of the one target group it registers in. */
+function ecsServices(t = template): Record<string, EcsService & { id: string }> {
+  const byGroup = Object.fromEntries(Object.entries(targetGroupIds(t)).map(([name, id]) => [id, name]));
+  return Object.fromEntries(
+    Object.entries(t.findResources('AWS::ECS::Service')).map(([id, r]) => {
+      const service = r as EcsService;
+      return [byGroup[service.Properties.LoadBalancers[0].TargetGroupArn.Ref], { ...service, id }];
+    }),
+  );
 }
 
 function onlyResource(type: string): Record<string, unknown> {
@@ -41,7 +65,7 @@ describe('network', () => {
   test('rejected traffic is logged by VPC flow logs, kept for the configured days', () => {
     template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT', ResourceType: 'VPC' });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-    const { template: t } = synthStack({ network: { flowLogRetentionDays: 365 }, service: { logRetentionDays: 7 } });
+    const { template: t } = synthStack({ network: { flowLogRetentionDays: 365 }, services: { api: { logRetentionDays: 7 } } });
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
   });
@@ -142,35 +166,113 @@ describe('listeners', () => {
     expect(listeners.find((l) => l.Properties.Port === 80)!.Properties.ListenerAttributes).toBeUndefined();
   });
 
-  test('path rules forward /api/* and /static/* to their own target groups, and /maintenance answers 503', () => {
-    const groups = template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup');
-    const logicalIdOf = (name: string) =>
-      Object.entries(groups).find(([, g]) => (g as { Properties: { Tags: { Key: string; Value: string }[] } }).Properties.Tags.some((t) => t.Value === name))![0];
+  test('the default layout: api.* hosts and /api/* to api, /static/* to static, /maintenance answers 503', () => {
+    const groups = targetGroupIds();
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 4);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 5,
+      Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: ['api.*'] } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: { Ref: groups.api } }],
+    });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 10,
       Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/api/*'] } }],
-      Actions: [{ Type: 'forward', TargetGroupArn: { Ref: logicalIdOf('api') } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: { Ref: groups.api } }],
     });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 20,
       Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/static/*'] } }],
-      Actions: [{ Type: 'forward', TargetGroupArn: { Ref: logicalIdOf('static') } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: { Ref: groups.static } }],
     });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 30,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/maintenance'] } }],
       Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '503', ContentType: 'application/json', MessageBody: '{"status":"maintenance"}' } }],
     });
   });
 
-  test('rules come from the config', () => {
-    const { template: t } = synthStack({
-      rules: [
-        { priority: 5, pathPatterns: ['/v2/*', '/beta/*'], action: { forward: 'api' } },
-        { priority: 6, pathPatterns: ['/assets/*'], action: { forward: 'static' } },
+  test('the default action sends 90 % to web and 10 % to its canary, web-canary, with target-group stickiness', () => {
+    const groups = targetGroupIds();
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      DefaultActions: [
+        {
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: { Ref: groups.web }, Weight: 90 },
+              { TargetGroupArn: { Ref: groups['web-canary'] }, Weight: 10 },
+            ],
+            TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 3600 },
+          },
+        },
       ],
     });
+  });
+
+  test('rules and the default action come from the config', () => {
+    const { template: t } = synthStack({
+      defaultAction: { forward: 'static' },
+      rules: [
+        { priority: 5, conditions: { pathPatterns: ['/v2/*', '/beta/*'] }, action: { forward: { api: 3, web: 1, 'web-canary': 1 } } },
+        { priority: 6, conditions: { pathPatterns: ['/assets/*'] }, action: { forward: 'static' } },
+      ],
+    });
+    const groups = targetGroupIds(t);
     t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 2);
-    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', { Priority: 5, Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/v2/*', '/beta/*'] } }] });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 5,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/v2/*', '/beta/*'] } }],
+      Actions: [
+        {
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: { Ref: groups.api }, Weight: 3 },
+              { TargetGroupArn: { Ref: groups.web }, Weight: 1 },
+              { TargetGroupArn: { Ref: groups['web-canary'] }, Weight: 1 },
+            ],
+            TargetGroupStickinessConfig: Match.absent(),
+          },
+        },
+      ],
+    });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: groups.static } }] });
+  });
+
+  test('every condition kind, a weighted forward with group stickiness and a fixed response (the every-feature config)', () => {
+    const { template: t } = synthStack(EVERY_FEATURE);
+    const groups = targetGroupIds(t);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 5,
+      Conditions: [
+        { Field: 'host-header', HostHeaderConfig: { Values: ['api.example.com'] } },
+        { Field: 'http-request-method', HttpRequestMethodConfig: { Values: ['GET', 'POST'] } },
+        { Field: 'source-ip', SourceIpConfig: { Values: ['192.0.2.0/24', '2001:db8::/32'] } },
+      ],
+      Actions: [{ Type: 'forward', TargetGroupArn: { Ref: groups.api } }],
+    });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 10,
+      Conditions: [
+        { Field: 'path-pattern', PathPatternConfig: { Values: ['/api/*'] } },
+        { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Canary', Values: ['on'] } },
+        { Field: 'query-string', QueryStringConfig: { Values: [{ Key: 'version', Value: '2' }, { Value: 'beta' }] } },
+      ],
+      Actions: [
+        {
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: { Ref: groups.api }, Weight: 80 },
+              { TargetGroupArn: { Ref: groups.static }, Weight: 20 },
+            ],
+            TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 300 },
+          },
+        },
+      ],
+    });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', { Priority: 30, Actions: [Match.objectLike({ Type: 'fixed-response' })] });
   });
 });
 
@@ -188,37 +290,49 @@ describe('target groups', () => {
         UnhealthyThresholdCount: 2,
         Matcher: { HttpCode: '200' },
       },
-      3,
+      SERVICES.length,
     );
   });
 
+  test('one target group per service, tagged with the service name', () => {
+    expect(SERVICES.sort()).toEqual(['api', 'static', 'web', 'web-canary']);
+    expect(Object.keys(targetGroupIds()).sort()).toEqual(SERVICES.sort());
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', SERVICES.length);
+  });
+
   test('deregistration delay 30 s, algorithm and stickiness per group', () => {
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
-      Tags: [{ Key: 'albatross:target-group', Value: 'app' }],
-      TargetGroupAttributes: Match.arrayWith([
-        { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
-        { Key: 'stickiness.enabled', Value: 'false' },
-        { Key: 'load_balancing.algorithm.type', Value: 'round_robin' },
-      ]),
-    });
+    for (const name of ['web', 'web-canary']) {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+        Tags: [{ Key: 'albatross:target-group', Value: name }],
+        TargetGroupAttributes: Match.arrayWith([
+          { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
+          { Key: 'stickiness.enabled', Value: 'true' },
+          { Key: 'stickiness.type', Value: 'lb_cookie' },
+          { Key: 'stickiness.lb_cookie.duration_seconds', Value: '86400' },
+          { Key: 'load_balancing.algorithm.type', Value: 'round_robin' },
+        ]),
+      });
+    }
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       Tags: [{ Key: 'albatross:target-group', Value: 'api' }],
-      TargetGroupAttributes: Match.arrayWith([{ Key: 'load_balancing.algorithm.type', Value: 'least_outstanding_requests' }]),
+      TargetGroupAttributes: Match.arrayWith([
+        { Key: 'stickiness.enabled', Value: 'false' },
+        { Key: 'load_balancing.algorithm.type', Value: 'least_outstanding_requests' },
+      ]),
     });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       Tags: [{ Key: 'albatross:target-group', Value: 'static' }],
       TargetGroupAttributes: Match.arrayWith([
-        { Key: 'stickiness.enabled', Value: 'true' },
-        { Key: 'stickiness.type', Value: 'lb_cookie' },
-        { Key: 'stickiness.lb_cookie.duration_seconds', Value: '86400' },
+        { Key: 'stickiness.enabled', Value: 'false' },
+        { Key: 'load_balancing.algorithm.type', Value: 'round_robin' },
       ]),
     });
   });
 
   test('health check, slow start, weighted random with anomaly mitigation follow the config', () => {
     const { template: t } = synthStack({
-      targetGroups: {
-        app: {
+      services: {
+        web: {
           healthCheck: { path: '/ready', intervalSeconds: 10, timeoutSeconds: 3, healthyThreshold: 3, unhealthyThreshold: 4, matcher: '200-299' },
           deregistrationDelaySeconds: 120,
           slowStartSeconds: 60,
@@ -342,123 +456,176 @@ describe('ECS on EC2', () => {
     }
   });
 
-  test('the service places tasks with the capacity provider and gives new tasks a health-check grace period', () => {
+  test('every service places tasks with the one capacity provider and gives new tasks a health-check grace period', () => {
     const providerId = Object.keys(template.findResources('AWS::ECS::CapacityProvider'))[0];
-    template.hasResourceProperties('AWS::ECS::Service', {
-      CapacityProviderStrategy: [{ CapacityProvider: { Ref: providerId }, Weight: 1 }],
-      HealthCheckGracePeriodSeconds: 60,
-    });
-    const { template: t } = synthStack({ service: { healthCheckGracePeriodSeconds: 180 } });
-    t.hasResourceProperties('AWS::ECS::Service', { HealthCheckGracePeriodSeconds: 180 });
+    const clusterId = Object.keys(template.findResources('AWS::ECS::Cluster'))[0];
+    template.resourceCountIs('AWS::ECS::Cluster', 1);
+    template.resourcePropertiesCountIs(
+      'AWS::ECS::Service',
+      { Cluster: { Ref: clusterId }, CapacityProviderStrategy: [{ CapacityProvider: { Ref: providerId }, Weight: 1 }], HealthCheckGracePeriodSeconds: 60 },
+      SERVICES.length,
+    );
+    const { template: t } = synthStack({ services: { api: { healthCheckGracePeriodSeconds: 180 } } });
+    expect(ecsServices(t).api.Properties.HealthCheckGracePeriodSeconds).toBe(180);
+    expect(ecsServices(t).web.Properties.HealthCheckGracePeriodSeconds).toBe(60);
   });
 
-  test('the default image answers the default health check path on the default port', () => {
+  test('the default image answers the default health check path on the default port, in every service', () => {
     // traefik/whoami serves GET /health → 200 on port 80: a first deploy comes up healthy.
-    expect(config.service.image).toMatch(/^traefik\/whoami:v\d/);
-    expect(config.service.containerPort).toBe(80);
-    expect(config.targetGroups.app.healthCheck.path).toBe('/health');
+    for (const service of Object.values(config.services)) {
+      expect(service.image).toMatch(/^traefik\/whoami:v\d/);
+      expect(service.containerPort).toBe(80);
+      expect(service.healthCheck.path).toBe('/health');
+    }
   });
 
-  test('the service uses bridge mode with dynamic host ports', () => {
-    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
-      NetworkMode: 'bridge',
-      ContainerDefinitions: [Match.objectLike({ Image: config.service.image, PortMappings: [{ ContainerPort: config.service.containerPort, HostPort: 0, Protocol: 'tcp' }] })],
+  test('each service has its own task definition, in bridge mode with dynamic host ports', () => {
+    template.resourceCountIs('AWS::ECS::TaskDefinition', SERVICES.length);
+    template.resourcePropertiesCountIs(
+      'AWS::ECS::TaskDefinition',
+      { NetworkMode: 'bridge', ContainerDefinitions: [Match.objectLike({ Image: 'traefik/whoami:v1.11.0', PortMappings: [{ ContainerPort: 80, HostPort: 0, Protocol: 'tcp' }] })] },
+      SERVICES.length,
+    );
+    const services = ecsServices();
+    expect(new Set(SERVICES.map((name) => services[name].Properties.TaskDefinition.Ref)).size).toBe(SERVICES.length);
+  });
+
+  test("a service's image, port and environment go to its own container only", () => {
+    const { template: t } = synthStack({ services: { api: { image: 'example/api:2', containerPort: 8080, environment: { DATABASE_HOST: 'db.internal', WORKERS: '4' } } } });
+    const services = ecsServices(t);
+    const definitions = t.findResources('AWS::ECS::TaskDefinition') as Record<string, { Properties: { ContainerDefinitions: Record<string, unknown>[] } }>;
+    const containerOf = (name: string) => definitions[services[name].Properties.TaskDefinition.Ref].Properties.ContainerDefinitions[0];
+    expect(containerOf('api')).toMatchObject({
+      Image: 'example/api:2',
+      PortMappings: [{ ContainerPort: 8080, HostPort: 0, Protocol: 'tcp' }],
+      Environment: [{ Name: 'DATABASE_HOST', Value: 'db.internal' }, { Name: 'WORKERS', Value: '4' }],
     });
+    expect(services.api.Properties.LoadBalancers[0].ContainerPort).toBe(8080);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { Tags: [{ Key: 'albatross:target-group', Value: 'api' }], Port: 8080 });
+    for (const name of ['web', 'web-canary', 'static']) {
+      expect(containerOf(name)).toMatchObject({ Image: 'traefik/whoami:v1.11.0', PortMappings: [{ ContainerPort: 80, HostPort: 0, Protocol: 'tcp' }] });
+      expect(containerOf(name).Environment).toBeUndefined();
+    }
   });
 
-  test('the service rolls back failed deployments and keeps 100 % healthy with up to 200 %', () => {
-    template.hasResourceProperties('AWS::ECS::Service', {
-      DesiredCount: 2,
-      DeploymentConfiguration: {
-        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
-        MinimumHealthyPercent: 100,
-        MaximumPercent: 200,
-      },
-    });
+  test('every service rolls back failed deployments and keeps 100 % healthy with up to 200 %; task counts per service', () => {
+    template.resourcePropertiesCountIs(
+      'AWS::ECS::Service',
+      { DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 }) },
+      SERVICES.length,
+    );
+    const services = ecsServices();
+    expect(Object.fromEntries(SERVICES.map((name) => [name, services[name].Properties.DesiredCount]))).toEqual({ web: 2, 'web-canary': 1, api: 2, static: 2 });
   });
 
-  test('the service is registered in every target group', () => {
-    const service = onlyResource('AWS::ECS::Service') as { LoadBalancers: { TargetGroupArn: { Ref: string }; ContainerPort: number }[] };
-    const groupIds = Object.keys(template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup')).sort();
-    expect(service.LoadBalancers.map((l) => l.TargetGroupArn.Ref).sort()).toEqual(groupIds);
-    expect(service.LoadBalancers.every((l) => l.ContainerPort === config.service.containerPort)).toBe(true);
+  test('each service is registered in its own target group only, on its container port', () => {
+    const groups = targetGroupIds();
+    const services = ecsServices();
+    template.resourceCountIs('AWS::ECS::Service', SERVICES.length);
+    for (const name of SERVICES) {
+      expect(services[name].Properties.LoadBalancers).toEqual([{ TargetGroupArn: { Ref: groups[name] }, ContainerName: 'app', ContainerPort: config.services[name].containerPort }]);
+    }
   });
 });
+
+type ScalingPolicy = { Properties: { ScalingTargetId: { Ref: string }; TargetTrackingScalingPolicyConfiguration: Record<string, unknown> } };
+type ScalableTarget = { Properties: { MinCapacity: number; MaxCapacity: number; ResourceId: unknown } };
+
+/** Each service's scalable target and its two target-tracking policies, by service name. */
+function scalingByService(t = template): Record<string, { target: ScalableTarget['Properties']; cpu: Record<string, unknown>; requests: Record<string, unknown> }> {
+  const targets = t.findResources('AWS::ApplicationAutoScaling::ScalableTarget') as Record<string, ScalableTarget>;
+  const policies = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')) as ScalingPolicy[];
+  return Object.fromEntries(
+    Object.entries(ecsServices(t)).map(([name, service]) => {
+      // The scalable target's ResourceId names the service by its GetAtt Name.
+      const [targetId, target] = Object.entries(targets).find(([, st]) => JSON.stringify(st.Properties.ResourceId).includes(`"${service.id}"`))!;
+      const own = policies.filter((p) => p.Properties.ScalingTargetId.Ref === targetId).map((p) => p.Properties.TargetTrackingScalingPolicyConfiguration);
+      expect(own).toHaveLength(2);
+      const isRequests = (c: Record<string, unknown>) => JSON.stringify(c).includes('ALBRequestCountPerTarget');
+      return [name, { target: target.Properties, cpu: own.find((c) => !isRequests(c))!, requests: own.find(isRequests)! }];
+    }),
+  );
+}
 
 describe('scaling', () => {
-  test('CPU target tracking at 70 % and request count per target, with cooldowns', () => {
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-      PolicyType: 'TargetTrackingScaling',
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-        TargetValue: 70,
-        PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
-        ScaleInCooldown: 300,
-        ScaleOutCooldown: 60,
-      }),
-    });
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-        TargetValue: 1000,
-        PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
-        ScaleInCooldown: 300,
-        ScaleOutCooldown: 60,
-      }),
-    });
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 20 });
+  test('each service scales between its task counts on CPU 70 % and on 1000 requests per target of its own group, with cooldowns', () => {
+    const groups = targetGroupIds();
+    const scaling = scalingByService();
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', SERVICES.length);
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 2 * SERVICES.length);
+    for (const name of SERVICES) {
+      const { target, cpu, requests } = scaling[name];
+      expect([target.MinCapacity, target.MaxCapacity]).toEqual([config.services[name].desiredCount, config.services[name].maxCount]);
+      expect(cpu).toMatchObject({ TargetValue: 70, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, ScaleInCooldown: 300, ScaleOutCooldown: 60 });
+      expect(requests).toMatchObject({ TargetValue: 1000, ScaleInCooldown: 300, ScaleOutCooldown: 60 });
+      // The resource label ends in the target group's full name: its own group, no other.
+      const label = JSON.stringify(requests.PredefinedMetricSpecification);
+      for (const other of SERVICES) expect([other, label.includes(`"${groups[other]}"`)]).toEqual([other, other === name]);
+    }
+    expect([scaling['web-canary'].target.MinCapacity, scaling['web-canary'].target.MaxCapacity]).toEqual([1, 2]);
   });
 
-  test('targets and cooldowns follow the config', () => {
-    const { template: t } = synthStack({ scaling: { cpuTargetPercent: 55, requestsPerTarget: 250, scaleInCooldownSeconds: 600, scaleOutCooldownSeconds: 30 } });
-    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 55, ScaleInCooldown: 600, ScaleOutCooldown: 30 }),
-    });
-    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-        TargetValue: 250,
-        PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
-        ScaleInCooldown: 600,
-        ScaleOutCooldown: 30,
-      }),
-    });
+  test("targets and cooldowns follow each service's config", () => {
+    const { template: t } = synthStack({ services: { api: { scaling: { cpuTargetPercent: 55, requestsPerTarget: 250, scaleInCooldownSeconds: 600, scaleOutCooldownSeconds: 30 } } } });
+    const scaling = scalingByService(t);
+    expect(scaling.api.cpu).toMatchObject({ TargetValue: 55, ScaleInCooldown: 600, ScaleOutCooldown: 30 });
+    expect(scaling.api.requests).toMatchObject({ TargetValue: 250, ScaleInCooldown: 600, ScaleOutCooldown: 30 });
+    expect(scaling.web.cpu).toMatchObject({ TargetValue: 70, ScaleInCooldown: 300 });
+    expect(scaling.web.requests).toMatchObject({ TargetValue: 1000 });
   });
 });
 
+type AlarmResource = { Properties: { AlarmName: string; MetricName?: string; Dimensions?: { Name: string; Value: unknown }[]; Threshold: number; Metrics?: { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: unknown }[] } } }[] } };
+
+function alarmsByName(t = template): Record<string, AlarmResource['Properties']> {
+  return Object.fromEntries(Object.values(t.findResources('AWS::CloudWatch::Alarm') as Record<string, AlarmResource>).map((a) => [a.Properties.AlarmName, a.Properties]));
+}
+
+/** The target group (logical id) every TargetGroup dimension of an alarm names. */
+function alarmTargetGroups(alarm: AlarmResource['Properties']): string[] {
+  const dimensions = [...(alarm.Dimensions ?? []), ...(alarm.Metrics ?? []).flatMap((m) => m.MetricStat?.Metric.Dimensions ?? [])];
+  return dimensions.filter((d) => d.Name === 'TargetGroup').map((d) => (d.Value as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]);
+}
+
 describe('alarms and dashboard', () => {
-  test('target 5xx rate above 1 % of the requests the target groups received (not redirects or fixed responses)', () => {
-    const requests = 'FILL(requests0, 0) + FILL(requests1, 0) + FILL(requests2, 0)';
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'notBreaching',
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 2,
-      Metrics: Match.arrayWith([Match.objectLike({ Expression: `IF((${requests}) > 0, 100 * FILL(errors, 0) / (${requests}), 0)` })]),
-    });
-    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) => JSON.stringify(a).includes('FILL(errors')) as { Properties: { Metrics: { Id: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string }[] } } }[] } };
-    const requestMetrics = alarm.Properties.Metrics.filter((m) => m.Id.startsWith('requests'));
-    expect(requestMetrics).toHaveLength(3);
-    for (const m of requestMetrics) {
-      expect(m.MetricStat!.Metric.MetricName).toBe('RequestCount');
-      expect(m.MetricStat!.Metric.Dimensions.map((d) => d.Name).sort()).toEqual(['LoadBalancer', 'TargetGroup']);
+  test("each service: target 5xx rate above 1 % of the requests its own group received, p95 above 500 ms and unhealthy hosts, on its group's metrics", () => {
+    const groups = targetGroupIds();
+    const alarms = alarmsByName();
+    for (const name of SERVICES) {
+      const rate = alarms[`Albatross-${name}-Target5xxRate`];
+      expect(rate).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', EvaluationPeriods: 3, DatapointsToAlarm: 2 });
+      expect(rate.Metrics!.find((m) => m.Expression)!.Expression).toBe('IF(FILL(requests, 0) > 0, 100 * FILL(errors, 0) / FILL(requests, 0), 0)');
+      expect(rate.Metrics!.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric.MetricName).sort()).toEqual(['HTTPCode_Target_5XX_Count', 'RequestCount']);
+      const latency = alarms[`Albatross-${name}-TargetResponseTimeP95`];
+      expect(latency).toMatchObject({ MetricName: 'TargetResponseTime', ExtendedStatistic: 'p95', Threshold: 0.5 });
+      const unhealthy = alarms[`Albatross-${name}-UnhealthyHosts`];
+      expect(unhealthy).toMatchObject({ MetricName: 'UnHealthyHostCount', Statistic: 'Maximum', Threshold: 0 });
+      for (const alarm of [rate, latency, unhealthy]) expect(new Set(alarmTargetGroups(alarm))).toEqual(new Set([groups[name]]));
     }
+  });
+
+  test('every alarm reads at most two metrics (CloudWatch allows 10), however many services', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, AlarmResource>).map((a) => a.Properties);
+    expect(alarms.length).toBeGreaterThanOrEqual(3 + 3 * SERVICES.length);
+    for (const alarm of alarms) expect(alarm.Metrics ? alarm.Metrics.filter((m) => m.MetricStat).length : 1).toBeLessThanOrEqual(2);
   });
 
   test('alarm windows and the dashboard period follow the config', () => {
     const { template: t } = synthStack({ alarms: { periodSeconds: 120, evaluationPeriods: 5, datapointsToAlarm: 3 } });
-    // The service alarms: target and ELB 5xx rates, p95, connection errors, rejected connections,
-    // and one unhealthy-host alarm per group.
-    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { EvaluationPeriods: 5, DatapointsToAlarm: 3 }, 5 + Object.keys(config.targetGroups).length);
+    // Per service its 5xx rate, p95 and unhealthy hosts; the load balancer's 5xx rate,
+    // connection errors and rejected connections.
+    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { EvaluationPeriods: 5, DatapointsToAlarm: 3 }, 3 + 3 * SERVICES.length);
     const body = JSON.stringify((Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as { Properties: { DashboardBody: unknown } }).Properties.DashboardBody);
     expect(body).toContain('\\"period\\":120');
     expect(body).not.toContain('\\"period\\":60');
   });
 
   test('any unhealthy host, per target group', () => {
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'UnHealthyHostCount', Statistic: 'Maximum', Threshold: 0 }, 3);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'UnHealthyHostCount', Statistic: 'Maximum', Threshold: 0 }, SERVICES.length);
   });
 
-  test('p95 target response time above 500 ms', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TargetResponseTime', ExtendedStatistic: 'p95', Threshold: 0.5 });
+  test('p95 target response time above 500 ms, per target group', () => {
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'TargetResponseTime', ExtendedStatistic: 'p95', Threshold: 0.5 }, SERVICES.length);
   });
 
   test('rejected connections', () => {
@@ -476,6 +643,13 @@ describe('alarms and dashboard', () => {
     const body = JSON.stringify(dashboard.DashboardBody);
     for (const needle of ['RequestCount', 'TargetResponseTime', 'p50', 'p99', 'HTTPCode_Target_5XX_Count', 'HTTPCode_ELB_5XX_Count', 'HealthyHostCount', 'UnHealthyHostCount']) {
       expect(body).toContain(needle);
+    }
+  });
+
+  test('the dashboard has a row per service, with its alarms', () => {
+    const body = JSON.stringify((onlyResource('AWS::CloudWatch::Dashboard') as { DashboardBody: unknown }).DashboardBody);
+    for (const name of SERVICES) {
+      for (const title of ['requests and errors', 'target response time (s)', 'hosts', 'alarms']) expect(body).toContain(`\\"title\\":\\"${name}: ${title}\\"`);
     }
   });
 });

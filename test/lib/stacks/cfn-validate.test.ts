@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { addAlbatrossStack } from '../../../lib/app';
-import { AlbatrossConfig, buildConfig, DeepPartial } from '../../../lib/config';
+import { buildConfig, ConfigOverrides } from '../../../lib/config';
 import { cdkJsonContext, TEST_CERTIFICATE_ARN } from '../../support/stack';
 import { EVERY_FEATURE } from '../../support/stack-template';
 
@@ -20,7 +20,7 @@ interface ValidationReport {
 const PLUGIN = 'CloudFormation Validate';
 
 /** Synthesizes the stack with the built-in validation on (as `cdk synth` does) and returns its report. */
-function builtinValidation(partial: DeepPartial<AlbatrossConfig>): ValidationReport['pluginReports'][number] | undefined {
+function builtinValidation(partial: ConfigOverrides): ValidationReport['pluginReports'][number] | undefined {
   const outdir = mkdtempSync(join(tmpdir(), 'albatross-cfn-validate-'));
   try {
     const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });

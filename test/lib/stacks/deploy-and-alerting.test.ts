@@ -3,6 +3,16 @@ import { synthStack } from '../../support/stack';
 
 const { template, config } = synthStack();
 const account = config.env.account;
+const SERVICES = Object.keys(config.services);
+
+type EcsService = { DependsOn?: string[]; Properties: { DeploymentConfiguration: Record<string, unknown> & { Alarms?: { AlarmNames: string[]; Enable: boolean; Rollback: boolean } }; LoadBalancers: { TargetGroupArn: { Ref: string } }[] } };
+
+/** Each ECS service by the service name its one target group is tagged with. */
+function ecsServices(t = template): Record<string, EcsService> {
+  const groups = t.findResources('AWS::ElasticLoadBalancingV2::TargetGroup') as Record<string, { Properties: { Tags: { Key: string; Value: string }[] } }>;
+  const nameOf = (id: string) => groups[id].Properties.Tags.find((tag) => tag.Key === 'albatross:target-group')!.Value;
+  return Object.fromEntries(Object.values(t.findResources('AWS::ECS::Service') as Record<string, EcsService>).map((s) => [nameOf(s.Properties.LoadBalancers[0].TargetGroupArn.Ref), s]));
+}
 
 type Statement = { Sid?: string; Effect: string; Principal?: unknown; Action: string | string[]; Condition?: Record<string, Record<string, unknown>> };
 
@@ -23,10 +33,11 @@ function servicePrincipals(statement: Statement): string[] {
 }
 
 describe('deploy ordering (finding 1)', () => {
-  test('the ECS service depends on the cluster capacity-provider association, so its strategy is valid when it is created', () => {
+  test('every ECS service depends on the cluster capacity-provider association, so its strategy is valid when it is created', () => {
     const association = only('AWS::ECS::ClusterCapacityProviderAssociations');
-    const service = only<{ DependsOn?: string[] }>('AWS::ECS::Service');
-    expect(service.resource.DependsOn).toEqual(expect.arrayContaining([association.id]));
+    const services = ecsServices();
+    expect(Object.keys(services).sort()).toEqual([...SERVICES].sort());
+    for (const service of Object.values(services)) expect(service.DependsOn).toEqual(expect.arrayContaining([association.id]));
   });
 });
 
@@ -101,28 +112,36 @@ describe('alerting', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TargetConnectionErrorCount', Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
-  test('a deploy that raises the 5xx-rate or latency alarms rolls back (ECS deployment alarms)', () => {
-    const service = only<{ DependsOn: string[]; Properties: { DeploymentConfiguration: { Alarms: { AlarmNames: string[]; Enable: boolean; Rollback: boolean } } } }>('AWS::ECS::Service');
-    const alarms = service.resource.Properties.DeploymentConfiguration.Alarms;
-    expect(alarms.Enable).toBe(true);
-    expect(alarms.Rollback).toBe(true);
-    const expected = [alarmIdWith('FILL(errors, 0) / (FILL(requests0'), alarmIdWith('HTTPCode_ELB_5XX_Count'), alarmIdWith('TargetResponseTime')];
-    const all = template.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: { AlarmName: string } }>;
-    expect([...alarms.AlarmNames].sort()).toEqual(expected.map((id) => all[id].Properties.AlarmName).sort());
-    // Named, not referenced: the service is created after them all the same.
-    expect(service.resource.DependsOn).toEqual(expect.arrayContaining(expected));
+  test("a deploy of a service that raises its own 5xx-rate or latency alarm, or the load balancer's 5xx rate, rolls that service back (ECS deployment alarms)", () => {
+    const all = template.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: { AlarmName?: string } }>;
+    const idOf = (name: string) => Object.entries(all).find(([, a]) => a.Properties.AlarmName === name)![0];
+    for (const [name, service] of Object.entries(ecsServices())) {
+      const alarms = service.Properties.DeploymentConfiguration.Alarms!;
+      expect([alarms.Enable, alarms.Rollback]).toEqual([true, true]);
+      const expected = [`Albatross-${name}-Target5xxRate`, `Albatross-${name}-TargetResponseTimeP95`, 'Albatross-LoadBalancer5xxRate'];
+      expect([...alarms.AlarmNames].sort()).toEqual([...expected].sort());
+      // Named, not referenced: the service is created after them all the same.
+      expect(service.DependsOn).toEqual(expect.arrayContaining(expected.map(idOf)));
+    }
+    // The ELB rate is the one alarm the services share; the 5xx-rate alarm reads the ELB's own 5xx count.
+    expect(alarmIdWith('HTTPCode_ELB_5XX_Count')).toBe(idOf('Albatross-LoadBalancer5xxRate'));
   });
 
   test('alarms.rollbackOnAlarm=false leaves deployment alarms off (a fix deployed during an incident), the circuit breaker on', () => {
     const { template: t } = synthStack({ alarms: { rollbackOnAlarm: false } });
-    const service = Object.values(t.findResources('AWS::ECS::Service'))[0] as { Properties: { DeploymentConfiguration: Record<string, unknown> } };
-    expect(service.Properties.DeploymentConfiguration.Alarms).toBeUndefined();
-    expect(service.Properties.DeploymentConfiguration.DeploymentCircuitBreaker).toEqual({ Enable: true, Rollback: true });
+    const services = Object.values(ecsServices(t));
+    expect(services).toHaveLength(SERVICES.length);
+    for (const service of services) {
+      expect(service.Properties.DeploymentConfiguration.Alarms).toBeUndefined();
+      expect(service.Properties.DeploymentConfiguration.DeploymentCircuitBreaker).toEqual({ Enable: true, Rollback: true });
+    }
   });
 
-  test('alarm names are fixed and readable: <stack>-<alarm>', () => {
+  test('alarm names are fixed and readable: <stack>-<alarm>, <stack>-<service>-<alarm>', () => {
     const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as { Properties: { AlarmName?: string } }).Properties.AlarmName);
-    expect(names).toEqual(expect.arrayContaining(['Albatross-Target5xxRate', 'Albatross-LoadBalancer5xxRate', 'Albatross-TargetResponseTimeP95', 'Albatross-TargetConnectionErrors']));
+    expect(names).toEqual(
+      expect.arrayContaining(['Albatross-LoadBalancer5xxRate', 'Albatross-TargetConnectionErrors', 'Albatross-RejectedConnections', 'Albatross-web-Target5xxRate', 'Albatross-api-TargetResponseTimeP95', 'Albatross-static-UnhealthyHosts']),
+    );
   });
 
   test('the circuit breaker still rolls back deploys whose tasks never become healthy', () => {

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { BODY_TOO_LARGE_STATUS, CRS_BODY_SIZE_RULE, WAF_RULE_NAMES } from '../../../constructs/rate-limited-web-acl';
-import { AlbatrossConfig, DeepPartial } from '../../../lib/config';
+import type { ConfigOverrides } from '../../../lib/config';
 import { synthStack } from '../../support/stack';
 
 type Rule = {
@@ -19,7 +19,7 @@ type Rule = {
   };
 };
 
-function webAclRules(partial: DeepPartial<AlbatrossConfig> = {}): Rule[] {
+function webAclRules(partial: ConfigOverrides = {}): Rule[] {
   const { template } = synthStack(partial);
   const acls = Object.values(template.findResources('AWS::WAFv2::WebACL')) as { Properties: { Rules: Rule[] } }[];
   expect(acls).toHaveLength(1);
