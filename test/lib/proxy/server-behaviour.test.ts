@@ -10,9 +10,11 @@ import { Writable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import pino from 'pino';
 import { ActionModel, LoadBalancerModel, RuleModel } from '../../../lib/proxy/model';
-import { defaultGroup, echoBackend, EchoBackend, eventually, get, groupForPath, httpsListener, servedBy, stackModel, startTestProxy, TestProxy } from './support/proxy';
+import { defaultGroup, echoBackend, EchoBackend, eventually, get, groupForPath, httpsListener, oneDefaultGroupModel, servedBy, stackModel, startTestProxy, TestProxy } from './support/proxy';
 
-const base = stackModel({ loadBalancer: { idleTimeoutSeconds: 1 } });
+// The default action forwards to its heaviest service alone here: the backends below serve it, and
+// the weighted forward is the extra rules' (the stack's own weighted default: template-parity).
+const base = oneDefaultGroupModel({ loadBalancer: { idleTimeoutSeconds: 1 } });
 const APP = defaultGroup(base);
 const API = groupForPath(base, '/api/*');
 const STATIC = groupForPath(base, '/static/*');
@@ -234,14 +236,15 @@ describe('target groups', () => {
 });
 
 describe('AWSALB stickiness end to end', () => {
-  const duration = base.targetGroups[idOf(STATIC)].stickiness.durationSeconds;
+  // The stack's sticky service is the default action's (web); /sticky/* reaches it.
+  const duration = base.targetGroups[idOf(APP)].stickiness.durationSeconds;
 
-  test('the stack makes the static group sticky with lb_cookie', () => {
-    expect(base.targetGroups[idOf(STATIC)].stickiness).toMatchObject({ enabled: true, type: 'lb_cookie' });
+  test('the stack makes the default group sticky with lb_cookie', () => {
+    expect(base.targetGroups[idOf(APP)].stickiness).toMatchObject({ enabled: true, type: 'lb_cookie' });
   });
 
   test('Set-Cookie AWSALB and AWSALBCORS expire after the configured duration', async () => {
-    const r = await get(`${proxy.https}/static/a`);
+    const r = await get(`${proxy.https}/sticky/a`);
     const cookies = ([] as string[]).concat(r.headers['set-cookie'] ?? []);
     const awsalb = cookies.find((c) => c.startsWith('AWSALB='))!;
     const cors = cookies.find((c) => c.startsWith('AWSALBCORS='))!;
@@ -255,13 +258,13 @@ describe('AWSALB stickiness end to end', () => {
   });
 
   test('requests carrying the cookie go to the target it names; without it they spread', async () => {
-    const first = await get(`${proxy.https}/static/a`);
+    const first = await get(`${proxy.https}/sticky/a`);
     const cookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []).find((c) => c.startsWith('AWSALB='))!.split(';')[0];
     const stuck = new Set<string>();
-    for (let i = 0; i < 8; i++) stuck.add(servedBy(await get(`${proxy.https}/static/b`, { cookie: `other=1; ${cookie}` })));
+    for (let i = 0; i < 8; i++) stuck.add(servedBy(await get(`${proxy.https}/sticky/b`, { cookie: `other=1; ${cookie}` })));
     expect(stuck).toEqual(new Set([servedBy(first)]));
     const spread = new Set<string>();
-    for (let i = 0; i < 8; i++) spread.add(servedBy(await get(`${proxy.https}/static/b`)));
+    for (let i = 0; i < 8; i++) spread.add(servedBy(await get(`${proxy.https}/sticky/b`)));
     expect(spread.size).toBe(2);
   });
 });
