@@ -1,15 +1,15 @@
 /**
- * What the suite expects of a template with several services (the issue-12 shape, a hand-edited
- * fixture until the stack writes it), and the weighted-split check's verdicts on split answers. A
+ * What the suite expects of the default template with its several services, and the
+ * weighted-split check's verdicts on split answers. A
  * client stub at the client boundary: this is about counting and tolerance, not about sockets
  * (test/bin/conformance.test.ts runs the suite over real ones).
  */
 import { Answer, ConformanceClient } from '../../../lib/conformance/client';
 import { readExpectations } from '../../../lib/conformance/expectations';
 import { conformanceChecks, splitRequests } from '../../../lib/conformance/suite';
-import SERVICES_TEMPLATE from '../proxy/support/services.template.json';
+import { stackTemplate } from '../../support/stack-template';
 
-const x = readExpectations(SERVICES_TEMPLATE, 'fixture');
+const x = readExpectations(stackTemplate(), 'template');
 
 test('the expectations come from the template: weighted default, host and path rules, services with their counts', () => {
   expect(x.defaultForward).toEqual({ groups: [{ name: 'web', weight: 90 }, { name: 'web-canary', weight: 10 }], groupStickinessSeconds: 3600 });
@@ -19,13 +19,14 @@ test('the expectations come from the template: weighted default, host and path r
     ['/api/*', '/api/x', {}, 'api'],
     ['/static/*', '/static/x', {}, 'static'],
   ]);
-  expect(x.services.map((s) => [s.name, s.replicas])).toEqual([['web', 2], ['web-canary', 1], ['api', 2], ['static', 1]]);
+  expect(x.services.map((s) => [s.name, s.replicas])).toEqual([['web', 2], ['web-canary', 1], ['api', 2], ['static', 2]]);
 });
 
 test('a rule an earlier rule shadows for its probe is not probed', () => {
-  const template = JSON.parse(JSON.stringify(SERVICES_TEMPLATE)) as { Resources: Record<string, { Properties: { Conditions?: unknown[] } }> };
+  const template = JSON.parse(JSON.stringify(stackTemplate())) as { Resources: Record<string, { Properties: { Conditions?: { Field: string }[] } }> };
   // The host rule now matches every host, so /api/x reaches it first.
-  template.Resources.Rule5HostApi.Properties.Conditions = [{ Field: 'host-header', HostHeaderConfig: { Values: ['*'] } }];
+  const hostRule = Object.values(template.Resources).find((r) => r.Properties.Conditions?.some((c) => c.Field === 'host-header'))!;
+  hostRule.Properties.Conditions = [{ Field: 'host-header', HostHeaderConfig: { Values: ['*'] } } as { Field: string }];
   expect(readExpectations(template).forwards.map((f) => f.pattern)).toEqual(['Host *']);
 });
 

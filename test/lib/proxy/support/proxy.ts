@@ -32,10 +32,16 @@ export function stackModel(partial: ConfigOverrides = {}): LoadBalancerModel {
  * tested through the real model (server-behaviour, template-parity, the conformance suite).
  */
 export function oneDefaultGroupModel(partial: ConfigOverrides = {}): LoadBalancerModel {
-  const heaviest = defaultGroup(stackModel(partial));
-  const others = defaultGroups(stackModel(partial)).filter((g) => g.name !== heaviest);
+  return stackModel(oneDefaultGroup(partial));
+}
+
+/** The config overrides of {@link oneDefaultGroupModel}, for suites that write the template to a file. */
+export function oneDefaultGroup(partial: ConfigOverrides = {}): ConfigOverrides {
+  const model = stackModel(partial);
+  const heaviest = defaultGroup(model);
+  const others = defaultGroups(model).filter((g) => g.name !== heaviest);
   const services = { ...partial.services, ...Object.fromEntries(others.map((g) => [g.name, null])) };
-  return stackModel({ ...partial, services, defaultAction: { forward: heaviest } });
+  return { ...partial, services, defaultAction: { forward: heaviest } };
 }
 
 export { defaultGroup, defaultGroups, examplePath, fixedResponseRule, groupForPath, httpsListener } from '../../../../lib/proxy/model-lookup';
