@@ -107,15 +107,14 @@ export class DataPlaneRuntime implements LoadBalancerRuntime {
     this.removedListeners.push(listener);
   }
 
-  /** Names accepted by `targetGroup()`, for error messages. */
-  knownNames(): string[] {
-    return this.groups.map((g) => (g.model.name === g.model.logicalId ? g.model.name : `${g.model.name} (${g.model.logicalId})`));
-  }
-
   private isRegisteredAnywhere(targetId: string): boolean {
     return this.groups.some((g) => g.status().some((t) => t.id === targetId));
   }
 
+  /** Names accepted by `targetGroup()`, for error messages. */
+  knownNames(): string[] {
+    return this.groups.map((g) => (g.model.name === g.model.logicalId ? g.model.name : `${g.model.name} (${g.model.logicalId})`));
+  }
 }
 
 /**
