@@ -54,7 +54,7 @@ const boundaries = [
   boundary(['lib/drain/**/*.ts'], CDK_PACKAGES, libFolders(['drain', ...VOCABULARY])),
   boundary(['lib/conformance/**/*.ts'], CDK_PACKAGES, libFolders(['conformance', 'proxy', ...VOCABULARY])),
   boundary(['lib/alerts/**/*.ts'], CDK_PACKAGES, libFolders(['alerts', 'proxy', ...VOCABULARY])),
-  boundary(['bin/proxy.ts'], CDK_PACKAGES, topFolders(['proxy', ...VOCABULARY, 'waf'])),
+  boundary(['bin/proxy.ts', 'bin/compose.ts'], CDK_PACKAGES, topFolders(['proxy', ...VOCABULARY, 'waf'])),
   boundary(['bin/drain.ts'], CDK_PACKAGES, topFolders(['drain', ...VOCABULARY])),
   boundary(['lambda/**/*.ts'], CDK_PACKAGES, topFolders(['drain', ...VOCABULARY], { ownFolder: true })),
   boundary(['bin/conformance.ts', 'bin/demo.ts'], CDK_PACKAGES, topFolders(['conformance', 'proxy', ...VOCABULARY])),

@@ -2,7 +2,7 @@
 /**
  * The local parity proxy: runs the load balancer of the synthesized template on this machine.
  *
- *   npx cdk synth && npm run local -- --targets app=127.0.0.1:9001,127.0.0.1:9002
+ *   npx cdk synth && npm run local -- --targets web=127.0.0.1:9001,127.0.0.1:9002 --targets api=127.0.0.1:9003
  */
 // First: a one-line refusal on a Node older than engines, before any dependency loads.
 import '../lib/util/supported-node';
@@ -15,7 +15,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { TargetAddress } from '../lib/proxy/model';
 import { assertAdminExposure } from '../lib/proxy/admin-access';
 import { clusterMetricsText, joinCluster, runClusterPrimary, takeWorkerStart } from '../lib/proxy/cluster';
-import { createLoadBalancerRuntime, parseTargetsOption } from '../lib/proxy/runtime';
+import { assertKnownServices, createLoadBalancerRuntime, parseTargetsOption } from '../lib/proxy/runtime';
 import { startProxyServer } from '../lib/proxy/server';
 import { readTemplateFile } from '../lib/proxy/template';
 import { loadTlsMaterial } from '../lib/proxy/tls';
@@ -86,7 +86,7 @@ function workerCount(value: string): number {
 const program = new Command('albatross-proxy')
   .description('Run the load balancer of a synthesized Albatross template locally: same listeners, rules, redirect, health checks, algorithms, stickiness and draining.')
   .option('--template <file>', 'synthesized CloudFormation template', 'cdk.out/Albatross.template.json')
-  .option('--targets <group=host:port,...>', 'local backends of a target group (short name or logical id); repeatable', collectTargets, {})
+  .option('--targets <service=host:port,...>', "local backends of one of the template's services (its target group's name, e.g. web, api; or the group's logical id); repeatable, once per service", collectTargets, {})
   .option('--listen <templatePort=localPort>', 'local port of a listener (default: 80→8080, 443→8443); repeatable', collectListen, {})
   .option('--bind <address>', 'address the listeners bind to', '127.0.0.1')
   .option('--admin-port <port>', 'admin API port (targets, metrics, ELBv2 API)', port, 9901)
@@ -105,11 +105,12 @@ const program = new Command('albatross-proxy')
     `
 Examples:
   npx cdk synth
-  npm run local -- --targets app=127.0.0.1:9001,127.0.0.1:9002 --targets api=127.0.0.1:9003
+  npm run local -- --targets web=127.0.0.1:9001,127.0.0.1:9002 --targets web-canary=127.0.0.1:9003 --targets api=127.0.0.1:9004 --targets static=127.0.0.1:9005
   curl -i http://localhost:8080/            # 301 to https://localhost:8443/
-  curl -ik https://localhost:8443/api/x     # forwarded to the api target group
+  curl -ik https://localhost:8443/api/x     # forwarded to the api service
+  curl -ik https://localhost:8443/ -H 'host: api.example'   # a host-header rule: also the api service
   curl http://localhost:9901/targets        # targets and their health
-  curl -XPOST localhost:9901/targets/deregister -H 'content-type: application/json' -d '{"targetGroup":"app","target":"127.0.0.1:9001"}'`,
+  curl -XPOST localhost:9901/targets/deregister -H 'content-type: application/json' -d '{"targetGroup":"web","target":"127.0.0.1:9001"}'`,
   );
 
 async function main(): Promise<void> {
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
   if (opts.workers > 1 && cluster.isPrimary) {
     // A bad template is reported once, here, rather than by every worker.
     const model = readTemplateFile(opts.template, { onWarning: () => undefined, webAcl: opts.waf });
+    assertKnownServices(model, opts.targets);
     const secrets = { cookieKey: randomBytes(32), tls: await loadTlsMaterial(opts.cert, opts.key) };
     return runClusterPrimary({ model, workers: opts.workers, targets: opts.targets, secrets, shutdownGraceMs: opts.shutdownGrace * 1000 });
   }

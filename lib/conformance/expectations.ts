@@ -3,19 +3,32 @@
  * model of the load balancer, the HTTPS listener's TLS versions and the web ACL's declared-body
  * limit. Nothing here repeats a value of the config.
  */
-import { LoadBalancerModel, ListenerModel } from '../proxy/model';
-import { defaultGroup, examplePath, fixedResponseRule, httpsListener } from '../proxy/model-lookup';
+import { ConditionModel, LoadBalancerModel, ListenerModel, RuleModel } from '../proxy/model';
+import { defaultGroup, examplePath, fixedResponseRule, httpsListener, weightedGroups } from '../proxy/model-lookup';
+import { evaluateListener } from '../proxy/rules';
+import { readServices, ServiceModel } from '../proxy/services';
 import { loadModelFromTemplate, TemplateError } from '../proxy/template';
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
-/** A forward rule of the HTTPS listener: its path pattern, a path it matches, the group's name. */
+/**
+ * A forward rule of the HTTPS listener and a request that reaches it: its conditions in words
+ * (`/api/*`, `Host api.*`), a path and headers that match them and no rule before it, the group.
+ */
 export interface ForwardExpectation {
   readonly pattern: string;
   readonly path: string;
+  /** Headers the request needs (a Host for a host-header rule). */
+  readonly headers: Record<string, string>;
   readonly group: string;
   /** lb_cookie stickiness on the group: answers set AWSALB and a client holding it stays on one target. */
   readonly sticky: boolean;
+}
+
+/** The HTTPS listener's default forward: its groups and weights, and its target group stickiness. */
+export interface DefaultForwardExpectation {
+  readonly groups: { readonly name: string; readonly weight: number }[];
+  readonly groupStickinessSeconds?: number;
 }
 
 /** The web ACL rule that blocks a declared `Content-Length` over the body limit. */
@@ -32,8 +45,12 @@ export interface Expectations {
   readonly https: ListenerModel;
   /** Template port of the HTTP listener, which redirects to HTTPS. */
   readonly httpPort: number;
+  /** The default forward's heaviest group (the one the draining check drains a target of). */
   readonly defaultGroup: string;
+  readonly defaultForward: DefaultForwardExpectation;
   readonly forwards: ForwardExpectation[];
+  /** The template's services (ECS services by target group) and their desired counts. */
+  readonly services: ServiceModel[];
   readonly fixed: ReturnType<typeof fixedResponseRule>;
   /** The listener's SslPolicy and the versions it accepts and refuses; absent for a policy this suite does not know. */
   readonly tls?: { readonly policy: string; readonly accepted: TlsVersion[]; readonly refused: TlsVersion[] };
@@ -77,13 +94,49 @@ function bodyLimit(model: LoadBalancerModel): BodyLimitExpectation | undefined {
   return undefined;
 }
 
+/** A host name a host-header pattern matches (`api.*` → `api.example`). */
+export function exampleHost(pattern: string): string {
+  return pattern.replace(/\*/g, 'example').replace(/\?/g, 'x');
+}
+
+type Probe = Pick<ForwardExpectation, 'pattern' | 'path' | 'headers'>;
+
+/** A request meeting a rule's path-pattern and host-header conditions; other condition types are not probed. */
+function probeFor(conditions: ConditionModel[]): Probe | undefined {
+  const probe = { pattern: [] as string[], path: '/', headers: {} as Record<string, string> };
+  for (const c of conditions) {
+    if (c.field === 'path-pattern') {
+      probe.path = examplePath(c.values[0]);
+      probe.pattern.push(c.values[0]);
+    } else if (c.field === 'host-header') {
+      probe.headers.host = exampleHost(c.values[0]);
+      probe.pattern.push(`Host ${c.values[0]}`);
+    } else return undefined;
+  }
+  return { ...probe, pattern: probe.pattern.join(' ') };
+}
+
+/** The listener's own choice for the probe must be this rule: one that an earlier rule shadows is not probed. */
+function reaches(https: ListenerModel, rule: RuleModel, probe: Probe): boolean {
+  const q = probe.path.indexOf('?');
+  const facts = { method: 'GET', path: q < 0 ? probe.path : probe.path.slice(0, q), query: q < 0 ? '' : probe.path.slice(q + 1), headers: { host: 'localhost', ...probe.headers }, sourceIp: '127.0.0.1' };
+  return evaluateListener(https, facts) === rule.action;
+}
+
 function forwards(model: LoadBalancerModel, https: ListenerModel): ForwardExpectation[] {
   return https.rules.flatMap((rule) => {
-    const pattern = rule.conditions.find((c) => c.field === 'path-pattern')?.values[0];
-    if (rule.action.type !== 'forward' || typeof pattern !== 'string' || rule.conditions.length !== 1) return [];
+    const probe = probeFor(rule.conditions);
+    if (rule.action.type !== 'forward' || probe === undefined || !reaches(https, rule, probe)) return [];
     const group = model.targetGroups[rule.action.targetGroups[0].targetGroup];
-    return [{ pattern, path: examplePath(pattern), group: group.name, sticky: group.stickiness.enabled && group.stickiness.type === 'lb_cookie' }];
+    return [{ ...probe, group: group.name, sticky: group.stickiness.enabled && group.stickiness.type === 'lb_cookie' }];
   });
+}
+
+function defaultForward(model: LoadBalancerModel, https: ListenerModel): DefaultForwardExpectation {
+  const action = https.defaultAction;
+  const groups = weightedGroups(model, action, 'the HTTPS default action');
+  const seconds = action.type === 'forward' ? action.groupStickinessSeconds : undefined;
+  return { groups, ...(seconds === undefined ? {} : { groupStickinessSeconds: seconds }) };
 }
 
 /** The expectations of a synthesized template; a template the proxy cannot read fails naming the resource. */
@@ -101,7 +154,9 @@ export function readExpectations(template: unknown, source = 'template'): Expect
     https,
     httpPort: http.port,
     defaultGroup: defaultGroup(model),
+    defaultForward: defaultForward(model, https),
     forwards: forwards(model, https),
+    services: readServices(template, model, source),
     fixed: fixedResponseRule(model),
     tls: policy && versions ? { policy, ...versions } : undefined,
     bodyLimit: bodyLimit(model),

@@ -1,6 +1,6 @@
 /**
- * The local target of the suite: three sample apps behind the proxy on the synthesized template,
- * as child processes on loopback. Durations run at --time-scale 0.1 (a 30 s health-check interval
+ * The local target of the suite: the template's services as sample apps (bin/sample-app.ts, one
+ * per desired task) behind the proxy on the synthesized template, as child processes on loopback. Durations run at --time-scale 0.1 (a 30 s health-check interval
  * becomes 3 s) so the suite takes seconds.
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TARGETS_REPORT_PATH, TargetsReport } from '../alb/targets-report';
 import { freePort } from '../util/net';
 import { ConformanceClient } from './client';
+import { ServiceModel } from '../proxy/services';
 import { Expectations } from './expectations';
 import { ConformanceTarget, LocalKnowledge } from './suite';
 
@@ -30,7 +31,7 @@ async function waitUntilHealthy(client: ConformanceClient, adminUrl: string, tim
   while (Date.now() < deadline) {
     try {
       const report = JSON.parse((await client.send(`${adminUrl}${TARGETS_REPORT_PATH}`)).body) as TargetsReport;
-      if (report.targetGroups.every((g) => g.targets.length > 0 && g.targets.every((t) => t.state === 'healthy'))) return;
+      if (report.targetGroups.every((g) => g.targets.every((t) => t.state === 'healthy'))) return;
     } catch {
       // not listening yet
     }
@@ -39,18 +40,27 @@ async function waitUntilHealthy(client: ConformanceClient, adminUrl: string, tim
   throw new Error(`the local proxy's targets were not healthy within ${timeoutMs / 1000} s`);
 }
 
+/** The sample apps standing in for the template's services: `<service>-<n>`, one per desired task. */
+function sampleApps(x: Expectations): { name: string; service: ServiceModel }[] {
+  return x.services.flatMap((service) => Array.from({ length: service.replicas }, (_, i) => ({ name: `${service.name}-${i + 1}`, service })));
+}
+
 /**
- * Starts the apps and the proxy: the default group gets all three apps, each plain path group
- * app3, a sticky group app1 and app2, so the suite knows which backend may answer each rule.
+ * Starts the apps and the proxy: one sample app per desired task of each service in the template,
+ * each registered in its service's target groups, so the suite knows which backend (and which
+ * service) may answer each rule.
  */
 export async function startLocalStack(templateFile: string, x: Expectations, client: ConformanceClient): Promise<LocalStack> {
   const children: ChildProcess[] = [];
   const stop = () => children.forEach((c) => c.kill('SIGTERM'));
   try {
-    const apps = await Promise.all([1, 2, 3].map(async (i) => ({ name: `app${i}`, address: `127.0.0.1:${await freePort()}` })));
-    for (const app of apps) run(children, 'sample-app.js', ['--port', app.address.split(':')[1], '--name', app.name]);
-    const backends: Record<string, string[]> = { [x.defaultGroup]: apps.map((a) => a.name) };
-    for (const f of x.forwards) backends[f.group] = f.sticky ? [apps[0].name, apps[1].name] : [apps[2].name];
+    const apps = await Promise.all(sampleApps(x).map(async (app) => ({ ...app, address: `127.0.0.1:${await freePort()}` })));
+    for (const app of apps) {
+      const health = app.service.healthCheckPaths.flatMap((p) => ['--health-path', p]);
+      run(children, 'sample-app.js', ['--port', app.address.split(':')[1], '--name', app.name, '--service', app.service.name, ...health]);
+    }
+    const backends: Record<string, string[]> = {};
+    for (const app of apps) for (const group of app.service.targetGroups) (backends[group] ??= []).push(app.name);
     const addressOf = Object.fromEntries(apps.map((a) => [a.name, a.address]));
     const targets = Object.entries(backends).map(([group, names]) => `${group}=${names.map((n) => addressOf[n]).join(',')}`);
     const [http, https, admin] = [await freePort(), await freePort(), await freePort()];

@@ -78,7 +78,8 @@ export async function runSuite(options: RunOptions): Promise<{ passed: number; f
   const local = await startLocalStack(options.templateFile, x, client);
   try {
     const t = local.target;
-    options.print(`Albatross local proxy on ${options.templateFile}: ${t.httpUrl.origin}  ${t.httpsUrl.origin}  admin ${t.adminUrl}\n`);
+    options.print(`Albatross local proxy on ${options.templateFile}: ${t.httpUrl.origin}  ${t.httpsUrl.origin}  admin ${t.adminUrl}`);
+    options.print(`Services (sample apps, one per desired task of the template's ECS services): ${x.services.map((s) => `${s.name} ×${s.replicas}`).join(', ')}\n`);
     return await runConformance(x, t, client, options.onResult, local.knowledge);
   } finally {
     local.stop();

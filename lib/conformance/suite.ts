@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TARGETS_REPORT_PATH, TargetsReport } from '../alb/targets-report';
 import { Answer, ConformanceClient } from './client';
+import { acceptedCounts } from './binomial';
 import { Expectations } from './expectations';
 
 /** What the suite runs against. */
@@ -49,6 +50,16 @@ function backendName(answer: Answer): string | undefined {
   try {
     const name = (JSON.parse(answer.body) as { name?: unknown }).name;
     return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The service the sample app that answered stands in for (its `--service`). */
+function backendService(answer: Answer): string | undefined {
+  try {
+    const service = (JSON.parse(answer.body) as { service?: unknown }).service;
+    return typeof service === 'string' ? service : undefined;
   } catch {
     return undefined;
   }
@@ -125,19 +136,111 @@ function forwardedHeaders(): Check {
 
 /** Forwarded: a target answered, not the load balancer (no fixed response, no 5xx). */
 function rules(x: Expectations, backends?: Record<string, string[]>): Check[] {
-  const forwardChecks = [{ pattern: 'default action', path: '/', group: x.defaultGroup }, ...x.forwards.filter((f) => !f.sticky)].map(
+  const defaults = x.defaultForward.groups.map((g) => g.name);
+  const byDefault = { pattern: 'default action', path: '/', headers: {} as Record<string, string>, groups: defaults };
+  const forwardChecks = [byDefault, ...x.forwards.filter((f) => !f.sticky).map((f) => ({ ...f, groups: [f.group] }))].map(
     (f): Check => ({
-      name: `${f.pattern === 'default action' ? 'HTTPS default action' : `rule ${f.pattern}`} forwards to the ${f.group} group`,
+      name: `${f === byDefault ? 'HTTPS default action' : `rule ${f.pattern}`} forwards to ${f.groups.length > 1 ? `the ${f.groups.join(', ')} groups` : `the ${f.groups[0]} group`}`,
       run: async ({ target, client }) => {
-        const answer = await client.send(url(target.httpsUrl, f.path));
+        const answer = await client.send(url(target.httpsUrl, f.path), { headers: f.headers });
         const name = backendName(answer);
-        const expected = backends?.[f.group];
+        const expected = backends === undefined ? undefined : f.groups.flatMap((g) => backends[g] ?? []);
         const fromGroup = expected === undefined || (name !== undefined && expected.includes(name));
-        return verdict(answer.status < 500 && answer.status !== x.fixed.action.statusCode && fromGroup, `${f.path}: ${answer.status}${name ? ` from ${name}` : ''}`);
+        const service = backendService(answer);
+        // A rule to another service than the default's says so: the answer did not come from those.
+        const notDefault = f !== byDefault && !defaults.includes(f.groups[0]) && service !== undefined ? `, not the default action's ${defaults.join(', ')}` : '';
+        const host = f.headers.host ? ` (Host ${f.headers.host})` : '';
+        return verdict(
+          answer.status < 500 && answer.status !== x.fixed.action.statusCode && fromGroup,
+          `${f.path}${host}: ${answer.status}${name ? ` from ${name}` : ''}${service ? ` (service ${service}${notDefault})` : ''}`,
+        );
       },
     }),
   );
   return [...forwardChecks, ...x.forwards.filter((f) => f.sticky).map(sticky)];
+}
+
+/** The false-failure probability of the weighted-split check: one run in a million fails by chance. */
+export const SPLIT_FALSE_FAILURE = 1e-6;
+/** Requests the split is counted over, at most: the 10 % group's accepted range is then 3.5–18 %. */
+const SPLIT_REQUESTS = 400;
+/** Fewer than this and the split is not checked (issue 12: at least 200). */
+const SPLIT_MIN_REQUESTS = 200;
+
+/** Requests the split check sends: a third of the lowest all-path rate limit, so that it and the draining load stay below it together. */
+export function splitRequests(x: Expectations): number {
+  return Math.min(SPLIT_REQUESTS, Math.floor(allPathsRateLimit(x) / 3));
+}
+
+/** Sends `n` requests with `concurrency` in flight; resolves to the answers. */
+async function sendMany(client: ConformanceClient, target: URL, n: number, concurrency: number): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      answers.push(await client.send(target));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return answers;
+}
+
+/**
+ * The default action's weighted split, counted over requests without cookies (so no group
+ * stickiness): each group's count must lie in its exact binomial range (lib/conformance/binomial.ts),
+ * with α shared between the groups, so that a correct split fails at most with SPLIT_FALSE_FAILURE.
+ */
+function weightedSplit(x: Expectations): Check {
+  const groups = x.defaultForward.groups;
+  const total = groups.reduce((sum, g) => sum + g.weight, 0);
+  const n = splitRequests(x);
+  const weights = groups.map((g) => `${g.name} ${g.weight}`).join(' / ');
+  return {
+    name: `HTTPS default action splits by weight (${weights}) over ${n} requests without cookies, each count within its binomial range (false-failure probability ≤ ${SPLIT_FALSE_FAILURE.toExponential()})`,
+    run: async ({ target, client }) => {
+      if (groups.length < 2) return { status: 'skip', detail: 'skipped (the default action forwards to one group)' };
+      if (n < SPLIT_MIN_REQUESTS) return { status: 'skip', detail: `skipped (the web ACL's rate limit leaves ${n} requests, fewer than ${SPLIT_MIN_REQUESTS})` };
+      const answers = await sendMany(client, url(target.httpsUrl, '/'), n, 8);
+      const serviceGroup = new Map(x.services.flatMap((s) => s.targetGroups.filter((g) => groups.some((d) => d.name === g)).map((g) => [s.name, g] as const)));
+      const counts = new Map(groups.map((g) => [g.name, 0]));
+      let other = 0;
+      for (const answer of answers) {
+        const service = backendService(answer);
+        if (service === undefined && answer.status === 200) return { status: 'skip', detail: NEEDS_SAMPLE_APP };
+        const group = service === undefined ? undefined : serviceGroup.get(service);
+        if (answer.status === 200 && group !== undefined) counts.set(group, counts.get(group)! + 1);
+        else other++;
+      }
+      const per = groups.map((g) => {
+        const range = acceptedCounts(n, g.weight / total, SPLIT_FALSE_FAILURE / groups.length);
+        const count = counts.get(g.name)!;
+        return { ok: count >= range.low && count <= range.high, text: `${g.name} ${count} (expected ${((n * g.weight) / total).toFixed(0)}, accepted ${range.low}–${range.high})` };
+      });
+      return verdict(other === 0 && per.every((g) => g.ok), `${per.map((g) => g.text).join(', ')}${other ? `, ${other} not 200 from these groups` : ''}`);
+    },
+  };
+}
+
+/** With target group stickiness, AWSALBTG (and the group's own AWSALB) keeps a client on one service. */
+function defaultGroupStickiness(x: Expectations): Check {
+  const seconds = x.defaultForward.groupStickinessSeconds;
+  return {
+    name: `HTTPS default action is sticky to its group with the AWSALBTG cookie${seconds === undefined ? '' : ` (${seconds} s)`}`,
+    run: async ({ target, client }) => {
+      if (seconds === undefined || x.defaultForward.groups.length < 2) return { status: 'skip', detail: 'skipped (the default action has no target group stickiness)' };
+      const first = await client.send(url(target.httpsUrl, '/'));
+      const set = ([] as string[]).concat(first.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]);
+      if (!set.some((c) => c.startsWith('AWSALBTG='))) return verdict(false, `${first.status} without an AWSALBTG cookie`);
+      const service = backendService(first);
+      if (service === undefined) return { status: 'skip', detail: `${NEEDS_SAMPLE_APP}; AWSALBTG is set` };
+      const cookie = set.filter((c) => c.startsWith('AWSALB')).join('; ');
+      const again = await Promise.all(Array.from({ length: 10 }, () => client.send(url(target.httpsUrl, '/'), { headers: { cookie } })));
+      const services = new Set(again.map(backendService));
+      const names = new Set(again.map(backendName));
+      return verdict(services.size === 1 && services.has(service) && (!set.some((c) => c.startsWith('AWSALB=')) || (names.size === 1 && names.has(backendName(first)))), `10 requests with ${cookie.split('=')[0]}…: service ${[...services].join(',')}, served by ${[...names].join(',')} (first: ${backendName(first)})`);
+    },
+  };
 }
 
 function sticky(f: { pattern: string; path: string }): Check {
@@ -186,8 +289,13 @@ function bodyLimit(): Check {
  * locally as on AWS: the check is about the drain, so it stays well below.
  */
 function loadBudget(x: Expectations): number {
+  return Math.floor(allPathsRateLimit(x) / 2);
+}
+
+/** The lowest rate limit of the web ACL that covers every path (one without a scope-down); Infinity when none. */
+function allPathsRateLimit(x: Expectations): number {
   const limits = (x.model.webAcl?.rules ?? []).flatMap((r) => (r.match.type === 'rate' && r.match.scopeDown === undefined ? [r.match.limit] : []));
-  return limits.length > 0 ? Math.floor(Math.min(...limits) / 2) : Infinity;
+  return limits.length > 0 ? Math.min(...limits) : Infinity;
 }
 
 /** Deregisters one backend under load: no request may fail, and the drained one gets no new ones. */
@@ -247,7 +355,19 @@ export interface LocalKnowledge {
 
 /** The checks, in the order they run. Draining runs last: it takes a target out of service. */
 export function conformanceChecks(x: Expectations, local?: LocalKnowledge): Check[] {
-  return [targetHealth(), redirect(), ...tls(), listenerHeaders(), forwardedHeaders(), ...rules(x, local?.backends), fixedResponse(), bodyLimit(), ...draining(local?.backends, local?.addresses)];
+  return [
+    targetHealth(),
+    redirect(),
+    ...tls(),
+    listenerHeaders(),
+    forwardedHeaders(),
+    ...rules(x, local?.backends),
+    weightedSplit(x),
+    defaultGroupStickiness(x),
+    fixedResponse(),
+    bodyLimit(),
+    ...draining(local?.backends, local?.addresses),
+  ];
 }
 
 /** Runs every check, reporting each as it ends; a check that throws is a FAIL with the error. */

@@ -28,9 +28,24 @@ export function groupForPath(model: LoadBalancerModel, pathPattern: string): str
   return forwardedGroupName(model, ruleForPath(model, pathPattern).action, `the rule for ${pathPattern}`);
 }
 
-/** Short name of the group the HTTPS listener's default action forwards to. */
+/** A forward's groups by short name, with their weights, in template order. */
+export function weightedGroups(model: LoadBalancerModel, action: ActionModel, what: string): { name: string; weight: number }[] {
+  if (action.type !== 'forward') throw new Error(`${what} is a ${action.type}, not a forward`);
+  return action.targetGroups.map((g) => ({ name: model.targetGroups[g.targetGroup].name, weight: g.weight }));
+}
+
+/**
+ * Short name of the group the HTTPS listener's default action forwards to: with weights, the
+ * heaviest (the first of equals), the one most requests reach.
+ */
 export function defaultGroup(model: LoadBalancerModel): string {
-  return forwardedGroupName(model, httpsListener(model).defaultAction, 'the default action');
+  const groups = defaultGroups(model);
+  return groups.reduce((a, b) => (b.weight > a.weight ? b : a)).name;
+}
+
+/** Every group of the HTTPS listener's default forward, with its weight. */
+export function defaultGroups(model: LoadBalancerModel): { name: string; weight: number }[] {
+  return weightedGroups(model, httpsListener(model).defaultAction, 'the default action');
 }
 
 /** The first fixed-response rule of the HTTPS listener, with a concrete path that matches it. */

@@ -20,7 +20,7 @@ import { ProxyMetrics } from './metrics';
 import { ActionModel, ListenerModel } from './model';
 import { LIMIT_STATUS, refusedStatus } from './request-limits';
 import { evaluateListener, renderRedirect } from './rules';
-import { chooseTargetGroup, DataPlaneRuntime } from './runtime';
+import { DataPlaneRuntime } from './runtime';
 import { TlsMaterial } from './tls';
 import { toOriginForm } from './request-target';
 import { writeResponseHead } from './response-head';
@@ -102,8 +102,9 @@ function requestFacts(req: ClientRequest): RequestFacts {
   };
 }
 
-function addCookies(headers: OutgoingHttpHeaders, lease: TargetLease): void {
-  const cookies = lease.setCookies ?? (lease.setCookie ? [lease.setCookie] : []);
+/** The stickiness cookies of the forward (`AWSALBTG`) and of the group (`AWSALB`), when set. */
+function addCookies(headers: OutgoingHttpHeaders, groupCookies: readonly string[] | undefined, lease: TargetLease): void {
+  const cookies = [...(groupCookies ?? []), ...(lease.setCookies ?? (lease.setCookie ? [lease.setCookie] : []))];
   if (cookies.length === 0) return;
   const existing = headers['set-cookie'];
   headers['set-cookie'] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]), ...cookies];
@@ -267,9 +268,11 @@ class ListenerHandler {
     closeTarget: boolean,
     wafHeaders: readonly WafHeader[],
   ): Promise<void> {
-    const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
-    // Only sticky groups read cookies: the others skip parsing the header.
-    const lease = group.acquire(group.usesCookies ? parseCookies(req.headers.cookie) : NO_COOKIES);
+    // Only sticky forwards and groups read cookies: the others skip parsing the header.
+    const cookies = action.groupStickinessSeconds !== undefined ? parseCookies(req.headers.cookie) : undefined;
+    const choice = this.options.runtime.chooseForward(action, cookies ?? NO_COOKIES);
+    const group = this.options.runtime.targetGroup(choice.targetGroup)!;
+    const lease = group.acquire(group.usesCookies ? (cookies ?? parseCookies(req.headers.cookie)) : NO_COOKIES);
     if (!('targetId' in lease)) {
       req.resume();
       sendLoadBalancerError(res, 503, this.listener);
@@ -302,7 +305,7 @@ class ListenerHandler {
       const sink = (head: UpstreamHead): ClientResponse => {
         status = head.statusCode;
         const headers = clientResponseHeaders(head.headers, this.listener);
-        addCookies(headers, lease);
+        addCookies(headers, choice.setCookies, lease);
         if (this.state.closing) keepAlive(res, false);
         writeResponseHead(res, status, headers);
         return res;

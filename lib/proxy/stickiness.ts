@@ -9,6 +9,24 @@ import { createHmac, randomBytes } from 'node:crypto';
 export const STICKY_COOKIE = 'AWSALB';
 export const STICKY_CORS_COOKIE = 'AWSALBCORS';
 
+/**
+ * Target group stickiness of a weighted forward: the ALB's `AWSALBTG` cookie (and `AWSALBTGCORS`)
+ * keeps a client on the target group it was first sent to, for the forward's
+ * `TargetGroupStickinessConfig.DurationSeconds` ("TargetGroupStickinessConfig", ELB API reference;
+ * "Target group stickiness", AWS Prescriptive Guidance: load balancer stickiness).
+ */
+export const GROUP_STICKY_COOKIE = 'AWSALBTG';
+export const GROUP_STICKY_CORS_COOKIE = 'AWSALBTGCORS';
+
+/** The cookie pair of a kind of stickiness: the plain one and its cross-origin copy. */
+export interface StickyCookieNames {
+  readonly cookie: string;
+  readonly corsCookie: string;
+}
+
+const TARGET_COOKIES: StickyCookieNames = { cookie: STICKY_COOKIE, corsCookie: STICKY_CORS_COOKIE };
+export const GROUP_COOKIES: StickyCookieNames = { cookie: GROUP_STICKY_COOKIE, corsCookie: GROUP_STICKY_CORS_COOKIE };
+
 interface CookiePair {
   readonly second: number;
   readonly values: readonly [string, string];
@@ -23,6 +41,7 @@ export class StickyCookies<T> {
     private readonly groupId: string,
     private readonly durationSeconds: number,
     private readonly key: Buffer = randomBytes(32),
+    readonly names: StickyCookieNames = TARGET_COOKIES,
   ) {}
 
   /** Issues (once) the token of a target. */
@@ -44,8 +63,13 @@ export class StickyCookies<T> {
     return cookieValue === undefined ? undefined : this.byToken.get(cookieValue);
   }
 
+  /** The target a request's cookies name: the plain cookie, else its cross-origin copy. */
+  lookupIn(cookies: Readonly<Record<string, string>>): T | undefined {
+    return this.lookup(cookies[this.names.cookie] ?? cookies[this.names.corsCookie]);
+  }
+
   /**
-   * `Set-Cookie` values for a target: [AWSALB, AWSALBCORS], expiring `durationSeconds` from now.
+   * `Set-Cookie` values for a target: [AWSALB, AWSALBCORS] (or the group pair), expiring `durationSeconds` from now.
    * Cached per target for the current second so the hot path does no formatting.
    */
   setCookies(target: T, nowMs: number): readonly [string, string] {
@@ -55,8 +79,8 @@ export class StickyCookies<T> {
     const token = this.tokenOf.get(target) ?? '';
     const expires = new Date((second + this.durationSeconds) * 1000).toUTCString();
     const values = [
-      `${STICKY_COOKIE}=${token}; Expires=${expires}; Path=/`,
-      `${STICKY_CORS_COOKIE}=${token}; Expires=${expires}; Path=/; SameSite=None; Secure`,
+      `${this.names.cookie}=${token}; Expires=${expires}; Path=/`,
+      `${this.names.corsCookie}=${token}; Expires=${expires}; Path=/; SameSite=None; Secure`,
     ] as const;
     this.cached.set(target, { second, values });
     return values;

@@ -8,7 +8,7 @@ import { NoTarget, TargetGroupRuntime, TargetLease } from './contracts';
 import { HealthChecker, HealthOutcome, parseMatcher } from './health-checker';
 import { TargetAddress, TargetGroupModel, TargetReason, TargetState, TargetStatus } from './model';
 import { entersSlowStart, slowStartWeight } from './slow-start';
-import { STICKY_CORS_COOKIE, STICKY_COOKIE, StickyCookies } from './stickiness';
+import { StickyCookies } from './stickiness';
 
 export interface TargetGroupOptions {
   /**
@@ -197,7 +197,7 @@ export class TargetGroup implements TargetGroupRuntime {
     if (candidates.length === 0) return NO_REGISTERED_TARGETS;
     let chosen: Target | undefined;
     if (this.sticky) {
-      const stuck = this.sticky.lookup(cookies[STICKY_COOKIE] ?? cookies[STICKY_CORS_COOKIE]);
+      const stuck = this.sticky.lookupIn(cookies);
       if (stuck?.routable) chosen = stuck;
     }
     chosen ??= candidates[this.picker.pick(candidates, this.prepareWeights(candidates))];

@@ -67,9 +67,21 @@ test('default: starts the local proxy with sample apps, every behaviour passes, 
   const run = await conformance([]);
   expect(lines(run, 'FAIL')).toEqual([]);
   const passed = lines(run, 'PASS');
-  for (const name of ['HTTP listener answers 301', 'TLS versions', 'security headers', `rule ${x.forwards.find((f) => f.sticky)?.pattern} is sticky`, 'fixed-response rule', 'deregistering a target under load loses no request', 'a draining target']) {
+  // Since issue 12 the sticky service is the default action's: its check is the group-stickiness one.
+  const names = ['HTTP listener answers 301', 'TLS versions', 'security headers', 'HTTPS default action is sticky to its group with the AWSALBTG cookie', 'rule Host api.* forwards to the api group', 'HTTPS default action splits by weight', 'fixed-response rule', 'deregistering a target under load loses no request', 'a draining target'];
+  for (const name of names) {
     expect(passed.some((l) => l.includes(name))).toBe(true);
   }
+  // The services of the template, each rule's answer from its service, the counted split.
+  expect(run.stdout).toContain("Services (sample apps, one per desired task of the template's ECS services): web ×2, web-canary ×1, api ×2, static ×2");
+  expect(passed).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^PASS {2}rule Host api\.\* forwards to the api group {2}— \/ \(Host api\.example\): 200 from api-[12] \(service api, not the default action's web, web-canary\)$/),
+      expect.stringMatching(/^PASS {2}rule \/api\/\* forwards to the api group {2}— \/api\/x: 200 from api-[12] \(service api, not the default action's web, web-canary\)$/),
+      expect.stringMatching(/^PASS {2}HTTPS default action splits by weight \(web 90 \/ web-canary 10\) over 400 requests .*— web \d+ \(expected 360, accepted 327–386\), web-canary \d+ \(expected 40, accepted 14–73\)$/),
+      expect.stringMatching(/^PASS {2}HTTPS default action is sticky to its group with the AWSALBTG cookie \(3600 s\) {2}— 10 requests with AWSALBTG…: service (web|web-canary), served by /),
+    ]),
+  );
   expect(closing(run)).toBe(`${passed.length} passed, 0 failed`);
   expect(run.status).toBe(0);
 }, 90_000);
@@ -117,7 +129,8 @@ async function imitation(omitHeader?: string): Promise<{ https: Server; http: Se
       res.writeHead(x.fixed.action.statusCode).end(x.fixed.action.body ?? '');
       return;
     }
-    res.setHeader('set-cookie', 'AWSALB=imitation; Path=/');
+    // A default action with target group stickiness sets AWSALBTG as well (the deployed ALB does).
+    res.setHeader('set-cookie', x.defaultForward.groupStickinessSeconds === undefined ? 'AWSALB=imitation; Path=/' : ['AWSALBTG=imitation; Path=/', 'AWSALB=imitation; Path=/']);
     res.writeHead(200).end('a target');
   });
   const http = createHttpServer((req, res) => res.writeHead(301, { location: `https://localhost:${port}${req.url}` }).end());

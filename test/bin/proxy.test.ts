@@ -11,12 +11,19 @@ import { join } from 'node:path';
 import { stackTemplate } from '../support/stack-template';
 import { freePort, waitForHttp } from '../../lib/util/net';
 import { selfSignedCertificate } from '../../lib/proxy/tls';
+import { loadModelFromTemplate } from '../../lib/proxy/template';
+import { defaultGroup } from '../../lib/proxy/model-lookup';
+import { oneDefaultGroup } from '../lib/proxy/support/proxy';
 import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 
 const ROOT = join(__dirname, '..', '..');
 const PROXY = join(ROOT, 'dist', 'bin', 'proxy.js');
 const children: ChildProcess[] = [];
 let templateFile: string;
+// The stack with its default action on one service (web), so that no request here depends on the
+// 10 % canary's share; the weighted default is tested in test/lib/proxy and the conformance suite.
+const TEMPLATE = stackTemplate(oneDefaultGroup());
+const DEFAULT = defaultGroup(loadModelFromTemplate(TEMPLATE, { onWarning: () => undefined }));
 
 async function namedBackend(name: string): Promise<Server> {
   const server = createServer((req, res) => res.end(req.url === '/health' ? 'ok' : name));
@@ -29,7 +36,7 @@ beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'albatross-proxy-cli-'));
   templateFile = join(dir, 'Albatross.template.json');
-  writeFileSync(templateFile, JSON.stringify(stackTemplate()));
+  writeFileSync(templateFile, JSON.stringify(TEMPLATE));
 }, 120_000);
 
 afterAll(() => {
@@ -56,14 +63,15 @@ test('--workers 2 with a missing template: the one-line error, exit 1, no fork l
   expect(result.stderr.trim().split('\n')).toHaveLength(1);
 });
 
-test('an unknown target group names the known ones, exit 1', () => {
-  const result = spawnSync(process.execPath, [PROXY, '--template', templateFile, '--targets', 'nope=127.0.0.1:1', '--admin-port', '0'], { encoding: 'utf8' });
+test.each([[[]], [['--workers', '2']]])('an unknown service in --targets is one line naming the template\'s services, exit 1 (%j)', (extra: string[]) => {
+  const services = Object.values(loadModelFromTemplate(TEMPLATE, { onWarning: () => undefined }).targetGroups).map((g) => g.name);
+  const result = spawnSync(process.execPath, [PROXY, '--template', templateFile, '--targets', 'nope=127.0.0.1:1', '--admin-port', '0', ...extra], { encoding: 'utf8', timeout: 20_000 });
   expect(result.status).toBe(1);
-  expect(result.stderr).toMatch(/unknown target group "nope".*app.*api.*static/);
+  expect(result.stderr.trim().split('\n')).toEqual([`albatross-proxy: --targets: unknown service "nope"; the template's services (target groups) are ${services.join(', ')}`]);
 });
 
 test('a malformed --targets value is rejected before start', () => {
-  const result = spawnSync(process.execPath, [PROXY, '--template', templateFile, '--targets', 'app=localhost'], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [PROXY, '--template', templateFile, '--targets', `${DEFAULT}=localhost`], { encoding: 'utf8' });
   expect(result.status).not.toBe(0);
   expect(result.stderr).toContain('expected host:port');
 });
@@ -123,7 +131,7 @@ test.each([[[]], [['--workers', '2']]])('SIGTERM during a slow request (%j): the
   const slow = createServer((req, res) => (req.url === '/health' ? res.end('ok') : setTimeout(() => res.end('slow done'), 1500)));
   await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
   const target = `127.0.0.1:${(slow.address() as AddressInfo).port}`;
-  const { child, https, admin } = await startCli(['--targets', `app=${target}`, '--shutdown-grace', '10', ...extra]);
+  const { child, https, admin } = await startCli(['--targets', `${DEFAULT}=${target}`, '--shutdown-grace', '10', ...extra]);
   await allHealthy(admin);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const answer = freshGet(`https://localhost:${https}/slow`);
@@ -140,7 +148,7 @@ test('--cert/--key: the HTTPS listener serves the given certificate', async () =
   writeFileSync(join(dir, 'cert.pem'), tls.cert);
   writeFileSync(join(dir, 'key.pem'), tls.key);
   const backend = await namedBackend('one');
-  const { https, admin } = await startCli(['--targets', `app=127.0.0.1:${(backend.address() as AddressInfo).port}`, '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem')]);
+  const { https, admin } = await startCli(['--targets', `${DEFAULT}=127.0.0.1:${(backend.address() as AddressInfo).port}`, '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem')]);
   await allHealthy(admin);
   const answer = await freshGet(`https://localhost:${https}/`);
   expect(answer.body).toBe('one');
@@ -157,7 +165,7 @@ describe('--workers 2', () => {
   beforeAll(async () => {
     backends = await Promise.all([namedBackend('one'), namedBackend('two')]);
     [a, b] = backends.map((s) => `127.0.0.1:${(s.address() as AddressInfo).port}`);
-    cli = await startCli(['--targets', `app=${a},${b}`, '--targets', `static=${a},${b}`, '--workers', '2']);
+    cli = await startCli(['--targets', `${DEFAULT}=${a},${b}`, '--targets', `static=${a},${b}`, '--workers', '2']);
     await allHealthy(cli.admin);
     // A worker that still sees a target as initial routes around it, whatever the cookie says.
     await healthyInEveryWorker(cli.admin);
@@ -168,9 +176,10 @@ describe('--workers 2', () => {
   });
 
   test('every worker serves the same certificate, and honours an AWSALB cookie another worker issued', async () => {
-    const first = await freshGet(`https://localhost:${cli.https}/static/x`);
+    // The stack's sticky service is the default action's.
+    const first = await freshGet(`https://localhost:${cli.https}/sticky/x`);
     expect(first.cookie).toBeDefined();
-    const sticky = await Promise.all(Array.from({ length: 20 }, () => freshGet(`https://localhost:${cli.https}/static/x`, { cookie: first.cookie! })));
+    const sticky = await Promise.all(Array.from({ length: 20 }, () => freshGet(`https://localhost:${cli.https}/sticky/x`, { cookie: first.cookie! })));
     expect(new Set(sticky.map((r) => r.body))).toEqual(new Set([first.body]));
     expect(new Set([first, ...sticky].map((r) => r.fingerprint)).size).toBe(1);
   });
@@ -178,7 +187,7 @@ describe('--workers 2', () => {
   test('/metrics counts the requests of every worker', async () => {
     const count = async () => {
       const text = await (await fetch(`${cli.admin}/metrics`)).text();
-      return Number(/albatross_requests_total\{listener="443",target_group="app",code="200"\} (\d+)/.exec(text)?.[1] ?? 0);
+      return Number(new RegExp(`albatross_requests_total\\{listener="443",target_group="${DEFAULT}",code="200"\\} (\\d+)`).exec(text)?.[1] ?? 0);
     };
     const before = await count();
     await Promise.all(Array.from({ length: 20 }, () => freshGet(`https://localhost:${cli.https}/`)));
@@ -202,7 +211,7 @@ describe('--workers 2', () => {
   test('a deregistration through the ELBv2 API at POST / reaches every worker, like one through /targets', async () => {
     const query = (body: string) => fetch(`${cli.admin}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=local/20261201/local/elasticloadbalancing/aws4_request' }, body }).then((r) => r.text());
     const groups = await query('Action=DescribeTargetGroups&Version=2015-12-01');
-    const arn = /<TargetGroupArn>([^<]*targetgroup\/app\/[^<]*)<\/TargetGroupArn>/.exec(groups)![1];
+    const arn = new RegExp(`<TargetGroupArn>([^<]*targetgroup/${DEFAULT}/[^<]*)</TargetGroupArn>`).exec(groups)![1];
     const [host, port] = a.split(':');
     await query(`Action=DeregisterTargets&Version=2015-12-01&TargetGroupArn=${encodeURIComponent(arn)}&Targets.member.1.Id=${host}&Targets.member.1.Port=${port}`);
     await new Promise((r) => setTimeout(r, 300));
@@ -219,7 +228,7 @@ describe('--workers 2', () => {
   });
 
   test('re-forked workers start from the current registrations, not the start-up --targets (issue 11, defect 4)', async () => {
-    // The tests above deregistered `a` from app (ELBv2 API) and static (admin API). Register a target at runtime:
+    // The tests above deregistered `a` from the default service (ELBv2 API) and static (admin API). Register a target at runtime:
     const three = await namedBackend('three');
     backends.push(three);
     const c = `127.0.0.1:${(three.address() as AddressInfo).port}`;
@@ -237,7 +246,7 @@ describe('--workers 2', () => {
     await allHealthy(cli.admin);
     const report = (await (await fetch(`${cli.admin}/targets`)).json()) as { targetGroups: { name: string; targets: { id: string }[] }[] };
     const ids = (name: string) => report.targetGroups.find((g) => g.name === name)!.targets.map((t) => t.id);
-    expect(ids('app')).toEqual([b]);
+    expect(ids(DEFAULT)).toEqual([b]);
     expect(ids('api')).toEqual([c]);
     const app = await Promise.all(Array.from({ length: 40 }, () => freshGet(`https://localhost:${cli.https}/`)));
     expect(new Set(app.map((r) => r.body))).toEqual(new Set(['two']));

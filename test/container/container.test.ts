@@ -13,6 +13,8 @@ import { parse } from 'yaml';
 import { buildDist, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 import { stackTemplate } from '../support/stack-template';
 import { freePort, waitForHttp } from '../../lib/util/net';
+import { readServices } from '../../lib/proxy/services';
+import { loadModelFromTemplate } from '../../lib/proxy/template';
 
 const ROOT = join(__dirname, '..', '..');
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -114,12 +116,13 @@ test('the CDK is never in the import graph of the proxy, the drain CLI, the samp
   expect(inputs.filter((i) => /node_modules\//.test(i) && isCdkPackage(packageName(i.replace(/\//g, sep))))).toEqual([]);
 });
 
-test("compose's commands run the proxy over three sample apps, and the HEALTHCHECK passes", async () => {
+test("compose's commands run the proxy over one sample app per task of each service, and the HEALTHCHECK passes", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'albatross-compose-'));
   const template = stackTemplate();
   writeFileSync(join(dir, 'Albatross.template.json'), JSON.stringify(template));
   const hosts: Record<string, number> = {};
-  for (const name of ['app1', 'app2', 'app3']) {
+  const apps = Object.keys(compose.services).filter((name) => compose.services[name].entrypoint?.includes('dist/bin/sample-app.js'));
+  for (const name of apps) {
     const service = compose.services[name];
     hosts[name] = await freePort();
     // Container ports → free loopback ports; 0.0.0.0 → 127.0.0.1 (tests stay on loopback).
@@ -128,24 +131,29 @@ test("compose's commands run the proxy over three sample apps, and the HEALTHCHE
   }
   const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
   const proxyArgs = [...jsonInstruction('ENTRYPOINT'), ...compose.services.proxy.command]
-    .map((a) => a.replace('/config/', `${dir}/`).replace('0.0.0.0', '127.0.0.1').replace(/app(\d):8080/g, (_m, n: string) => `127.0.0.1:${hosts[`app${n}`]}`));
+    .map((a) => a.replace('/config/', `${dir}/`).replace('0.0.0.0', '127.0.0.1').replace(/([a-z][a-z0-9-]*):8080/g, (_m, app: string) => `127.0.0.1:${hosts[app]}`));
   children.push(spawn(proxyArgs[0], [...proxyArgs.slice(1), '--listen', `80=${http}`, '--listen', `443=${https}`, '--admin-port', String(admin), '--log-level', 'warn'], { cwd: ROOT, stdio: 'ignore' }));
   await waitForHttp(`http://127.0.0.1:${admin}/healthz`);
   const healthcheck = JSON.parse(dockerfile.split('\n').find((l) => l.trim().startsWith('CMD ["node", "-e"'))!.trim().slice(4)) as string[];
   const probe = spawnSync(healthcheck[0], [healthcheck[1], healthcheck[2].replace('9901', String(admin))], { encoding: 'utf8' });
   expect(probe.status).toBe(0);
   const report = (await (await fetch(`http://127.0.0.1:${admin}/targets`)).json()) as { targetGroups: { name: string; targets: unknown[] }[] };
-  expect(report.targetGroups.map((g) => [g.name, g.targets.length])).toEqual([['app', 3], ['api', 3], ['static', 3]]);
+  // Each group has the tasks of the services registered in it (lib/proxy/services.ts), one app each.
+  const services = readServices(template, loadModelFromTemplate(template, { onWarning: () => undefined }));
+  const tasksOf = (group: string) => services.filter((s) => s.targetGroups.includes(group)).reduce((n, s) => n + s.replicas, 0);
+  expect(report.targetGroups.map((g) => [g.name, g.targets.length])).toEqual(report.targetGroups.map((g) => [g.name, tasksOf(g.name)]));
+  expect(report.targetGroups.reduce((n, g) => n + g.targets.length, 0)).toBeGreaterThanOrEqual(apps.length);
   const redirect = await fetch(`http://127.0.0.1:${http}/x?y=1`, { redirect: 'manual' });
   expect(redirect.status).toBe(301);
   // And a request forwarded over HTTPS reaches one of compose's sample apps.
   const { Agent, request } = await import('undici');
   const insecure = new Agent({ connect: { rejectUnauthorized: false }, allowH2: false });
   const forwarded = await request(`https://localhost:${https}/hello`, { dispatcher: insecure });
-  const echoed = (await forwarded.body.json()) as { name: string; path: string; headers: Record<string, string> };
+  const echoed = (await forwarded.body.json()) as { name: string; service: string; path: string; headers: Record<string, string> };
   await insecure.close();
   expect(forwarded.statusCode).toBe(200);
   expect(Object.keys(hosts)).toContain(echoed.name);
+  expect(services.map((s) => s.name)).toContain(echoed.service);
   expect(echoed.path).toBe('/hello');
   expect(echoed.headers['x-forwarded-proto']).toBe('https');
 }, 60_000);

@@ -30,6 +30,8 @@ const CASES: Case[] = [
   ...allow('lambda/fixture.ts', '../lib/drain/lifecycle', '../lib/alb/tags', '@aws-lambda-powertools/logger'),
   ...forbid('bin/proxy.ts', 'aws-cdk-lib', 'cdk-nag', '../lib/drain/signals', '../lib/config', './drain', '../constructs/secure-load-balancer'),
   ...allow('bin/proxy.ts', '../lib/proxy/server', '../lib/alb/target-id', '../lib/util/net', 'commander'),
+  ...forbid('bin/compose.ts', 'aws-cdk-lib', '../lib/config', '../lib/drain/engine', './proxy'),
+  ...allow('bin/compose.ts', '../lib/proxy/compose', '../lib/util/supported-node', 'commander'),
   ...forbid('bin/drain.ts', 'aws-cdk-lib', '../lib/proxy/model', '../lib/stacks/albatross-stack', './proxy'),
   ...allow('bin/drain.ts', '../lib/drain/engine', '../lib/alb/targets-report', '@aws-sdk/client-auto-scaling'),
   ...forbid('lib/alb/fixture.ts', 'aws-cdk-lib', '../proxy/model', '../util/net', '../config', 'pino'),

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..', '..');
 
 /** The entry points tests and the container run: bin/<name>.ts compiles to dist/bin/<name>.js. */
-const ENTRY_POINTS = ['proxy', 'drain', 'conformance', 'alert-rules', 'sample-app'];
+const ENTRY_POINTS = ['proxy', 'drain', 'conformance', 'alert-rules', 'sample-app', 'compose'];
 
 /** How long a suite waits for another suite's build before it fails (a build takes seconds). */
 const WAIT_LIMIT_MS = 300_000;

@@ -27,7 +27,17 @@ test('the default template: policy, HTTP port, body-limit probe and rules come f
   expect(overLimit).toBeGreaterThan(config.waf.maxBodyBytes);
   expect(new RegExp(greaterThanPattern(config.waf.maxBodyBytes)).test(String(overLimit))).toBe(true);
   expect(x.bodyLimit).toEqual({ rule: 'DeclaredBodySizeLimit', overLimit: 10_000_000, status: 413 });
-  expect(x.forwards.filter((f) => f.sticky).length).toBeGreaterThan(0);
+  // Since issue 12 the sticky service is the default action's (web, beside its canary, by weight and
+  // with AWSALBTG): the suite checks that stickiness through the default action, the rules by service.
+  const action = config.defaultAction as { forward: Record<string, number>; groupStickinessSeconds: number };
+  expect(x.defaultForward).toEqual({ groups: Object.entries(action.forward).map(([name, weight]) => ({ name, weight })), groupStickinessSeconds: action.groupStickinessSeconds });
+  expect(Object.values(x.model.targetGroups).find((g) => g.name === x.defaultGroup)!.stickiness).toMatchObject({ enabled: true, type: 'lb_cookie' });
+  expect(x.forwards.map((f) => [f.pattern, f.headers, f.group])).toEqual([
+    ['Host api.*', { host: 'api.example' }, 'api'],
+    ['/api/*', {}, 'api'],
+    ['/static/*', {}, 'static'],
+  ]);
+  expect(x.services.map((s) => [s.name, s.replicas])).toEqual(Object.entries(config.services).map(([name, s]) => [name, s.desiredCount]));
 });
 
 test('a different config flows through: TLS 1.3 only, a 1000-byte body limit', () => {

@@ -8,9 +8,9 @@ import { sendAdminToken } from '../../../lib/drain/admin-token';
 import { assertAdminExposure, isLoopback } from '../../../lib/proxy/admin-access';
 import { adminAuthorization } from '../../../lib/util/admin-token';
 import { targetGroupArn } from '../../../lib/proxy/elbv2-api';
-import { defaultGroup, echoBackend, EchoBackend, stackModel, startTestProxy, TestProxy } from './support/proxy';
+import { defaultGroup, echoBackend, EchoBackend, oneDefaultGroupModel, startTestProxy, TestProxy } from './support/proxy';
 
-const model = stackModel();
+const model = oneDefaultGroupModel();
 const APP = defaultGroup(model);
 const appModel = Object.values(model.targetGroups).find((g) => g.name === APP)!;
 

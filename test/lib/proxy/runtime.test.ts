@@ -1,5 +1,5 @@
 import { LoadBalancerModel } from '../../../lib/proxy/model';
-import { chooseTargetGroup, createLoadBalancerRuntime, parseTargetAddress, parseTargetsOption } from '../../../lib/proxy/runtime';
+import { assertKnownServices, chooseTargetGroup, createLoadBalancerRuntime, parseTargetAddress, parseTargetsOption } from '../../../lib/proxy/runtime';
 import { Backend, groupModel, startBackend, waitFor } from './support/backends';
 
 function model(): LoadBalancerModel {
@@ -45,10 +45,12 @@ describe('createLoadBalancerRuntime', () => {
     }
   });
 
-  it('rejects an unknown target group naming the known ones', () => {
+  it('rejects unknown services in one line naming the known ones', () => {
     expect(() => createLoadBalancerRuntime(model(), { web: [{ host: '127.0.0.1', port: 1 }] })).toThrow(
-      'unknown target group "web": the template has app (TgApp), api (TgApi)',
+      /^--targets: unknown service "web"; the template's services \(target groups\) are app, api$/,
     );
+    expect(() => assertKnownServices(model(), { app: [], web: [], TgApi: [], cart: [] })).toThrow('unknown services "web", "cart";');
+    expect(() => assertKnownServices(model(), { app: [], TgApi: [] })).not.toThrow();
   });
 });
 
@@ -62,7 +64,7 @@ describe('--targets parsing', () => {
     });
   });
   it('gives a readable error for bad input', () => {
-    expect(() => parseTargetsOption('127.0.0.1:9001')).toThrow('invalid --targets "127.0.0.1:9001": expected <target group>=<host:port>');
+    expect(() => parseTargetsOption('127.0.0.1:9001')).toThrow('invalid --targets "127.0.0.1:9001": expected <service>=<host:port>');
     expect(() => parseTargetAddress('localhost:99999')).toThrow('invalid target "localhost:99999": expected host:port');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * ALB behaviours through the running proxy over loopback sockets: every rule condition, weighted
- * forwards, redirect rules, least outstanding requests, fail-open, AWSALB stickiness end to end,
+ * forwards (with AWSALBTG group stickiness), redirect rules, least outstanding requests, fail-open, AWSALB stickiness end to end,
  * the client idle timeout, the admin API's bind address, the in-flight gauge and access logs.
  * Settings come from the synthesized stack's model; rules the stack does not use are added to it.
  */
@@ -10,14 +10,17 @@ import { Writable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import pino from 'pino';
 import { ActionModel, LoadBalancerModel, RuleModel } from '../../../lib/proxy/model';
-import { defaultGroup, echoBackend, EchoBackend, eventually, get, groupForPath, httpsListener, servedBy, stackModel, startTestProxy, TestProxy } from './support/proxy';
+import { defaultGroup, echoBackend, EchoBackend, eventually, get, groupForPath, httpsListener, oneDefaultGroupModel, servedBy, stackModel, startTestProxy, TestProxy } from './support/proxy';
 
-const base = stackModel({ loadBalancer: { idleTimeoutSeconds: 1 } });
+// The default action forwards to its heaviest service alone here: the backends below serve it, and
+// the weighted forward is the extra rules' (the stack's own weighted default: template-parity).
+const base = oneDefaultGroupModel({ loadBalancer: { idleTimeoutSeconds: 1 } });
 const APP = defaultGroup(base);
 const API = groupForPath(base, '/api/*');
 const STATIC = groupForPath(base, '/static/*');
 const idOf = (name: string) => Object.values(base.targetGroups).find((g) => g.name === name)!.logicalId;
 
+const GROUP_STICKINESS_SECONDS = 600;
 const fixed = (body: string): ActionModel => ({ type: 'fixed-response', statusCode: 200, contentType: 'text/plain', body });
 
 /** Rules the stack does not use, one per condition type, ahead of the stack's own rules. */
@@ -34,6 +37,12 @@ const EXTRA_RULES: RuleModel[] = [
     priority: 8,
     conditions: [{ field: 'path-pattern', values: ['/weighted/*'] }],
     action: { type: 'forward', targetGroups: [{ targetGroup: idOf(APP), weight: 1 }, { targetGroup: idOf(STATIC), weight: 3 }] },
+  },
+  {
+    logicalId: 'WeightedSticky',
+    priority: 8,
+    conditions: [{ field: 'path-pattern', values: ['/tg-sticky/*'] }],
+    action: { type: 'forward', targetGroups: [{ targetGroup: idOf(APP), weight: 1 }, { targetGroup: idOf(STATIC), weight: 1 }], groupStickinessSeconds: GROUP_STICKINESS_SECONDS },
   },
   {
     logicalId: 'Moved',
@@ -121,6 +130,36 @@ describe('actions', () => {
     expect(toStatic).toBeLessThan(350);
   });
 
+  test('weighted forward with target group stickiness: AWSALBTG and AWSALBTGCORS, same token, expiring after the duration', async () => {
+    const r = await get(`${proxy.https}/tg-sticky/a`);
+    const cookies = ([] as string[]).concat(r.headers['set-cookie'] ?? []);
+    const tg = cookies.find((c) => c.startsWith('AWSALBTG='))!;
+    const cors = cookies.find((c) => c.startsWith('AWSALBTGCORS='))!;
+    expect(tg).toMatch(/^AWSALBTG=[\w-]+; Expires=[^;]+; Path=\/$/);
+    expect(cors).toMatch(/; Path=\/; SameSite=None; Secure$/);
+    expect(tg.split(';')[0].slice('AWSALBTG='.length)).toBe(cors.split(';')[0].slice('AWSALBTGCORS='.length));
+    const expires = Date.parse(/Expires=([^;]+)/.exec(tg)![1]);
+    expect(Math.abs(expires - (Date.now() + GROUP_STICKINESS_SECONDS * 1000))).toBeLessThan(5000);
+    // A forward without group stickiness sets none.
+    const plain = await get(`${proxy.https}/weighted/x`);
+    expect(([] as string[]).concat(plain.headers['set-cookie'] ?? []).filter((c) => c.startsWith('AWSALBTG'))).toEqual([]);
+  });
+
+  test('weighted forward with target group stickiness: the AWSALBTG cookie keeps a client on its group; without it (or forged) requests spread', async () => {
+    const group = (a: Parameters<typeof servedBy>[0]) => (servedBy(a).startsWith('static') ? 'static' : 'app');
+    for (const name of ['AWSALBTG', 'AWSALBTGCORS']) {
+      const first = await get(`${proxy.https}/tg-sticky/a`);
+      const cookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${name}=`))!.split(';')[0];
+      const stuck = await Promise.all(Array.from({ length: 20 }, () => get(`${proxy.https}/tg-sticky/b`, { cookie: `other=1; ${cookie}` })));
+      expect({ name, groups: new Set(stuck.map(group)) }).toEqual({ name, groups: new Set([group(first)]) });
+    }
+    // 1:1 weights over 40 requests: one group only has probability 2 × 2^-40.
+    const spread = await Promise.all(Array.from({ length: 40 }, () => get(`${proxy.https}/tg-sticky/b`)));
+    expect(new Set(spread.map(group))).toEqual(new Set(['app', 'static']));
+    const forged = await Promise.all(Array.from({ length: 40 }, () => get(`${proxy.https}/tg-sticky/b`, { cookie: 'AWSALBTG=forged' })));
+    expect(new Set(forged.map(group))).toEqual(new Set(['app', 'static']));
+  });
+
   test('a redirect rule: placeholders filled, the template port mapped to the local one, 302', async () => {
     const r = await get(`${proxy.https}/old/a/b?x=1`, { host: `shop.test:${proxy.ports[443]}` });
     expect(r.status).toBe(302);
@@ -197,14 +236,15 @@ describe('target groups', () => {
 });
 
 describe('AWSALB stickiness end to end', () => {
-  const duration = base.targetGroups[idOf(STATIC)].stickiness.durationSeconds;
+  // The stack's sticky service is the default action's (web); /sticky/* reaches it.
+  const duration = base.targetGroups[idOf(APP)].stickiness.durationSeconds;
 
-  test('the stack makes the static group sticky with lb_cookie', () => {
-    expect(base.targetGroups[idOf(STATIC)].stickiness).toMatchObject({ enabled: true, type: 'lb_cookie' });
+  test('the stack makes the default group sticky with lb_cookie', () => {
+    expect(base.targetGroups[idOf(APP)].stickiness).toMatchObject({ enabled: true, type: 'lb_cookie' });
   });
 
   test('Set-Cookie AWSALB and AWSALBCORS expire after the configured duration', async () => {
-    const r = await get(`${proxy.https}/static/a`);
+    const r = await get(`${proxy.https}/sticky/a`);
     const cookies = ([] as string[]).concat(r.headers['set-cookie'] ?? []);
     const awsalb = cookies.find((c) => c.startsWith('AWSALB='))!;
     const cors = cookies.find((c) => c.startsWith('AWSALBCORS='))!;
@@ -218,13 +258,13 @@ describe('AWSALB stickiness end to end', () => {
   });
 
   test('requests carrying the cookie go to the target it names; without it they spread', async () => {
-    const first = await get(`${proxy.https}/static/a`);
+    const first = await get(`${proxy.https}/sticky/a`);
     const cookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []).find((c) => c.startsWith('AWSALB='))!.split(';')[0];
     const stuck = new Set<string>();
-    for (let i = 0; i < 8; i++) stuck.add(servedBy(await get(`${proxy.https}/static/b`, { cookie: `other=1; ${cookie}` })));
+    for (let i = 0; i < 8; i++) stuck.add(servedBy(await get(`${proxy.https}/sticky/b`, { cookie: `other=1; ${cookie}` })));
     expect(stuck).toEqual(new Set([servedBy(first)]));
     const spread = new Set<string>();
-    for (let i = 0; i < 8; i++) spread.add(servedBy(await get(`${proxy.https}/static/b`)));
+    for (let i = 0; i < 8; i++) spread.add(servedBy(await get(`${proxy.https}/sticky/b`)));
     expect(spread.size).toBe(2);
   });
 });

@@ -7,9 +7,9 @@
  */
 import { connect as tlsConnect } from 'node:tls';
 import { DesyncMode } from '../../../lib/proxy/desync';
-import { defaultGroup, echoBackend, EchoBackend, eventually, httpsListener, stackModel, startTestProxy, TestProxy } from './support/proxy';
+import { defaultGroup, echoBackend, EchoBackend, eventually, httpsListener, oneDefaultGroupModel, startTestProxy, TestProxy } from './support/proxy';
 
-const base = stackModel();
+const base = oneDefaultGroupModel();
 const APP = defaultGroup(base);
 const HTTPS_PORT = httpsListener(base).port;
 

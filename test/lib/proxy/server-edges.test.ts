@@ -11,9 +11,9 @@ import { connect, Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { UpstreamClientKind } from '../../../lib/proxy/upstream';
-import { defaultGroup, echo, echoBackend, EchoBackend, eventually, examplePath, fixedResponseRule, get, groupForPath, inFlight, stackModel, startTestProxy, TestProxy } from './support/proxy';
+import { defaultGroup, echo, echoBackend, EchoBackend, eventually, examplePath, fixedResponseRule, get, groupForPath, inFlight, oneDefaultGroupModel, startTestProxy, TestProxy } from './support/proxy';
 
-const model = stackModel();
+const model = oneDefaultGroupModel();
 const APP = defaultGroup(model);
 const API = groupForPath(model, '/api/*');
 const maintenance = fixedResponseRule(model);

@@ -12,9 +12,11 @@ import { ClientHttp2Session, connect as h2Connect, constants } from 'node:http2'
 import { connect as tlsConnect } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { LoadBalancerModel } from '../../../lib/proxy/model';
-import { defaultGroup, echo, echoBackend, EchoBackend, fixedResponseRule, get, httpsListener, insecure, servedBy, stackModel, startTestProxy, TestProxy, webSocketRoundTrip } from './support/proxy';
+import { defaultGroup, echo, echoBackend, EchoBackend, fixedResponseRule, get, httpsListener, insecure, servedBy, oneDefaultGroupModel, startTestProxy, TestProxy, webSocketRoundTrip } from './support/proxy';
 
-const model = stackModel();
+// A rule's service made sticky (the stack's sticky service, web, is the default action's, where the
+// WebSocket target is).
+const model = oneDefaultGroupModel({ services: { static: { stickinessSeconds: 86400 } } });
 const listener = httpsListener(model);
 const APP = defaultGroup(model);
 const maintenance = fixedResponseRule(model);

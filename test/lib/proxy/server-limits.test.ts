@@ -12,9 +12,9 @@
  */
 import { connect as tlsConnect } from 'node:tls';
 import { MAX_X_FORWARDED_FOR_ADDRESSES } from '../../../lib/proxy/request-limits';
-import { defaultGroup, echoBackend, EchoBackend, eventually, get, httpsListener, inFlight, insecure, raw, stackModel, startTestProxy, TestProxy } from './support/proxy';
+import { defaultGroup, echoBackend, EchoBackend, eventually, get, httpsListener, inFlight, insecure, raw, oneDefaultGroupModel, startTestProxy, TestProxy } from './support/proxy';
 
-const model = stackModel({ loadBalancer: { idleTimeoutSeconds: 1 } });
+const model = oneDefaultGroupModel({ loadBalancer: { idleTimeoutSeconds: 1 } });
 const APP = defaultGroup(model);
 const HTTPS_PORT = httpsListener(model).port;
 let proxy: TestProxy;

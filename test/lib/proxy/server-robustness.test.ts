@@ -20,14 +20,14 @@ import {
   httpsListener,
   inFlight,
   servedBy,
-  stackModel,
+  oneDefaultGroupModel,
   startTestProxy,
   testTls,
   TestProxy,
   webSocketRoundTrip,
 } from './support/proxy';
 
-const model = stackModel({ loadBalancer: { idleTimeoutSeconds: 1 } });
+const model = oneDefaultGroupModel({ loadBalancer: { idleTimeoutSeconds: 1 } });
 const APP = defaultGroup(model);
 const API = groupForPath(model, '/api/*');
 const STATIC = groupForPath(model, '/static/*');
@@ -309,7 +309,7 @@ describe('graceful stop', () => {
   test('a request still running when the grace period ends is cut', async () => {
     const app = await echoBackend('app');
     app.handler = () => undefined; // never answers
-    const proxy = await startTestProxy(stackModel({ loadBalancer: { idleTimeoutSeconds: 30 } }), { [APP]: [app.address] }, { server: { shutdownGraceMs: 300 } });
+    const proxy = await startTestProxy(oneDefaultGroupModel({ loadBalancer: { idleTimeoutSeconds: 30 } }), { [APP]: [app.address] }, { server: { shutdownGraceMs: 300 } });
     const hanging = get(`${proxy.https}/hang`).then(
       () => 'answered',
       () => 'cut',

@@ -12,7 +12,7 @@ import { LoadBalancerModel } from '../../../lib/proxy/model';
 import { createLoadBalancerRuntime } from '../../../lib/proxy/runtime';
 import { startProxyServer } from '../../../lib/proxy/server';
 import { SSL_POLICIES } from '../../../lib/proxy/tls-policy';
-import { defaultGroup, echoBackend, EchoBackend, httpsListener, stackModel, startTestProxy, TestProxy, testTls } from './support/proxy';
+import { defaultGroup, echoBackend, EchoBackend, httpsListener, oneDefaultGroupModel, startTestProxy, TestProxy, testTls } from './support/proxy';
 
 interface Handshake {
   readonly ok: boolean;
@@ -56,7 +56,7 @@ function frameTypes(bytes: Buffer): number[] {
 }
 
 /** The stack's model (its default policy, ELBSecurityPolicy-TLS13-1-2-2021-06): synthesized once. */
-const model = stackModel();
+const model = oneDefaultGroupModel();
 let backend: EchoBackend;
 beforeAll(async () => {
   backend = await echoBackend('app');
@@ -200,11 +200,11 @@ describe('SslPolicy of the listener', () => {
   });
 
   test('-Res-2021-06 drops the CBC ciphers; -TLS13-1-3-2021-06 refuses TLS 1.2', async () => {
-    await withProxy(stackModel({ loadBalancer: { tlsPolicy: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06' } }), async (port) => {
+    await withProxy(oneDefaultGroupModel({ loadBalancer: { tlsPolicy: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06' } }), async (port) => {
       expect(await handshake(port, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-SHA256' })).toEqual({ ok: false });
       expect(await handshake(port, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES256-GCM-SHA384' })).toMatchObject({ ok: true });
     });
-    await withProxy(stackModel({ loadBalancer: { tlsPolicy: 'ELBSecurityPolicy-TLS13-1-3-2021-06' } }), async (port) => {
+    await withProxy(oneDefaultGroupModel({ loadBalancer: { tlsPolicy: 'ELBSecurityPolicy-TLS13-1-3-2021-06' } }), async (port) => {
       expect(await handshake(port, { maxVersion: 'TLSv1.2' })).toEqual({ ok: false });
       expect(await handshake(port, {})).toMatchObject({ ok: true, protocol: 'TLSv1.3' });
     });

@@ -10,16 +10,15 @@ import { request } from 'undici';
 import { WebSocketServer } from 'ws';
 import { createLoadBalancerRuntime } from '../../../lib/proxy/runtime';
 import { RunningProxy, startProxyServer } from '../../../lib/proxy/server';
-import { loadModelFromTemplate } from '../../../lib/proxy/template';
 import { selfSignedCertificate } from '../../../lib/proxy/tls';
 import { LoadBalancerModel, TargetsReport } from '../../../lib/proxy/model';
 import { defaultGroup, examplePath, fixedResponseRule, httpsListener } from '../../../lib/proxy/model-lookup';
-import { stackTemplate } from '../../support/stack-template';
-import { get, insecure, raw, webSocketRoundTrip } from './support/proxy';
+import { get, insecure, oneDefaultGroupModel, raw, webSocketRoundTrip } from './support/proxy';
 
 // Everything the assertions expect (group names, paths, headers, fixed answers) is read from the
-// model of the synthesized stack: one source of truth.
-const model: LoadBalancerModel = loadModelFromTemplate(stackTemplate({ loadBalancer: { idleTimeoutSeconds: 1 } }));
+// model of the synthesized stack: one source of truth. Its default action forwards to one service
+// here (support/proxy.ts, oneDefaultGroupModel): the backends below serve that one.
+const model: LoadBalancerModel = oneDefaultGroupModel({ loadBalancer: { idleTimeoutSeconds: 1 } });
 const listener = httpsListener(model);
 const APP = defaultGroup(model);
 /** The forward rules' groups and a path each matches: the first gets the WebSocket target, the second none. */

@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo, connect, Socket } from 'node:net';
 import pino, { Logger } from 'pino';
 import { Agent, request } from 'undici';
-import type { AlbatrossConfig, DeepPartial } from '../../../../lib/config';
+import type { ConfigOverrides } from '../../../../lib/config';
 import { LoadBalancerModel, TargetAddress } from '../../../../lib/proxy/model';
 import { createLoadBalancerRuntime, RuntimeOptions } from '../../../../lib/proxy/runtime';
 import { ProxyServerOptions, RunningProxy, startProxyServer } from '../../../../lib/proxy/server';
@@ -20,11 +20,32 @@ import { closeNow } from './backends';
 export { stackTemplate };
 
 /** The proxy's model of the synthesized stack. */
-export function stackModel(partial: DeepPartial<AlbatrossConfig> = {}): LoadBalancerModel {
+export function stackModel(partial: ConfigOverrides = {}): LoadBalancerModel {
   return loadModelFromTemplate(stackTemplate(partial));
 }
 
-export { defaultGroup, examplePath, fixedResponseRule, groupForPath, httpsListener } from '../../../../lib/proxy/model-lookup';
+/**
+ * The stack's model with the HTTPS default action forwarding to its heaviest service alone (`web`
+ * by default, instead of 90/10 with `web-canary`, which is removed as the config then requires):
+ * for the suites about listeners, headers, limits and one target group, which register backends in
+ * that group only, so that no request depends on the canary's share. The weighted default itself is
+ * tested through the real model (server-behaviour, template-parity, the conformance suite).
+ */
+export function oneDefaultGroupModel(partial: ConfigOverrides = {}): LoadBalancerModel {
+  return stackModel(oneDefaultGroup(partial));
+}
+
+/** The config overrides of {@link oneDefaultGroupModel}, for suites that write the template to a file. */
+export function oneDefaultGroup(partial: ConfigOverrides = {}): ConfigOverrides {
+  const model = stackModel(partial);
+  const heaviest = defaultGroup(model);
+  const others = defaultGroups(model).filter((g) => g.name !== heaviest);
+  const services = { ...partial.services, ...Object.fromEntries(others.map((g) => [g.name, null])) };
+  return { ...partial, services, defaultAction: { forward: heaviest } };
+}
+
+export { defaultGroup, defaultGroups, examplePath, fixedResponseRule, groupForPath, httpsListener } from '../../../../lib/proxy/model-lookup';
+import { defaultGroup, defaultGroups } from '../../../../lib/proxy/model-lookup';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
