@@ -238,8 +238,8 @@ class DrainRun {
   }
 
   /**
-   * ECS first: its tasks move and ECS deregisters their ports itself. Waits until every task on
-   * the instance has stopped or `until` passes (then the drain goes on regardless); only the
+   * ECS first: its tasks move and ECS deregisters their ports itself. Waits until every service
+   * task on the instance has stopped, whichever service it belongs to, or `until` passes (then the drain goes on regardless); only the
    * run's deadline stops it here, as `in-progress`.
    */
   private async drainEcs(until: number): Promise<'in-progress' | undefined> {
