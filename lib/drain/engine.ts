@@ -239,8 +239,8 @@ class DrainRun {
 
   /**
    * ECS first: its tasks move and ECS deregisters their ports itself. Waits until every service
-   * task on the instance has stopped, whichever service it belongs to, or `until` passes (then the drain goes on regardless); only the
-   * run's deadline stops it here, as `in-progress`.
+   * task on the instance has stopped, whichever service it belongs to, or `until` passes (then
+   * the drain goes on regardless); only the run's deadline stops it here, as `in-progress`.
    */
   private async drainEcs(until: number): Promise<'in-progress' | undefined> {
     const ecs = this.clients.ecs!;
@@ -271,6 +271,7 @@ class DrainRun {
     if (ecs.tasksStopped) return true;
     const tasks = await instanceTasks(this.clients.ecs!, ecs.cluster, ecs.containerInstanceArn, this.retry);
     this.portTasks.record(tasks);
+    this.nameServices();
     const live = countUnstopped(tasks);
     ecs.serviceTasksStopped = live.service === 0;
     ecs.standaloneTasks = live.standalone;
@@ -339,10 +340,17 @@ class DrainRun {
    * or a task first seen already stopped without its bindings) has no ECS evidence.
    */
   private servingTasksStopped(r: RegistrationOutcome): boolean {
-    if (this.report.ecs === undefined || this.report.ecs.notActiveStatus !== undefined || r.id !== this.target.id) return false;
-    const served = this.portTasks.servedBy(r.port);
-    if (served?.services.length === 1) r.service = served.services[0];
-    return served?.stopped ?? false;
+    // Only an instance target has a container instance (report.ecs), and its registrations' ports are host ports.
+    if (this.report.ecs === undefined || this.report.ecs.notActiveStatus !== undefined) return false;
+    return this.portTasks.servedBy(r.port)?.stopped ?? false;
+  }
+
+  /** Each registration served by one service's tasks is labelled with it, for the report. */
+  private nameServices(): void {
+    for (const r of this.report.registrations) {
+      const services = this.portTasks.servedBy(r.port)?.services ?? [];
+      if (services.length === 1) r.service = services[0];
+    }
   }
 
   private async endSignal(r: RegistrationOutcome): Promise<EndSignal | undefined> {
