@@ -7,7 +7,7 @@ import { DescribeAutoScalingInstancesCommand, AutoScalingClient } from '@aws-sdk
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { DeregisterTargetsCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ECS_ALLOWANCE_MS, TIMEOUT_MARGIN_MS } from './budget';
-import { findContainerInstance, setDraining, unstoppedTasks } from './ecs';
+import { countUnstopped, findContainerInstance, HostPortTasks, instanceTasks, setDraining } from './ecs';
 import { DrainError, isInvalidTarget, toDrainError } from './errors';
 import { findRegistrations, Registration, RegistrationScope } from './registrations';
 import { RetryPolicy, sleep as realSleep, withRetry } from './retry';
@@ -28,6 +28,8 @@ export type EndSignal = 'unused' | 'in-flight-zero' | 'ecs-tasks-stopped' | 'del
 
 export interface RegistrationOutcome extends Registration {
   endedBy?: EndSignal;
+  /** The ECS service whose task was seen serving this port (the task's group), when one was. */
+  service?: string;
   /** Milliseconds from the start of the drain. */
   endedAfterMs?: number;
   /**
@@ -65,7 +67,11 @@ export interface EcsOutcome {
   readonly notActiveStatus?: string;
   /** Every service task on it has lastStatus STOPPED: the ECS wait is over. */
   serviceTasksStopped: boolean;
-  /** Every task on it, standalone ones included, has lastStatus STOPPED: an end signal for its targets. */
+  /**
+   * Every task on it, standalone ones included, has lastStatus STOPPED. Not itself an end signal:
+   * a registration ends by `ecs-tasks-stopped` only when the tasks that served its own port have
+   * stopped (HostPortTasks), so one service's tasks moving never ends another's registration.
+   */
   tasksStopped: boolean;
   /** Standalone tasks (RunTask) still running at the last look: ECS does not stop them on DRAINING. */
   standaloneTasks: number;
@@ -129,6 +135,8 @@ class DrainRun {
   private timeoutAt?: number;
   private throttled = false;
   private slowdown = 1;
+  /** The instance's tasks by the host port they serve, from every look at them in this run. */
+  private readonly portTasks = new HostPortTasks();
   readonly report: DrainReport;
 
   constructor(
@@ -230,9 +238,9 @@ class DrainRun {
   }
 
   /**
-   * ECS first: its tasks move and ECS deregisters their ports itself. Waits until every task on
-   * the instance has stopped or `until` passes (then the drain goes on regardless); only the
-   * run's deadline stops it here, as `in-progress`.
+   * ECS first: its tasks move and ECS deregisters their ports itself. Waits until every service
+   * task on the instance has stopped, whichever service it belongs to, or `until` passes (then
+   * the drain goes on regardless); only the run's deadline stops it here, as `in-progress`.
    */
   private async drainEcs(until: number): Promise<'in-progress' | undefined> {
     const ecs = this.clients.ecs!;
@@ -261,7 +269,10 @@ class DrainRun {
     const ecs = this.report.ecs;
     if (ecs === undefined || ecs.notActiveStatus !== undefined) return false;
     if (ecs.tasksStopped) return true;
-    const live = await unstoppedTasks(this.clients.ecs!, ecs.cluster, ecs.containerInstanceArn, this.retry);
+    const tasks = await instanceTasks(this.clients.ecs!, ecs.cluster, ecs.containerInstanceArn, this.retry);
+    this.portTasks.record(tasks);
+    this.nameServices();
+    const live = countUnstopped(tasks);
     ecs.serviceTasksStopped = live.service === 0;
     ecs.standaloneTasks = live.standalone;
     ecs.tasksStopped = live.service === 0 && live.standalone === 0;
@@ -322,12 +333,32 @@ class DrainRun {
     }
   }
 
-  private async endSignal(r: RegistrationOutcome, ecsTasksStopped: boolean): Promise<EndSignal | undefined> {
+  /**
+   * Have the tasks that served this registration's port stopped? ECS stops a service task only
+   * once its own target groups have drained it (their delays passed), and a stopped task serves
+   * nothing. Only this port's tasks count: a port no task was seen bound to (registered by hand,
+   * or a task first seen already stopped without its bindings) has no ECS evidence.
+   */
+  private servingTasksStopped(r: RegistrationOutcome): boolean {
+    // Only an instance target has a container instance (report.ecs), and its registrations' ports are host ports.
+    if (this.report.ecs === undefined || this.report.ecs.notActiveStatus !== undefined) return false;
+    return this.portTasks.servedBy(r.port)?.stopped ?? false;
+  }
+
+  /** Each registration served by one service's tasks is labelled with it, for the report. */
+  private nameServices(): void {
+    for (const r of this.report.registrations) {
+      const services = this.portTasks.servedBy(r.port)?.services ?? [];
+      if (services.length === 1) r.service = services[0];
+    }
+  }
+
+  private async endSignal(r: RegistrationOutcome): Promise<EndSignal | undefined> {
     const state = await this.targetState(r);
     if (state === 'gone' || state === 'unused') return 'unused';
     // Only a registration the ALB is draining can end by a signal or by its delay.
     if (state !== 'draining' && state !== 'unhealthy.draining') return this.stillRegistered(r);
-    if (ecsTasksStopped) return 'ecs-tasks-stopped';
+    if (this.servingTasksStopped(r)) return 'ecs-tasks-stopped';
     if (this.options.inFlight && (await this.options.inFlight(r)) === 0) return 'in-flight-zero';
     if (this.now() - (r.deregisteredAt ?? this.report.startedAt) >= r.deregistrationDelaySeconds * 1000) return 'delay-elapsed';
     return undefined;
@@ -341,12 +372,11 @@ class DrainRun {
     const open = this.report.registrations.filter((r) => r.endedBy === undefined && r.error === undefined);
     if (open.length === 0) return;
     // Once per pass, not per registration (the instance's tasks are the same for all of them).
-    // Checked again while waiting: when the ECS wait ran out, the tasks may still stop before the delay.
-    // Only all tasks stopped (standalone ones too) end a registration.
-    const ecsTasksStopped = (await this.checkEcsTasks()) && this.report.ecs!.tasksStopped;
+    // Looked at again while waiting: when the ECS wait ran out, tasks may still stop before the delay.
+    await this.checkEcsTasks();
     for (const [i, r] of open.entries()) {
       if (i > 0 && this.pastDeadline()) return;
-      const signal = await this.endSignal(r, ecsTasksStopped);
+      const signal = await this.endSignal(r);
       if (signal) {
         r.endedBy = signal;
         r.endedAfterMs = this.now() - this.report.startedAt;
@@ -368,8 +398,9 @@ class DrainRun {
 
 /**
  * Drains one target: ECS DRAINING (when a cluster is given), deregistration from every target
- * group it is in, then polling until each registration has ended — by the API (`unused`), by an
- * instance-side signal, or by its deregistration delay elapsing. Never waits past the timeout.
+ * group it is in, then polling until each registration has ended on its own evidence — the API
+ * (`unused`), the tasks serving its port stopped, an instance-side signal for its group, or its
+ * own group's deregistration delay elapsing — and only then `drained`. Never waits past the timeout.
  * Throws DrainError for bad input (unknown instance, not registered) and AWS failures.
  */
 export async function drainTarget(clients: DrainClients, target: DrainTarget, options: DrainOptions = {}): Promise<DrainReport> {

@@ -277,7 +277,7 @@ class LifecycleRun {
     const sendBy = this.lambdaEnd;
     try {
       const outcome = await this.complete(this.now() + (sendBy - this.now()) / 2);
-      this.deps.log('info', 'lifecycle action completed', { instance: action.EC2InstanceId, outcome, drain: report?.state, registrations: report?.registrations.map((r) => ({ targetGroup: r.targetGroupName, port: r.port, endedBy: r.endedBy, afterMs: r.endedAfterMs })) });
+      this.deps.log('info', 'lifecycle action completed', { instance: action.EC2InstanceId, outcome, drain: report?.state, registrations: report?.registrations.map((r) => ({ targetGroup: r.targetGroupName, port: r.port, service: r.service, endedBy: r.endedBy, afterMs: r.endedAfterMs })) });
       this.deps.count(outcome === 'completed' ? 'DrainCompleted' : 'DrainAlreadyCompleted');
       return outcome;
     } catch (error) {

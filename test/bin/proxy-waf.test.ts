@@ -8,19 +8,20 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForHttp } from '../../lib/util/net';
+import { buildDist, builtEntryPoint, DIST_BUILD_TIMEOUT_MS } from '../support/dist';
 import { stackTemplate, statusLine } from '../lib/proxy/support/proxy';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- template surgery
 
-const ROOT = join(__dirname, '..', '..');
-const PROXY = join(ROOT, 'dist', 'bin', 'proxy.js');
+const PROXY = builtEntryPoint('proxy');
 const children: ChildProcess[] = [];
 let dir: string;
 let template: Json;
 
+// The proxy as `npm run build` compiles it, built once per jest run (test/support/dist.ts).
+beforeAll(buildDist, DIST_BUILD_TIMEOUT_MS);
+
 beforeAll(() => {
-  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  expect(result.status).toBe(0);
   dir = mkdtempSync(join(tmpdir(), 'albatross-proxy-waf-'));
   template = stackTemplate();
 }, 120_000);

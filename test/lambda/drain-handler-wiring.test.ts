@@ -167,3 +167,70 @@ test('a message that cannot be handed on is a batch failure, and SQS is asked to
   expect(autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
   expect(sqs.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input).toEqual({ QueueUrl: process.env.QUEUE_URL, ReceiptHandle: 'rh-1', VisibilityTimeout: 5 });
 });
+
+describe('two services on the instance, each its own target group and delay (a: 5 s, b: 30 s)', () => {
+  const PORTS: Record<string, number> = { [TG_A]: 32768, [TG_B]: 32769 };
+  /** Epoch ms of each DeregisterTargets and each health poll (DescribeTargetHealth for one target), by group. */
+  let deregisteredAt: Record<string, number[]>;
+  let polledAt: Record<string, number[]>;
+
+  beforeEach(() => {
+    process.env.FUNCTION_TIMEOUT_SECONDS = '60';
+    deregisteredAt = { [TG_A]: [], [TG_B]: [] };
+    polledAt = { [TG_A]: [], [TG_B]: [] };
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: TG_A, TargetGroupName: 'a' }, { TargetGroupArn: TG_B, TargetGroupName: 'b' }] });
+    elbv2.on(DescribeTargetGroupAttributesCommand, { TargetGroupArn: TG_A }).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }] });
+    elbv2.on(DescribeTargetGroupAttributesCommand, { TargetGroupArn: TG_B }).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }] });
+    elbv2.on(DeregisterTargetsCommand).callsFake((input: { TargetGroupArn: string }) => void deregisteredAt[input.TargetGroupArn].push(Date.now()));
+    // The API says draining from the deregistration on: only each group's own delay ends its registration.
+    elbv2.on(DescribeTargetHealthCommand).callsFake((input: { TargetGroupArn: string; Targets?: unknown[] }) => {
+      if (input.Targets) polledAt[input.TargetGroupArn].push(Date.now());
+      return { TargetHealthDescriptions: [{ Target: { Id: INSTANCE, Port: PORTS[input.TargetGroupArn] }, TargetHealth: { State: deregisteredAt[input.TargetGroupArn].length ? 'draining' : 'healthy' } }] };
+    });
+    // One task of each service, bound to its group's port; ECS cannot move them (no room elsewhere).
+    ecs.on(ListTasksCommand).callsFake((input: { desiredStatus?: string }) => ({ taskArns: input.desiredStatus === 'STOPPED' ? ['arn:task/a', 'arn:task/b'] : [] }));
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        { taskArn: 'arn:task/a', group: 'service:a', lastStatus: 'DEACTIVATING', containers: [{ networkBindings: [{ containerPort: 8080, hostPort: 32768 }] }] },
+        { taskArn: 'arn:task/b', group: 'service:b', lastStatus: 'DEACTIVATING', containers: [{ networkBindings: [{ containerPort: 8080, hostPort: 32769 }] }] },
+      ],
+    });
+  });
+
+  test("the 5 s group's registration ends at its delay; the action is completed only after the 30 s group's delay, across runs", async () => {
+    let completedAt = 0;
+    autoScaling.on(CompleteLifecycleActionCommand).callsFake(() => void (completedAt = Date.now()));
+    const runs: { start: number; end: number }[] = [];
+    let body = event;
+    // Every run hands over at 30 s (60 s − 30 s margin); SQS delivers the continuation 5 s later.
+    while (completedAt === 0 && runs.length < 40) {
+      const start = Date.now();
+      const sent = sentBodies().length;
+      await run(body, 60_000);
+      runs.push({ start, end: Date.now() });
+      if (completedAt === 0) {
+        body = JSON.stringify(sentBodies()[sent]);
+        jest.advanceTimersByTime(5_000);
+      }
+    }
+    expect(completedAt).toBeGreaterThan(0);
+    // The ECS wait (10 min) ran out with the tasks still there; then both groups were deregistered in the same run.
+    const [a, b] = [deregisteredAt[TG_A][0], deregisteredAt[TG_B][0]];
+    expect(a - T0).toBeGreaterThanOrEqual(600_000);
+    expect(b - a).toBeLessThan(1_000);
+    // a's registration ended at its own 5 s: the run that deregistered it stopped polling it then, while b's polls went on.
+    const deregisteringRunEnd = runs.find((r) => r.start <= a && a <= r.end)!.end;
+    const aPolls = polledAt[TG_A].filter((at) => at >= a && at < deregisteringRunEnd);
+    const bPolls = polledAt[TG_B].filter((at) => at >= b && at < deregisteringRunEnd);
+    expect(aPolls.at(-1)! - a).toBeGreaterThanOrEqual(5_000);
+    expect(aPolls.at(-1)! - a).toBeLessThan(7_000);
+    expect(bPolls.at(-1)! - a).toBeGreaterThan(15_000);
+    // The action is completed once, after b's own delay (counted from its first deregistration, carried to the next run).
+    expect(autoScaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
+    expect(completedAt - b).toBeGreaterThanOrEqual(30_000);
+    expect(completedAt - b).toBeLessThan(32_000);
+    expect(deregisteringRunEnd).toBeLessThan(b + 30_000); // b's delay did span a hand-over
+    const carried = sentBodies().at(-1).deregisteredAt as Record<string, number>;
+    expect(carried).toEqual({ [`${TG_A}|${INSTANCE}|32768`]: a, [`${TG_B}|${INSTANCE}|32769`]: b });
+  });
+});

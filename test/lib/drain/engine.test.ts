@@ -15,7 +15,7 @@ import {
   TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { deregistrationTimes, drainTarget, DrainClients } from '../../../lib/drain/engine';
+import { deregistrationTimes, drainTarget, DrainClients, DrainReport } from '../../../lib/drain/engine';
 import { DrainError } from '../../../lib/drain/errors';
 import { parseDrainTarget } from '../../../lib/drain/target-id';
 
@@ -229,6 +229,7 @@ function ecsInstance(status: 'ACTIVE' | 'DRAINING', lastStatuses: string[], heal
   ecsTasks(lastStatuses);
 }
 
+/** Two tasks of one service, bound (bridge mode) to host ports 32768 (the registered one) and 32769. */
 function ecsTasks(lastStatuses: string[]): void {
   const tasks = ['arn:task/a', 'arn:task/b'];
   ecs.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [] });
@@ -236,7 +237,7 @@ function ecsTasks(lastStatuses: string[]): void {
   let call = 0;
   ecs.on(DescribeTasksCommand).callsFake(() => {
     const lastStatus = lastStatuses[Math.min(call++, lastStatuses.length - 1)];
-    return { tasks: tasks.map((taskArn) => ({ taskArn, group: 'service:app', desiredStatus: 'STOPPED', lastStatus })) };
+    return { tasks: tasks.map((taskArn, i) => ({ taskArn, group: 'service:app', desiredStatus: 'STOPPED', lastStatus, containers: [{ networkBindings: [{ containerPort: 8080, hostPort: 32768 + i }] }] })) };
   });
 }
 
@@ -516,4 +517,146 @@ test('ECS: more than 100 tasks over several ListTasks pages are all described, a
   const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000 });
   expect(report.steps.find((s) => s.state === 'deregistering')!.atMs).toBe(2000);
   expect(ecs.commandCalls(DescribeTasksCommand).map((call) => call.args[0].input.tasks!.length).slice(0, 3)).toEqual([100, 100, 50]);
+});
+
+/**
+ * Several ECS services behind one ALB: each service has its own target group with its own
+ * deregistration delay, and the instance carries a task of each, registered (bridge mode) on the
+ * task's own host port. The API says `draining` throughout, so the API cannot end a registration:
+ * only its own evidence (its tasks stopped, an in-flight signal for its group, its group's delay) can.
+ */
+describe('several services on one instance, each with its own target group and delay', () => {
+  const WEB = tgArn(1);
+  const API = tgArn(2);
+  const DIRECT = tgArn(3);
+  const PORT: Record<string, number> = { [WEB]: 32768, [API]: 32769, [DIRECT]: 8080 };
+
+  /** The groups (name → arn, delay in s): healthy until DeregisterTargets reached the group, then draining. */
+  function groups(delays: Record<string, [string, number]>): Set<string> {
+    const deregistered = new Set<string>();
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: Object.entries(delays).map(([name, [arn]]) => ({ TargetGroupArn: arn, TargetGroupName: name })) });
+    for (const [arn, seconds] of Object.values(delays)) {
+      elbv2.on(DescribeTargetGroupAttributesCommand, { TargetGroupArn: arn }).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: String(seconds) }] });
+    }
+    elbv2.on(DeregisterTargetsCommand).callsFake((input: { TargetGroupArn: string }) => void deregistered.add(input.TargetGroupArn));
+    elbv2.on(DescribeTargetHealthCommand).callsFake((input: { TargetGroupArn: string }) => ({
+      TargetHealthDescriptions: [{ Target: { Id: INSTANCE, Port: PORT[input.TargetGroupArn] }, TargetHealth: { State: deregistered.has(input.TargetGroupArn) ? 'draining' : 'healthy' } }],
+    }));
+    return deregistered;
+  }
+
+  /**
+   * An ACTIVE container instance with one task of `web` (port 32768) and one of `api` (32769).
+   * `stopped(service, look)` says whether that service's task has stopped at the look (0, 1, …);
+   * as ECS may, a stopped task's description lists no port bindings.
+   */
+  function tasksOfTwoServices(stopped: (service: string, look: number) => boolean): void {
+    let look = 0;
+    ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: ['arn:ci/1'] });
+    ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [{ status: 'ACTIVE' }] });
+    ecs.on(UpdateContainerInstancesStateCommand).resolves({});
+    ecs.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [] });
+    ecs.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).resolves({ taskArns: ['arn:task/web', 'arn:task/api'] });
+    ecs.on(DescribeTasksCommand).callsFake(() => ({
+      tasks: (['web', 'api'] as const).map((service, i, all) => {
+        const hostPort = PORT[service === 'web' ? WEB : API];
+        return stopped(service, i === all.length - 1 ? look++ : look)
+          ? { taskArn: `arn:task/${service}`, group: `service:${service}`, lastStatus: 'STOPPED', containers: [{}] }
+          : { taskArn: `arn:task/${service}`, group: `service:${service}`, lastStatus: 'DEACTIVATING', containers: [{ networkBindings: [{ containerPort: 8080, hostPort }] }] };
+      }),
+    }));
+  }
+
+  /** Each progress report, reduced to what the assertions need. */
+  function progressLog() {
+    const seen: { atMs: number; state: string; ended: Record<string, boolean> }[] = [];
+    const onProgress = (report: DrainReport) =>
+      seen.push({ atMs: c.now() - report.startedAt, state: report.state, ended: Object.fromEntries(report.registrations.map((r) => [r.targetGroupName, r.endedBy !== undefined])) });
+    const c = clock();
+    return { c, seen, onProgress };
+  }
+
+  /** ms from a registration's deregistration to its end. */
+  const drainedFor = (report: DrainReport, name: string) => {
+    const r = report.registrations.find((x) => x.targetGroupName === name)!;
+    return report.startedAt + r.endedAfterMs! - r.deregisteredAt!;
+  };
+
+  test('tasks ECS cannot move: the 5 s group ends at its 5 s, the 30 s group keeps the instance draining until its own 30 s', async () => {
+    groups({ web: [WEB, 5], api: [API, 30] });
+    tasksOfTwoServices(() => false);
+    const { c, seen, onProgress } = progressLog();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, onProgress });
+    expect(report.state).toBe('drained');
+    const [web, api] = report.registrations;
+    expect([web, api].map((r) => [r.targetGroupName, r.port, r.deregistrationDelaySeconds, r.endedBy])).toEqual([
+      ['web', 32768, 5, 'delay-elapsed'],
+      ['api', 32769, 30, 'delay-elapsed'],
+    ]);
+    // The ECS wait ran out (10 min); then each registration drained for its own group's delay, to within a poll.
+    expect(drainedFor(report, 'web')).toBeGreaterThanOrEqual(5_000);
+    expect(drainedFor(report, 'web')).toBeLessThan(6_000);
+    expect(drainedFor(report, 'api')).toBeGreaterThanOrEqual(30_000);
+    expect(drainedFor(report, 'api')).toBeLessThan(31_000);
+    // Once web had ended, the run was still waiting on api: never drained before api's delay.
+    const apiDelayEnd = api.deregisteredAt! - report.startedAt + 30_000;
+    const webEnded = seen.find((p) => p.ended.web)!;
+    expect(webEnded).toMatchObject({ state: 'waiting', ended: { web: true, api: false } });
+    expect(seen.filter((p) => p.atMs < apiDelayEnd).map((p) => p.state)).not.toContain('drained');
+    expect(seen.at(-1)).toMatchObject({ state: 'drained', ended: { web: true, api: true } });
+  });
+
+  test("one service's tasks moving ends its own registration only: the other service's stays until its delay", async () => {
+    const deregistered = groups({ web: [WEB, 30], api: [API, 30] });
+    let deregisteredAt = Infinity;
+    const { c, seen, onProgress } = progressLog();
+    elbv2.on(DeregisterTargetsCommand).callsFake((input: { TargetGroupArn: string }) => void (deregistered.add(input.TargetGroupArn), (deregisteredAt = Math.min(deregisteredAt, c.now()))));
+    // ECS could not move them within its wait; web's task stops 3 s after deregistration, api's never.
+    tasksOfTwoServices((service) => service === 'web' && c.now() >= deregisteredAt + 3_000);
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, onProgress });
+    expect(report.state).toBe('drained');
+    expect(report.registrations.map((r) => [r.targetGroupName, r.service, r.endedBy])).toEqual([
+      ['web', 'web', 'ecs-tasks-stopped'],
+      ['api', 'api', 'delay-elapsed'],
+    ]);
+    expect(drainedFor(report, 'web')).toBeGreaterThanOrEqual(3_000);
+    expect(drainedFor(report, 'web')).toBeLessThan(4_000);
+    expect(drainedFor(report, 'api')).toBeGreaterThanOrEqual(30_000);
+    expect(seen.find((p) => p.ended.web)).toMatchObject({ state: 'waiting', ended: { api: false } });
+  });
+
+  test('a port no task serves (registered by hand) is not ended by the tasks stopping: it drains for its own delay', async () => {
+    groups({ web: [WEB, 5], direct: [DIRECT, 20] });
+    // Both tasks serve until the second look, then stop: ECS has moved them.
+    tasksOfTwoServices((_service, look) => look >= 1);
+    const { c, onProgress } = progressLog();
+    const report = await drainTarget(clients, parseDrainTarget(INSTANCE), { cluster: 'albatross', now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, onProgress });
+    expect(report.ecs).toMatchObject({ serviceTasksStopped: true, tasksStopped: true });
+    expect(report.registrations.map((r) => [r.targetGroupName, r.port, r.service, r.endedBy])).toEqual([
+      ['web', 32768, 'web', 'ecs-tasks-stopped'],
+      ['direct', 8080, undefined, 'delay-elapsed'],
+    ]);
+    expect(drainedFor(report, 'direct')).toBeGreaterThanOrEqual(20_000);
+  });
+
+  test('the in-flight signal is read per group: an idle target in one group does not end its registration in the other', async () => {
+    const target = '10.0.1.5:8080';
+    const deregistered = new Set<string>();
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: WEB, TargetGroupName: 'web' }, { TargetGroupArn: API, TargetGroupName: 'api' }] });
+    elbv2.on(DescribeTargetGroupAttributesCommand, { TargetGroupArn: WEB }).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }] });
+    elbv2.on(DescribeTargetGroupAttributesCommand, { TargetGroupArn: API }).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }] });
+    elbv2.on(DeregisterTargetsCommand).callsFake((input: { TargetGroupArn: string }) => void deregistered.add(input.TargetGroupArn));
+    elbv2.on(DescribeTargetHealthCommand).callsFake((input: { TargetGroupArn: string }) => ({
+      TargetHealthDescriptions: [{ Target: { Id: '10.0.1.5', Port: 8080 }, TargetHealth: { State: deregistered.has(input.TargetGroupArn) ? 'draining' : 'healthy' } }],
+    }));
+    const { c, onProgress } = progressLog();
+    // api's group still has a request in flight on this target; web's has none.
+    const inFlight = async (r: { targetGroupName: string }) => (r.targetGroupName === 'api' ? 1 : 0);
+    const report = await drainTarget(clients, parseDrainTarget(target), { now: c.now, sleep: c.sleep, random: c.random, pollMs: 1000, inFlight, onProgress });
+    expect(report.registrations.map((r) => [r.targetGroupName, r.endedBy])).toEqual([
+      ['web', 'in-flight-zero'],
+      ['api', 'delay-elapsed'],
+    ]);
+    expect(drainedFor(report, 'api')).toBeGreaterThanOrEqual(30_000);
+  });
 });
