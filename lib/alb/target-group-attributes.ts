@@ -25,3 +25,6 @@ export const TARGET_GROUP_DEFAULTS = {
 
 /** The largest deregistration delay a target group accepts. */
 export const MAX_DEREGISTRATION_DELAY_SECONDS = 3600;
+
+/** The longest lb_cookie stickiness a target group accepts: 7 days. */
+export const MAX_LB_COOKIE_DURATION_SECONDS = 604_800;

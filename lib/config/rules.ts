@@ -22,7 +22,9 @@ import { integer, listOf, matching, oneOf, says, section, Settings, shown, unset
 import { retiredSettings } from './retired';
 
 const PATH_PATTERN = /^[A-Za-z0-9_\-.$/~"'@:+?*&(),!=;%]{1,128}$/;
-const HOST_PATTERN = /^[A-Za-z0-9\-.*?]{1,128}$/;
+// A host name pattern as HostHeaderConditionConfig takes it: at least one `.`, and only letters
+// (or wildcards) after the last one (ELB API reference).
+const HOST_PATTERN = /^(?=.{1,128}$)[A-Za-z0-9\-.*?]*\.[A-Za-z*?]+$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,40}$/;
 const MATCH_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]{0,126}[\x21-\x7e])?$/;
 const QUERY_VALUE = /^[\x21-\x25\x27-\x7e]{1,128}$/;
@@ -150,7 +152,7 @@ export const ruleConditionsSchema = section({
   /** Path patterns (case-sensitive, `*` and `?` wildcards; the path only, not the query). @default - any path */
   pathPatterns: conditionValues(matching(PATH_PATTERN, 'a path pattern of at most 128 URL characters with * and ? wildcards'), 'path patterns').optional(),
   /** Host names (not case-sensitive, wildcards), such as `api.example.com` or `*.example.com`. @default - any host */
-  hostHeaders: conditionValues(matching(HOST_PATTERN, 'a host name of letters, digits, -, . and * or ? wildcards'), 'host names').optional(),
+  hostHeaders: conditionValues(matching(HOST_PATTERN, 'a host name of letters, digits, -, . and * or ? wildcards, with a . and only letters or wildcards after the last one'), 'host names').optional(),
   /** Header conditions, each on one header name; all must match. @default - none */
   httpHeaders: z.array(httpHeaderConditionSchema, { error: (issue) => `must be a list of { name, values } (got ${shown(issue.input)})` }).optional(),
   /** Request methods (case-sensitive, such as GET or POST). @default - any method */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ROUTING_ALGORITHMS } from './allowed';
 import { report, whenValid } from './checks';
 import { flag, integer, matching, oneOf, says, section, Settings, shown, unsettable, wholeNumber } from './fields';
-import { MAX_DEREGISTRATION_DELAY_SECONDS } from '../alb/target-group-attributes';
+import { MAX_DEREGISTRATION_DELAY_SECONDS, MAX_LB_COOKIE_DURATION_SECONDS } from '../alb/target-group-attributes';
 
 const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
 
@@ -60,7 +60,7 @@ export const targetGroupShape = {
    * lb_cookie stickiness duration in seconds (1–604800); absent or `null` means no stickiness.
    * @default - none
    */
-  stickinessSeconds: unsettable(integer(1, 604800)),
+  stickinessSeconds: unsettable(integer(1, MAX_LB_COOKIE_DURATION_SECONDS)),
 };
 
 /** The rules between the settings of one target group, for any object holding `targetGroupShape`. */

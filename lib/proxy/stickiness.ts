@@ -5,18 +5,9 @@
  * cookie that picks a target of its choosing; only tokens this process issued map to a target.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { GROUP_STICKY_COOKIE, GROUP_STICKY_CORS_COOKIE, STICKY_COOKIE, STICKY_CORS_COOKIE } from '../alb/stickiness-cookies';
 
-export const STICKY_COOKIE = 'AWSALB';
-export const STICKY_CORS_COOKIE = 'AWSALBCORS';
-
-/**
- * Target group stickiness of a weighted forward: the ALB's `AWSALBTG` cookie (and `AWSALBTGCORS`)
- * keeps a client on the target group it was first sent to, for the forward's
- * `TargetGroupStickinessConfig.DurationSeconds` ("TargetGroupStickinessConfig", ELB API reference;
- * "Target group stickiness", AWS Prescriptive Guidance: load balancer stickiness).
- */
-export const GROUP_STICKY_COOKIE = 'AWSALBTG';
-export const GROUP_STICKY_CORS_COOKIE = 'AWSALBTGCORS';
+export { GROUP_STICKY_COOKIE, GROUP_STICKY_CORS_COOKIE, STICKY_COOKIE, STICKY_CORS_COOKIE };
 
 /** The cookie pair of a kind of stickiness: the plain one and its cross-origin copy. */
 export interface StickyCookieNames {

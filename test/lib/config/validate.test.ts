@@ -246,6 +246,12 @@ describe('services and routing', () => {
     ]);
   });
 
+  test('host patterns the ALB takes: a name, a wildcard label, a wildcard after the last dot', () => {
+    for (const host of ['api.example.com', '*.example.com', 'api.*', 'shop-?.example.co']) {
+      expect([host, problems(rule({ hostHeaders: [host] })).filter((p) => p.includes('hostHeaders'))]).toEqual([host, []]);
+    }
+  });
+
   test('every condition type, a weighted forward with group stickiness, and a name forward that becomes weight 1', () => {
     const config = buildConfig({
       certificateArn: TEST_CERTIFICATE_ARN,
@@ -303,7 +309,10 @@ describe('services and routing', () => {
     ['header values count towards the rule', rule({ httpHeaders: [{ name: 'X-A', values: ['1', '2', '3'] }, { name: 'X-B', values: ['1', '2', '3'] }] }), "rules[0].conditions must list at most 5 values over all conditions, the ALB's limit per rule (got 6)"],
     ['four values in one condition', rule({ hostHeaders: ['a.example', 'b.example', 'c.example', 'd.example'] }), 'rules[0].conditions.hostHeaders must list 1 to 3 host names (got ["a.example","b.example","c.example","d.example"])'],
     ['six wildcards in one rule', rule({ pathPatterns: ['/*/*/*/*'], hostHeaders: ['*.*.example'] }), "rules[0].conditions must use at most 5 wildcards (* and ?) over all conditions, the ALB's limit per rule (got 6)"],
-    ['a host with a space', rule({ hostHeaders: ['api example'] }), 'rules[0].conditions.hostHeaders[0] must be a host name of letters, digits, -, . and * or ? wildcards (got "api example")'],
+    ['a host with a space', rule({ hostHeaders: ['api example'] }), 'rules[0].conditions.hostHeaders[0] must be a host name of letters, digits, -, . and * or ? wildcards, with a . and only letters or wildcards after the last one (got "api example")'],
+    ['a host without a dot', rule({ hostHeaders: ['localhost'] }), 'rules[0].conditions.hostHeaders[0] must be a host name of letters, digits, -, . and * or ? wildcards, with a . and only letters or wildcards after the last one (got "localhost")'],
+    ['a host ending in a digit', rule({ hostHeaders: ['example.com1'] }), 'rules[0].conditions.hostHeaders[0] must be a host name'],
+    ['a host of 129 characters', rule({ hostHeaders: [`${'a'.repeat(125)}.com`] }), 'rules[0].conditions.hostHeaders[0] must be a host name'],
     ['a header name with a colon', rule({ httpHeaders: [{ name: 'X-A:', values: ['1'] }] }), 'rules[0].conditions.httpHeaders[0].name must be an HTTP header name of at most 40 token characters (got "X-A:")'],
     ['a header value with a control character', rule({ httpHeaders: [{ name: 'X-A', values: ['a\u0001b'] }] }), 'rules[0].conditions.httpHeaders[0].values[0] must be a header value of at most 128 printable characters'],
     ['a lower-case method', rule({ httpRequestMethods: ['get'] }), 'rules[0].conditions.httpRequestMethods[0] must be a request method of upper-case letters, - or _ (got "get")'],
