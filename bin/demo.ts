@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The local proxy demo (`npm run demo`, run after `npx cdk synth`): the conformance suite
- * (lib/conformance) against three sample apps behind the proxy on the synthesized template. Prints a
- * PASS/FAIL line per behaviour and exits non-zero on any failure.
+ * (lib/conformance) against sample apps for the template's services (one per desired task) behind
+ * the proxy on the synthesized template. Prints a PASS/FAIL line per behaviour and exits non-zero on
+ * any failure.
  */
 // First: a one-line refusal on a Node older than engines, before any dependency loads.
 import '../lib/util/supported-node';

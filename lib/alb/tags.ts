@@ -1,9 +1,9 @@
 /**
  * Tags on target groups that tie them to Albatross: the stack writes the first, the local proxy
- * reads it (`--targets app=…`); CloudFormation writes the second, the drain scopes by it.
+ * reads it (`--targets web=…`); CloudFormation writes the second, the drain scopes by it.
  */
 
-/** Carries a target group's short name (`app`, `api`, …) into the template. */
+/** Carries a target group's short name, its service's (`web`, `api`, …), into the template. */
 export const TARGET_GROUP_NAME_TAG = 'albatross:target-group';
 
 /** The tag CloudFormation puts on every resource of a stack, valued with the stack's name. */

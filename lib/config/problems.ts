@@ -1,6 +1,6 @@
 /**
  * Turns zod's issues into the lines a user reads: each starts with the full path of the field
- * (`targetGroups.app.healthCheck.timeoutSeconds`), an unknown key names the nearest known one.
+ * (`services.web.healthCheck.timeoutSeconds`), an unknown key names the nearest known one.
  */
 
 import { closest, distance } from 'fastest-levenshtein';

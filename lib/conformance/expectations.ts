@@ -20,8 +20,9 @@ export interface ForwardExpectation {
   readonly path: string;
   /** Headers the request needs (a Host for a host-header rule). */
   readonly headers: Record<string, string>;
-  readonly group: string;
-  /** lb_cookie stickiness on the group: answers set AWSALB and a client holding it stays on one target. */
+  /** The groups the rule forwards to (those of weight above 0), heaviest first. */
+  readonly groups: string[];
+  /** lb_cookie stickiness on every one of its groups: answers set AWSALB and a client holding it stays on one target. */
   readonly sticky: boolean;
 }
 
@@ -45,13 +46,15 @@ export interface Expectations {
   readonly https: ListenerModel;
   /** Template port of the HTTP listener, which redirects to HTTPS. */
   readonly httpPort: number;
-  /** The default forward's heaviest group (the one the draining check drains a target of). */
-  readonly defaultGroup: string;
-  readonly defaultForward: DefaultForwardExpectation;
+  /** The default forward's heaviest group (the one the draining check drains a target of); absent when the default action is no forward. */
+  readonly defaultGroup?: string;
+  /** Absent when the default action is a fixed response. */
+  readonly defaultForward?: DefaultForwardExpectation;
   readonly forwards: ForwardExpectation[];
   /** The template's services (ECS services by target group) and their desired counts. */
   readonly services: ServiceModel[];
-  readonly fixed: ReturnType<typeof fixedResponseRule>;
+  /** The first fixed-response rule, absent when there is none. */
+  readonly fixed?: ReturnType<typeof fixedResponseRule>;
   /** The listener's SslPolicy and the versions it accepts and refuses; absent for a policy this suite does not know. */
   readonly tls?: { readonly policy: string; readonly accepted: TlsVersion[]; readonly refused: TlsVersion[] };
   readonly bodyLimit?: BodyLimitExpectation;
@@ -127,13 +130,14 @@ function forwards(model: LoadBalancerModel, https: ListenerModel): ForwardExpect
   return https.rules.flatMap((rule) => {
     const probe = probeFor(rule.conditions);
     if (rule.action.type !== 'forward' || probe === undefined || !reaches(https, rule, probe)) return [];
-    const group = model.targetGroups[rule.action.targetGroups[0].targetGroup];
-    return [{ ...probe, group: group.name, sticky: group.stickiness.enabled && group.stickiness.type === 'lb_cookie' }];
+    const groups = [...rule.action.targetGroups].filter((g) => g.weight > 0).sort((a, b) => b.weight - a.weight).map((g) => model.targetGroups[g.targetGroup]);
+    return [{ ...probe, groups: groups.map((g) => g.name), sticky: groups.every((g) => g.stickiness.enabled && g.stickiness.type === 'lb_cookie') }];
   });
 }
 
-function defaultForward(model: LoadBalancerModel, https: ListenerModel): DefaultForwardExpectation {
+function defaultForward(model: LoadBalancerModel, https: ListenerModel): DefaultForwardExpectation | undefined {
   const action = https.defaultAction;
+  if (action.type !== 'forward') return undefined;
   const groups = weightedGroups(model, action, 'the HTTPS default action');
   const seconds = action.type === 'forward' ? action.groupStickinessSeconds : undefined;
   return { groups, ...(seconds === undefined ? {} : { groupStickinessSeconds: seconds }) };
@@ -149,15 +153,16 @@ export function readExpectations(template: unknown, source = 'template'): Expect
   const listener = resources[https.logicalId];
   const policy = isObject(listener) && isObject(listener.Properties) && typeof listener.Properties.SslPolicy === 'string' ? listener.Properties.SslPolicy : undefined;
   const versions = policy ? tlsVersions(policy) : undefined;
+  const byDefault = defaultForward(model, https);
+  const fixed = https.rules.some((r) => r.action.type === 'fixed-response' && r.conditions.some((c) => c.field === 'path-pattern')) ? fixedResponseRule(model) : undefined;
   return {
     model,
     https,
     httpPort: http.port,
-    defaultGroup: defaultGroup(model),
-    defaultForward: defaultForward(model, https),
+    ...(byDefault ? { defaultGroup: defaultGroup(model), defaultForward: byDefault } : {}),
     forwards: forwards(model, https),
     services: readServices(template, model, source),
-    fixed: fixedResponseRule(model),
+    ...(fixed ? { fixed } : {}),
     tls: policy && versions ? { policy, ...versions } : undefined,
     bodyLimit: bodyLimit(model),
   };

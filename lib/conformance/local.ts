@@ -1,7 +1,8 @@
 /**
  * The local target of the suite: the template's services as sample apps (bin/sample-app.ts, one
- * per desired task) behind the proxy on the synthesized template, as child processes on loopback. Durations run at --time-scale 0.1 (a 30 s health-check interval
- * becomes 3 s) so the suite takes seconds.
+ * per desired task) behind the proxy on the synthesized template, as child processes on loopback.
+ * Durations run at --time-scale 0.1 (a 30 s health-check interval becomes 3 s) so the suite takes
+ * seconds.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -31,7 +32,8 @@ async function waitUntilHealthy(client: ConformanceClient, adminUrl: string, tim
   while (Date.now() < deadline) {
     try {
       const report = JSON.parse((await client.send(`${adminUrl}${TARGETS_REPORT_PATH}`)).body) as TargetsReport;
-      if (report.targetGroups.every((g) => g.targets.every((t) => t.state === 'healthy'))) return;
+      // Every group has sample apps (a stand-in where no service registers), so an empty group is not ready yet.
+      if (report.targetGroups.every((g) => g.targets.length > 0 && g.targets.every((t) => t.state === 'healthy'))) return;
     } catch {
       // not listening yet
     }

@@ -3,6 +3,7 @@
  * Each check says PASS, FAIL or why it was skipped; the summary counts passes and failures.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { GROUP_STICKY_COOKIE, STICKY_COOKIE } from '../alb/stickiness-cookies';
 import { TARGETS_REPORT_PATH, TargetsReport } from '../alb/targets-report';
 import { Answer, ConformanceClient } from './client';
 import { acceptedCounts } from './binomial';
@@ -134,24 +135,35 @@ function forwardedHeaders(): Check {
   };
 }
 
-/** Forwarded: a target answered, not the load balancer (no fixed response, no 5xx). */
+/** The target groups of the services an answer can name (the sample app's `service`). */
+function serviceGroups(x: Expectations): Map<string, string[]> {
+  return new Map(x.services.map((s) => [s.name, s.targetGroups]));
+}
+
+/**
+ * Forwarded: a target of the rule's groups answered, not the load balancer (no fixed response, no
+ * 5xx). Where the answer names its service, that service must front one of the rule's groups.
+ */
 function rules(x: Expectations, backends?: Record<string, string[]>): Check[] {
-  const defaults = x.defaultForward.groups.map((g) => g.name);
+  const defaults = x.defaultForward?.groups.map((g) => g.name) ?? [];
   const byDefault = { pattern: 'default action', path: '/', headers: {} as Record<string, string>, groups: defaults };
-  const forwardChecks = [byDefault, ...x.forwards.filter((f) => !f.sticky).map((f) => ({ ...f, groups: [f.group] }))].map(
+  const groupsOf = serviceGroups(x);
+  const forwardChecks = [...(x.defaultForward ? [byDefault] : []), ...x.forwards.filter((f) => !f.sticky)].map(
     (f): Check => ({
       name: `${f === byDefault ? 'HTTPS default action' : `rule ${f.pattern}`} forwards to ${f.groups.length > 1 ? `the ${f.groups.join(', ')} groups` : `the ${f.groups[0]} group`}`,
       run: async ({ target, client }) => {
         const answer = await client.send(url(target.httpsUrl, f.path), { headers: f.headers });
         const name = backendName(answer);
         const expected = backends === undefined ? undefined : f.groups.flatMap((g) => backends[g] ?? []);
-        const fromGroup = expected === undefined || (name !== undefined && expected.includes(name));
+        const fromBackend = expected === undefined || (name !== undefined && expected.includes(name));
         const service = backendService(answer);
-        // A rule to another service than the default's says so: the answer did not come from those.
-        const notDefault = f !== byDefault && !defaults.includes(f.groups[0]) && service !== undefined ? `, not the default action's ${defaults.join(', ')}` : '';
+        const served = service === undefined ? undefined : (groupsOf.get(service) ?? []);
+        const fromService = served === undefined || served.some((g) => f.groups.includes(g));
+        // A rule to another service than the default's says so when the answer shows it.
+        const notDefault = f !== byDefault && fromService && served !== undefined && defaults.length > 0 && !served.some((g) => defaults.includes(g)) ? `, not the default action's ${defaults.join(', ')}` : '';
         const host = f.headers.host ? ` (Host ${f.headers.host})` : '';
         return verdict(
-          answer.status < 500 && answer.status !== x.fixed.action.statusCode && fromGroup,
+          answer.status < 500 && answer.status !== x.fixed?.action.statusCode && fromBackend && fromService,
           `${f.path}${host}: ${answer.status}${name ? ` from ${name}` : ''}${service ? ` (service ${service}${notDefault})` : ''}`,
         );
       },
@@ -192,14 +204,14 @@ async function sendMany(client: ConformanceClient, target: URL, n: number, concu
  * with α shared between the groups, so that a correct split fails at most with SPLIT_FALSE_FAILURE.
  */
 function weightedSplit(x: Expectations): Check {
-  const groups = x.defaultForward.groups;
+  const groups = x.defaultForward?.groups ?? [];
   const total = groups.reduce((sum, g) => sum + g.weight, 0);
   const n = splitRequests(x);
   const weights = groups.map((g) => `${g.name} ${g.weight}`).join(' / ');
   return {
     name: `HTTPS default action splits by weight (${weights}) over ${n} requests without cookies, each count within its binomial range (false-failure probability ≤ ${SPLIT_FALSE_FAILURE.toExponential()})`,
     run: async ({ target, client }) => {
-      if (groups.length < 2) return { status: 'skip', detail: 'skipped (the default action forwards to one group)' };
+      if (groups.length < 2) return { status: 'skip', detail: `skipped (the default action ${x.defaultForward ? 'forwards to one group' : 'is no forward'})` };
       if (n < SPLIT_MIN_REQUESTS) return { status: 'skip', detail: `skipped (the web ACL's rate limit leaves ${n} requests, fewer than ${SPLIT_MIN_REQUESTS})` };
       const answers = await sendMany(client, url(target.httpsUrl, '/'), n, 8);
       const serviceGroup = new Map(x.services.flatMap((s) => s.targetGroups.filter((g) => groups.some((d) => d.name === g)).map((g) => [s.name, g] as const)));
@@ -222,35 +234,62 @@ function weightedSplit(x: Expectations): Check {
   };
 }
 
-/** With target group stickiness, AWSALBTG (and the group's own AWSALB) keeps a client on one service. */
+/** Requests without cookies the stickiness check may send to land on the lightest group: at 10 %, 0.9^100 ≈ 3e-5 of runs fail to. */
+const STICKY_REACH_TRIES = 100;
+/** Requests with the cookie that must all stay on that group: a load balancer ignoring AWSALBTG passes with (its share)^10, 1e-10 at 10 %. */
+const STICKY_FOLLOW_UPS = 10;
+
+/** The cookie names and values an answer sets (`name=value`). */
+function setCookies(answer: Answer): string[] {
+  return ([] as string[]).concat(answer.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]);
+}
+
+/**
+ * With target group stickiness, AWSALBTG (and the group's own AWSALB) keeps a client on one
+ * service. The check starts on the default forward's lightest group, where a load balancer that
+ * ignored the cookie would almost never keep sending the client.
+ */
 function defaultGroupStickiness(x: Expectations): Check {
-  const seconds = x.defaultForward.groupStickinessSeconds;
+  const forward = x.defaultForward;
+  const seconds = forward?.groupStickinessSeconds;
+  const groupsOf = serviceGroups(x);
   return {
-    name: `HTTPS default action is sticky to its group with the AWSALBTG cookie${seconds === undefined ? '' : ` (${seconds} s)`}`,
+    name: `HTTPS default action is sticky to its group with the ${GROUP_STICKY_COOKIE} cookie${seconds === undefined ? '' : ` (${seconds} s)`}`,
     run: async ({ target, client }) => {
-      if (seconds === undefined || x.defaultForward.groups.length < 2) return { status: 'skip', detail: 'skipped (the default action has no target group stickiness)' };
-      const first = await client.send(url(target.httpsUrl, '/'));
-      const set = ([] as string[]).concat(first.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]);
-      if (!set.some((c) => c.startsWith('AWSALBTG='))) return verdict(false, `${first.status} without an AWSALBTG cookie`);
-      const service = backendService(first);
-      if (service === undefined) return { status: 'skip', detail: `${NEEDS_SAMPLE_APP}; AWSALBTG is set` };
-      const cookie = set.filter((c) => c.startsWith('AWSALB')).join('; ');
-      const again = await Promise.all(Array.from({ length: 10 }, () => client.send(url(target.httpsUrl, '/'), { headers: { cookie } })));
+      if (!forward || seconds === undefined || forward.groups.length < 2) return { status: 'skip', detail: 'skipped (the default action has no target group stickiness)' };
+      const lightest = forward.groups.filter((g) => g.weight > 0).reduce((a, b) => (b.weight < a.weight ? b : a));
+      const onLightest = (a: Answer) => (groupsOf.get(backendService(a) ?? '') ?? []).includes(lightest.name);
+      let first: Answer | undefined;
+      for (let i = 0; i < STICKY_REACH_TRIES && first === undefined; i++) {
+        const answer = await client.send(url(target.httpsUrl, '/'));
+        if (!setCookies(answer).some((c) => c.startsWith(`${GROUP_STICKY_COOKIE}=`))) return verdict(false, `${answer.status} without an ${GROUP_STICKY_COOKIE} cookie`);
+        if (backendService(answer) === undefined) return { status: 'skip', detail: `${NEEDS_SAMPLE_APP}; ${GROUP_STICKY_COOKIE} is set` };
+        if (onLightest(answer)) first = answer;
+      }
+      if (first === undefined) return verdict(false, `none of ${STICKY_REACH_TRIES} requests without cookies reached ${lightest.name} (weight ${lightest.weight})`);
+      const set = setCookies(first);
+      // Every ALB stickiness cookie (AWSALB, AWSALBCORS, AWSALBTG, AWSALBTGCORS) starts so.
+      const cookie = set.filter((c) => c.startsWith(STICKY_COOKIE)).join('; ');
+      const again = await Promise.all(Array.from({ length: STICKY_FOLLOW_UPS }, () => client.send(url(target.httpsUrl, '/'), { headers: { cookie } })));
       const services = new Set(again.map(backendService));
       const names = new Set(again.map(backendName));
-      return verdict(services.size === 1 && services.has(service) && (!set.some((c) => c.startsWith('AWSALB=')) || (names.size === 1 && names.has(backendName(first)))), `10 requests with ${cookie.split('=')[0]}…: service ${[...services].join(',')}, served by ${[...names].join(',')} (first: ${backendName(first)})`);
+      const sameTarget = !set.some((c) => c.startsWith(`${STICKY_COOKIE}=`)) || (names.size === 1 && names.has(backendName(first)));
+      return verdict(
+        again.every(onLightest) && sameTarget,
+        `${STICKY_FOLLOW_UPS} requests with ${GROUP_STICKY_COOKIE} of ${lightest.name} (weight ${lightest.weight}): service ${[...services].join(',')}, served by ${[...names].join(',')} (first: ${backendName(first)})`,
+      );
     },
   };
 }
 
 function sticky(f: { pattern: string; path: string }): Check {
   return {
-    name: `rule ${f.pattern} is sticky with the AWSALB cookie`,
+    name: `rule ${f.pattern} is sticky with the ${STICKY_COOKIE} cookie`,
     run: async ({ target, client }) => {
       const first = await client.send(url(target.httpsUrl, f.path));
-      const cookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []).find((c) => c.startsWith('AWSALB='))?.split(';')[0];
-      if (!cookie) return verdict(false, `${first.status} without an AWSALB cookie`);
-      if (backendName(first) === undefined) return { status: 'skip', detail: `${NEEDS_SAMPLE_APP}; AWSALB is set` };
+      const cookie = setCookies(first).find((c) => c.startsWith(`${STICKY_COOKIE}=`));
+      if (!cookie) return verdict(false, `${first.status} without an ${STICKY_COOKIE} cookie`);
+      if (backendName(first) === undefined) return { status: 'skip', detail: `${NEEDS_SAMPLE_APP}; ${STICKY_COOKIE} is set` };
       const again = await Promise.all([1, 2, 3, 4, 5].map(() => client.send(url(target.httpsUrl, f.path), { headers: { cookie } })));
       const names = new Set(again.map(backendName));
       return verdict(names.size === 1 && names.has(backendName(first)), `5 requests with ${cookie.slice(0, 20)}… served by ${[...names].join(',')}`);
@@ -262,6 +301,7 @@ function fixedResponse(): Check {
   return {
     name: 'fixed-response rule answers its status and body',
     run: async ({ x, target, client }) => {
+      if (!x.fixed) return { status: 'skip', detail: 'skipped (the template has no fixed-response rule)' };
       const { path, action } = x.fixed;
       const answer = await client.send(url(target.httpsUrl, path));
       return verdict(answer.status === action.statusCode && answer.body === (action.body ?? ''), `${path}: ${answer.status} ${answer.body.slice(0, 60)}`);
@@ -302,7 +342,12 @@ function allPathsRateLimit(x: Expectations): number {
 function draining(backends?: Record<string, string[]>, addresses?: Record<string, string>): Check[] {
   const run = async ({ x, target, client }: Context): Promise<Outcome[]> => {
     const skip: Outcome = { status: 'skip', detail: NEEDS_ADMIN };
-    const names = backends?.[x.defaultGroup];
+    if (x.defaultGroup === undefined) {
+      const noForward: Outcome = { status: 'skip', detail: 'skipped (the default action is no forward: the load goes to the default action)' };
+      return [noForward, noForward];
+    }
+    const drained = x.defaultGroup;
+    const names = backends?.[drained];
     if (!target.adminUrl || !names || names.length < 2 || !addresses) return [skip, skip];
     const drainedName = names[0];
     const statuses: number[] = [];
@@ -326,13 +371,13 @@ function draining(backends?: Record<string, string[]>, addresses?: Record<string
     };
     const load = Promise.all([1, 2, 3, 4].map(worker));
     await sleep(500);
-    await client.send(`${target.adminUrl}/targets/deregister`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetGroup: x.defaultGroup, target: addresses[drainedName] }) });
+    await client.send(`${target.adminUrl}/targets/deregister`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetGroup: drained, target: addresses[drainedName] }) });
     deregistered = true;
     await sleep(1000);
     stop = true;
     await load;
     const report = JSON.parse((await client.send(`${target.adminUrl}${TARGETS_REPORT_PATH}`)).body) as TargetsReport;
-    const state = report.targetGroups.find((g) => g.name === x.defaultGroup)?.targets.find((t) => t.id === addresses[drainedName])?.state;
+    const state = report.targetGroups.find((g) => g.name === drained)?.targets.find((t) => t.id === addresses[drainedName])?.state;
     const errors = statuses.filter((s) => s !== 200).length;
     // Requests the drained backend accepted before the deregistration may still finish after it.
     const late = after.slice(8).filter((n) => n === drainedName).length;

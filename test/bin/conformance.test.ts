@@ -125,12 +125,12 @@ async function imitation(omitHeader?: string): Promise<{ https: Server; http: Se
       res.writeHead(x.bodyLimit.status, { connection: 'close' }).end();
       return;
     }
-    if (req.url === x.fixed.path) {
+    if (x.fixed && req.url === x.fixed.path) {
       res.writeHead(x.fixed.action.statusCode).end(x.fixed.action.body ?? '');
       return;
     }
     // A default action with target group stickiness sets AWSALBTG as well (the deployed ALB does).
-    res.setHeader('set-cookie', x.defaultForward.groupStickinessSeconds === undefined ? 'AWSALB=imitation; Path=/' : ['AWSALBTG=imitation; Path=/', 'AWSALB=imitation; Path=/']);
+    res.setHeader('set-cookie', x.defaultForward?.groupStickinessSeconds === undefined ? 'AWSALB=imitation; Path=/' : ['AWSALBTG=imitation; Path=/', 'AWSALB=imitation; Path=/']);
     res.writeHead(200).end('a target');
   });
   const http = createHttpServer((req, res) => res.writeHead(301, { location: `https://localhost:${port}${req.url}` }).end());

@@ -26,7 +26,7 @@ function stubClient(): { client: ConformanceClient; work: () => number } {
 
 test('the load stays at half the general rate limit of the web ACL, with requests before and during the drain', async () => {
   const x = readExpectations(synthStack({ waf: { generalRateLimit: { limit: 800, windowSeconds: 60 } } }).template.toJSON());
-  const checks = conformanceChecks(x, { backends: { [x.defaultGroup]: ['app1', 'app2'] }, addresses: { app1: '127.0.0.1:1', app2: '127.0.0.1:2' } });
+  const checks = conformanceChecks(x, { backends: { [x.defaultGroup!]: ['app1', 'app2'] }, addresses: { app1: '127.0.0.1:1', app2: '127.0.0.1:2' } });
   const drain = checks.find((c) => c.name === 'deregistering a target under load loses no request')!;
   const { client, work } = stubClient();
   const target = { httpsUrl: new URL('https://127.0.0.1:1'), httpUrl: new URL('http://127.0.0.1:2'), adminUrl: 'http://127.0.0.1:3', enforcesWebAcl: true };

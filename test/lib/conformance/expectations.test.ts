@@ -32,10 +32,10 @@ test('the default template: policy, HTTP port, body-limit probe and rules come f
   const action = config.defaultAction as { forward: Record<string, number>; groupStickinessSeconds: number };
   expect(x.defaultForward).toEqual({ groups: Object.entries(action.forward).map(([name, weight]) => ({ name, weight })), groupStickinessSeconds: action.groupStickinessSeconds });
   expect(Object.values(x.model.targetGroups).find((g) => g.name === x.defaultGroup)!.stickiness).toMatchObject({ enabled: true, type: 'lb_cookie' });
-  expect(x.forwards.map((f) => [f.pattern, f.headers, f.group])).toEqual([
-    ['Host api.*', { host: 'api.example' }, 'api'],
-    ['/api/*', {}, 'api'],
-    ['/static/*', {}, 'static'],
+  expect(x.forwards.map((f) => [f.pattern, f.headers, f.groups])).toEqual([
+    ['Host api.*', { host: 'api.example' }, ['api']],
+    ['/api/*', {}, ['api']],
+    ['/static/*', {}, ['static']],
   ]);
   expect(x.services.map((s) => [s.name, s.replicas])).toEqual(Object.entries(config.services).map(([name, s]) => [name, s.desiredCount]));
 });
