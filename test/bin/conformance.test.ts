@@ -79,7 +79,7 @@ test('default: starts the local proxy with sample apps, every behaviour passes, 
       expect.stringMatching(/^PASS {2}rule Host api\.\* forwards to the api group {2}— \/ \(Host api\.example\): 200 from api-[12] \(service api, not the default action's web, web-canary\)$/),
       expect.stringMatching(/^PASS {2}rule \/api\/\* forwards to the api group {2}— \/api\/x: 200 from api-[12] \(service api, not the default action's web, web-canary\)$/),
       expect.stringMatching(/^PASS {2}HTTPS default action splits by weight \(web 90 \/ web-canary 10\) over 400 requests .*— web \d+ \(expected 360, accepted 327–386\), web-canary \d+ \(expected 40, accepted 14–73\)$/),
-      expect.stringMatching(/^PASS {2}HTTPS default action is sticky to its group with the AWSALBTG cookie \(3600 s\) {2}— 10 requests with AWSALBTG…: service (web|web-canary), served by /),
+      expect.stringMatching(/^PASS {2}HTTPS default action is sticky to its group with the AWSALBTG cookie \(3600 s\) {2}— 10 requests with AWSALBTG of web-canary \(weight 10\): service web-canary, served by web-canary-1 \(first: web-canary-1\)$/),
     ]),
   );
   expect(closing(run)).toBe(`${passed.length} passed, 0 failed`);
