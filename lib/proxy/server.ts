@@ -16,6 +16,7 @@ import { applyListenerHeaders, clientResponseHeaders, ForwardFacts, upstreamRequ
 import { adoptHttp1Framing, isHttp2 } from './http2-request';
 import { classifyRequest, desyncAction } from './desync';
 import { ClientRequest, ClientResponse, createListenerServer, drainHttp1, ListenerServer, markRequestSeen } from './listener-server';
+import { ConnectionBurstOptions, ConnectionBurstRelease } from './memory-release';
 import { ProxyMetrics } from './metrics';
 import { ActionModel, ListenerModel } from './model';
 import { LIMIT_STATUS, refusedStatus } from './request-limits';
@@ -60,6 +61,8 @@ export interface ProxyServerOptions {
   readonly shutdownGraceMs?: number;
   /** The web ACL to enforce in front of every listener (the template's, unless `--no-waf`). @default none */
   readonly webAcl?: WebAclModel;
+  /** When memory is given back after a burst of closed client connections (memory-release.ts). @default 1000 connections, then 2 s without a close */
+  readonly memoryRelease?: ConnectionBurstOptions;
   readonly log: Logger;
 }
 
@@ -438,11 +441,13 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const localPorts: Record<number, number> = {};
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
   const idleTimeoutMs = runtime.model.idleTimeoutSeconds * 1000;
+  const memory = new ConnectionBurstRelease(options.memoryRelease);
+  const onConnectionClose = () => memory.connectionClosed();
   // Every listener is built before any listens: a bad SslPolicy or a missing port then leaves nothing open.
   const built = runtime.model.listeners.map((listener) => {
     const requested = options.ports[listener.port];
     if (requested === undefined) throw new Error(`no local port for listener ${listener.port}: pass --listen ${listener.port}=<local port>`);
-    const created = createListenerServer({ name: listener.logicalId, protocol: listener.protocol, tls: options.tls, sslPolicy: listener.sslPolicy, http2: runtime.model.http2Enabled, headersTimeoutMs, idleTimeoutMs });
+    const created = createListenerServer({ name: listener.logicalId, protocol: listener.protocol, tls: options.tls, sslPolicy: listener.sslPolicy, http2: runtime.model.http2Enabled, headersTimeoutMs, idleTimeoutMs, onConnectionClose });
     return { listener, created, requested };
   });
   for (const { listener, created, requested } of built) {
@@ -480,6 +485,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       if (admin) await drainHttp1(admin, 0);
       await runtime.stop();
       await upstream.close();
+      memory.stop();
     },
   };
 }
