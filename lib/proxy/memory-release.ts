@@ -50,8 +50,10 @@ export function releaseMemory(): boolean {
 
 /** When memory is released after connections close. */
 export interface ConnectionBurstOptions {
-  /** Closed connections (since the last release) that make a burst. @default 1000 */
+  /** Closed connections that make a burst. @default 1000 */
   readonly burst?: number;
+  /** A burst's closes happen within this time of its first one; slower churn is not a burst. @default 60000 ms */
+  readonly windowMs?: number;
   /** How long no connection may close before the burst counts as over. @default 2000 ms */
   readonly quietMs?: number;
   /** What releases memory. @default releaseMemory (a memory-reducing full GC) */
@@ -60,26 +62,37 @@ export interface ConnectionBurstOptions {
 
 /**
  * Counts closed client connections and releases memory once a burst of them is over: at least
- * `burst` closed, then none for `quietMs`. Steady traffic never pays for it: a busy proxy keeps
- * closing connections, and V8's own collections keep up with that.
+ * `burst` closed within `windowMs`, then none for `quietMs`. Steady traffic rarely pays for it: a
+ * busy proxy keeps closing connections (the quiet period never comes), slow churn never makes a
+ * burst, and V8's own collections keep up with both.
  */
 export class ConnectionBurstRelease {
   private readonly burst: number;
+  private readonly windowMs: number;
   private readonly quietMs: number;
   private readonly release: () => void;
   private closed = 0;
+  /** When the first close of the current count happened (performance.now()). */
+  private firstCloseAt = 0;
   private timer?: NodeJS.Timeout;
 
   constructor(options: ConnectionBurstOptions = {}) {
     this.burst = options.burst ?? 1000;
+    this.windowMs = options.windowMs ?? 60_000;
     this.quietMs = options.quietMs ?? 2000;
     this.release = options.release ?? releaseMemory;
     if (!(this.burst >= 1)) throw new Error(`memoryRelease.burst must be 1 or more (got ${this.burst})`);
+    if (!(this.windowMs > 0)) throw new Error(`memoryRelease.windowMs must be above 0 (got ${this.windowMs})`);
     if (!(this.quietMs >= 0)) throw new Error(`memoryRelease.quietMs must be 0 or more (got ${this.quietMs})`);
   }
 
   /** One client connection closed. */
   connectionClosed(): void {
+    const now = performance.now();
+    if (this.closed === 0 || (this.closed < this.burst && now - this.firstCloseAt > this.windowMs)) {
+      this.closed = 0;
+      this.firstCloseAt = now;
+    }
     this.closed++;
     if (this.closed < this.burst) return;
     if (this.timer !== undefined) {

@@ -72,8 +72,22 @@ describe('releaseMemory', () => {
     expect(runInNewContext('typeof gc')).toBe('undefined');
   });
 
+  test('closes spread over more than the window are no burst', async () => {
+    const release = jest.fn();
+    const counter = new ConnectionBurstRelease({ burst: 10, windowMs: 100, quietMs: 0, release });
+    for (let i = 0; i < 9; i++) counter.connectionClosed();
+    await new Promise((r) => setTimeout(r, 150));
+    counter.connectionClosed(); // the tenth, but the window has passed: a new count starts
+    await new Promise((r) => setTimeout(r, 50));
+    expect(release).not.toHaveBeenCalled();
+    for (let i = 0; i < 9; i++) counter.connectionClosed();
+    await eventually(() => release.mock.calls.length === 1, 1000, 'release after ten closes within the window');
+    counter.stop();
+  });
+
   test('bad settings name the option', () => {
     expect(() => new ConnectionBurstRelease({ burst: 0 })).toThrow(/memoryRelease\.burst must be 1 or more \(got 0\)/);
     expect(() => new ConnectionBurstRelease({ quietMs: -1 })).toThrow(/memoryRelease\.quietMs must be 0 or more \(got -1\)/);
+    expect(() => new ConnectionBurstRelease({ windowMs: 0 })).toThrow(/memoryRelease\.windowMs must be above 0 \(got 0\)/);
   });
 });
