@@ -106,6 +106,8 @@ function requestFacts(req: ClientRequest): RequestFacts {
 }
 
 function addCookies(headers: OutgoingHttpHeaders, lease: TargetLease): void {
+  // Most groups are not sticky: no array made for them.
+  if (lease.setCookies === undefined && lease.setCookie === undefined) return;
   const cookies = lease.setCookies ?? (lease.setCookie ? [lease.setCookie] : []);
   if (cookies.length === 0) return;
   const existing = headers['set-cookie'];
@@ -137,6 +139,16 @@ interface ProxyState {
 }
 
 type Finish = (targetGroup: string, code: number) => void;
+
+/** What ending a forwarded request needs to know (the status is the target's, or 502 without a head). */
+interface ExchangeEnding {
+  readonly group: { readonly model: { readonly name: string } };
+  readonly lease: TargetLease;
+  readonly abort: ClientAbort;
+  readonly stalled: { readonly stalled: boolean };
+  readonly finish: Finish;
+  readonly status: number;
+}
 
 /** Serves one listener: the request path of the ALB. */
 class ListenerHandler {
@@ -208,7 +220,11 @@ class ListenerHandler {
   private route(req: ClientRequest, res: ClientResponse, facts: RequestFacts, finish: Finish, handshake: HandshakeClient | undefined, closeTarget: boolean, wafHeaders: readonly WafHeader[]): void {
     const action = evaluateListener(this.listener, facts);
     if (action.type === 'forward') {
-      this.forward(req, res, facts, action, finish, handshake, closeTarget, wafHeaders).catch((error: Error) => this.forwardCrashed(res, error, finish));
+      try {
+        this.forward(req, res, facts, action, finish, handshake, closeTarget, wafHeaders);
+      } catch (error) {
+        this.forwardCrashed(res, error as Error, finish);
+      }
       return;
     }
     if (action.type === 'redirect') {
@@ -260,7 +276,11 @@ class ListenerHandler {
     };
   }
 
-  private async forward(
+  /**
+   * Forwards to a target of the action's group. Not an async function: the exchange's own promise
+   * is the only one per request (an async wrapper and its `.catch` made two more).
+   */
+  private forward(
     req: ClientRequest,
     res: ClientResponse,
     facts: RequestFacts,
@@ -269,7 +289,7 @@ class ListenerHandler {
     handshake: HandshakeClient | undefined,
     closeTarget: boolean,
     wafHeaders: readonly WafHeader[],
-  ): Promise<void> {
+  ): void {
     const group = this.options.runtime.targetGroup(chooseTargetGroup(action))!;
     // Only sticky groups read cookies: the others skip parsing the header.
     const lease = group.acquire(group.usesCookies ? parseCookies(req.headers.cookie) : NO_COOKIES);
@@ -286,7 +306,7 @@ class ListenerHandler {
     });
     const stalled = this.watchForStall(req, abort);
     let status = 502;
-    let targetFailed = false;
+    let exchange: Promise<void>;
     try {
       const upgrading = handshake !== undefined;
       const request = {
@@ -310,10 +330,29 @@ class ListenerHandler {
         writeResponseHead(res, status, headers);
         return res;
       };
-      const exchange = handshake ? exchangeHandshake(request, sink, handshake, () => (status = 101)) : this.upstream.send(request, sink);
+      exchange = handshake ? exchangeHandshake(request, sink, handshake, () => (status = 101)) : this.upstream.send(request, sink);
       // A response queued behind a pipelined one has no socket yet, and hears no 'close'.
-      await (res.socket === null ? untilConnectionCloses(exchange, req.socket as Socket, abort) : exchange);
+      if (res.socket === null) exchange = untilConnectionCloses(exchange, req.socket as Socket, abort);
     } catch (error) {
+      exchange = Promise.reject(error);
+    }
+    const ended = (error?: unknown): void => {
+      try {
+        this.exchangeEnded(req, res, { group, lease, abort, stalled, finish, status }, error);
+      } catch (bug) {
+        this.forwardCrashed(res, bug as Error, finish);
+      }
+    };
+    exchange.then(() => ended(), (error: unknown) => ended(error ?? new Error('exchange failed')));
+  }
+
+  /** Ends a forwarded request: the answer for a failed exchange, the lease released, the request counted. */
+  private exchangeEnded(req: ClientRequest, res: ClientResponse, ending: ExchangeEnding, error: unknown): void {
+    const { lease, abort, stalled } = ending;
+    let status = ending.status;
+    let targetFailed = false;
+    try {
+      if (error === undefined) return;
       // A target that times out while the client's body is still due was waiting for the client.
       if (stalled.stalled || (!req.complete && statusForUpstreamError(error) === 504)) {
         // The client stopped sending its body: the ALB answers 408 and the target was not at fault.
@@ -331,7 +370,7 @@ class ListenerHandler {
       }
     } finally {
       lease.release({ failed: targetFailed || (status >= 500 && status !== CLIENT_CLOSED) });
-      finish(group.model.name, status);
+      ending.finish(ending.group.model.name, status);
     }
   }
 
