@@ -82,6 +82,8 @@ export interface RunningProxy {
 
 const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze({});
 const NO_HEADERS: readonly WafHeader[] = Object.freeze([]);
+/** The stall watch of a request without a body still due: never stalls. */
+const NOT_WATCHED: { readonly stalled: boolean } = Object.freeze({ stalled: false });
 
 function parseCookies(header: string | undefined): Record<string, string> {
   const cookies: Record<string, string> = {};
@@ -300,7 +302,8 @@ class ListenerHandler {
     }
     // The client closing before the response ended abandons the target exchange at once.
     const abort = new ClientAbort();
-    res.once('close', () => {
+    // on, not once: a response closes once, and once() wraps every listener in two more objects.
+    res.on('close', () => {
       // errored: undici destroyed the response itself because the target failed; not the client.
       if (!res.writableFinished && !res.errored) abort.abort();
     });
@@ -379,9 +382,9 @@ class ListenerHandler {
    * data before the idle timeout period expired", ELB guide, Troubleshoot your Application Load
    * Balancers); the exchange with the target is abandoned. Armed only while a body is still due.
    */
-  private watchForStall(req: ClientRequest, abort: ClientAbort): { stalled: boolean } {
+  private watchForStall(req: ClientRequest, abort: ClientAbort): { readonly stalled: boolean } {
+    if (req.complete || !hasBody(req)) return NOT_WATCHED;
     const watch = { stalled: false };
-    if (req.complete || !hasBody(req)) return watch;
     req.setTimeout(this.timeoutMs, () => {
       watch.stalled = true;
       abort.abort();

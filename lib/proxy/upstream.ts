@@ -131,7 +131,8 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     private readonly resolve: () => void,
     private readonly rejectOnce: (error: Error) => void,
   ) {
-    abort?.once('abort', () => this.fail(clientAborted()));
+    // on, not once: a ClientAbort fires once.
+    abort?.on('abort', () => this.fail(clientAborted()));
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
