@@ -351,7 +351,7 @@ function idleConnection(port: number, handshake: boolean, onClose: () => void): 
  * handshake), half completing the handshake and sending no request. The proxy must close all of
  * them after its header timeout (10 s) and RSS must come back within 20 % of where it started.
  * Run once with the system allocator (glibc malloc) and, when it is installed, once with jemalloc
- * (Debian package libjemalloc2) preloaded: glibc keeps the freed native TLS memory (docs/proxy.md, "Memory").
+ * (Debian package libjemalloc2) preloaded: glibc keeps the freed native TLS memory (docs/proxy.md, "Where it differs from the ALB").
  */
 async function idleTlsRun(backends: number[]): Promise<void> {
   const rows = [await idleTlsRound(backends, 'glibc malloc', {})];

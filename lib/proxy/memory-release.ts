@@ -4,7 +4,7 @@
  * objects and buffers) until the garbage is collected. An idle process allocates nothing, so V8
  * collects nothing: 15 s after the last close the heap still had 196 MB committed (16 MB live),
  * plus the pages V8 pools for reuse. A memory-reducing full GC once the burst is over frees the
- * native state and gives V8's pages back (docs/proxy.md, "Memory").
+ * native state and gives V8's pages back (docs/proxy.md, "Where it differs from the ALB").
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
