@@ -20,7 +20,7 @@
  * and against nginx with `http2`, both forwarding HTTP/1.1 to the same backends.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { connect as netConnect, Socket } from 'node:net';
@@ -246,7 +246,7 @@ function benchTemplate(withWebAcl = false): string {
   return file;
 }
 
-async function albatross(backends: number[], extra: string[], withWebAcl = false): Promise<{ port: number; tlsPort: number; child: ChildProcess }> {
+async function albatross(backends: number[], extra: string[], withWebAcl = false, env: NodeJS.ProcessEnv = {}): Promise<{ port: number; tlsPort: number; child: ChildProcess }> {
   const port = await freePort();
   const tlsPort = await freePort();
   const adminPort = await freePort();
@@ -262,7 +262,7 @@ async function albatross(backends: number[], extra: string[], withWebAcl = false
     '--log-level', 'silent',
     '--time-scale', '0.02', // the bench template's default health checks (30 s, threshold 5) would take minutes
     ...extra,
-  ]);
+  ], env);
   await waitForHttp(`http://127.0.0.1:${adminPort}/healthz`);
   // Wait until the targets are healthy (2 checks), so no request meets the fail-open start.
   const deadline = Date.now() + 90_000;
@@ -350,9 +350,32 @@ function idleConnection(port: number, handshake: boolean, onClose: () => void): 
  * 10k idle connections to the HTTPS listener, half of them silent TCP (they never start a
  * handshake), half completing the handshake and sending no request. The proxy must close all of
  * them after its header timeout (10 s) and RSS must come back within 20 % of where it started.
+ * Run once with the system allocator (glibc malloc) and, when it is installed, once with jemalloc
+ * (Debian package libjemalloc2) preloaded: glibc keeps the freed native TLS memory (docs/proxy.md, "Where it differs from the ALB").
  */
 async function idleTlsRun(backends: number[]): Promise<void> {
-  const { tlsPort, child } = await albatross(backends, []);
+  const rows = [await idleTlsRound(backends, 'glibc malloc', {})];
+  const jemalloc = JEMALLOC_PATHS.find((path) => existsSync(path));
+  if (jemalloc) rows.push(await idleTlsRound(backends, `jemalloc (LD_PRELOAD, MALLOC_CONF=${JEMALLOC_CONF})`, { LD_PRELOAD: jemalloc, MALLOC_CONF: JEMALLOC_CONF }));
+  else console.error('  jemalloc row skipped: libjemalloc2 not installed');
+  console.log(`\n${IDLE_CONNECTIONS} idle connections to the HTTPS listener (half silent TCP, half after a completed handshake)`);
+  console.log('| allocator | RSS before MiB | open at once | RSS with connections MiB | closed by the proxy | all closed after s | RSS after MiB | after / before |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) console.log(row);
+}
+
+/**
+ * jemalloc returns freed pages after its decay time (10 s by default) from a background thread:
+ * 1 s, so that the figure 5 s after the close shows where memory settles.
+ */
+const JEMALLOC_CONF = 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0';
+
+/** Where Debian's libjemalloc2 puts the library (amd64, arm64). */
+const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'];
+
+/** One idle-TLS measurement; returns its table row. */
+async function idleTlsRound(backends: number[], allocator: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const { tlsPort, child } = await albatross(backends, [], false, env);
   const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
   // A few requests first, so the start figure includes a warmed-up HTTPS listener.
   spawnSync('h2load', ['-n', '2000', '-c', '4', `https://127.0.0.1:${tlsPort}/bench`]);
@@ -373,15 +396,12 @@ async function idleTlsRun(backends: number[]): Promise<void> {
   const allClosedS = (Date.now() - started) / 1000;
   const closedByProxy = closed;
   for (const s of sockets) s.destroy();
-  // Let the proxy's GC and allocator settle once the connections are gone.
+  // Let the proxy release memory after the burst (2 s without a close, memory-release.ts) and its allocator settle.
   await new Promise((r) => setTimeout(r, 5000));
   const endRss = rss();
   const ratio = endRss / startRss;
-  console.log(`\n${sockets.length} idle connections to the HTTPS listener (half silent TCP, half after a completed handshake)`);
-  console.log('| RSS before MiB | open at once | RSS with connections MiB | closed by the proxy | all closed after s | RSS after MiB | after / before |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  console.log(`| ${startRss.toFixed(1)} | ${openAtPeak} | ${peakRss.toFixed(1)} | ${closedByProxy} of ${sockets.length} | ${allClosedS.toFixed(1)} | ${endRss.toFixed(1)} | ${ratio.toFixed(2)} (${ratio <= 1.2 ? 'within' : 'NOT within'} 20 %) |`);
   await stop(child);
+  return `| ${allocator} | ${startRss.toFixed(1)} | ${openAtPeak} | ${peakRss.toFixed(1)} | ${closedByProxy} of ${sockets.length} | ${allClosedS.toFixed(1)} | ${endRss.toFixed(1)} | ${ratio.toFixed(2)} (${ratio <= 1.2 ? 'within' : 'NOT within'} 20 %) |`;
 }
 
 const median = (values: number[]): number => {

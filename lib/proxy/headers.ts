@@ -9,24 +9,42 @@ import { ListenerModel } from './model';
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings', 'expect']);
 
-/** Random bytes drawn in blocks: one crypto call per 512 trace ids instead of one per request. */
-const RANDOM_BLOCK = 12 * 512;
-let randomPool = randomBytes(RANDOM_BLOCK);
+/**
+ * Trace ids' random part, drawn and hex-encoded in blocks: one crypto call and one encoding per
+ * 4096 ids. Encoding 12 bytes per request (a call into C++ each time) and formatting the epoch
+ * per request made the trace header 190 of the 254 ns the forwarded headers took (now 72 of 111).
+ */
+const IDS_PER_BLOCK = 4096;
+const ID_HEX_CHARS = 24;
+let randomHex = '';
 let randomOffset = 0;
 
-function randomHex12(): string {
-  if (randomOffset + 12 > RANDOM_BLOCK) {
-    randomPool = randomBytes(RANDOM_BLOCK);
+function randomHex24(): string {
+  if (randomOffset === randomHex.length) {
+    randomHex = randomBytes((ID_HEX_CHARS / 2) * IDS_PER_BLOCK).toString('hex');
     randomOffset = 0;
   }
-  const hex = randomPool.toString('hex', randomOffset, randomOffset + 12);
-  randomOffset += 12;
+  const hex = randomHex.slice(randomOffset, randomOffset + ID_HEX_CHARS);
+  randomOffset += ID_HEX_CHARS;
   return hex;
+}
+
+/** The epoch-seconds field of the last trace id, formatted once per second rather than per request. */
+let epochSecond = -1;
+let epochHex = '';
+
+function epochSecondsHex(nowMs: number): string {
+  const second = Math.floor(nowMs / 1000);
+  if (second !== epochSecond) {
+    epochSecond = second;
+    epochHex = second.toString(16).padStart(8, '0');
+  }
+  return epochHex;
 }
 
 /** `Root=1-<8 hex epoch seconds>-<24 hex>`, the ALB's trace id format. */
 export function newTraceRoot(nowMs: number = Date.now()): string {
-  return `Root=1-${Math.floor(nowMs / 1000).toString(16).padStart(8, '0')}-${randomHex12()}`;
+  return `Root=1-${epochSecondsHex(nowMs)}-${randomHex24()}`;
 }
 
 /** A `Self=` field of X-Amzn-Trace-Id, with the `;` that separates it from the next field. */

@@ -32,6 +32,8 @@ export interface ListenerServerProps {
   readonly headersTimeoutMs: number;
   /** The load balancer's idle timeout: idle connections (and HTTP/2 sessions) are closed after it. */
   readonly idleTimeoutMs: number;
+  /** Told whenever a client connection (TCP, before or after TLS) closes. @default none */
+  readonly onConnectionClose?: () => void;
 }
 
 /** A listener's server and how to stop it. */
@@ -134,6 +136,8 @@ function http1Listener(props: ListenerServerProps): ListenerServer {
   const settings = http1Settings(props);
   const server = props.protocol === 'HTTPS' ? createHttpsServer({ ...settings, ...tlsSettings(props) }) : createHttpServer(settings);
   server.on(props.protocol === 'HTTPS' ? 'secureConnection' : 'connection', (socket: Socket) => closeIfSilent(socket, props.headersTimeoutMs));
+  const onClose = props.onConnectionClose;
+  if (onClose) server.on('connection', (socket: Socket) => socket.once('close', onClose));
   return { server, drain: (graceMs) => drainHttp1(server, graceMs) };
 }
 
@@ -149,7 +153,10 @@ function http2Listener(props: ListenerServerProps): ListenerServer {
   // Raw TCP sockets, so that the cut also reaches connections still in their handshake.
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      props.onConnectionClose?.();
+    });
   });
   // Node emits `session` from its own `secureConnection` listener, just before this one runs:
   // that pairs an HTTP/2 session with its TLS socket.

@@ -16,6 +16,7 @@ import { applyListenerHeaders, clientResponseHeaders, ForwardFacts, upstreamRequ
 import { adoptHttp1Framing, isHttp2 } from './http2-request';
 import { classifyRequest, desyncAction } from './desync';
 import { ClientRequest, ClientResponse, createListenerServer, drainHttp1, ListenerServer, markRequestSeen } from './listener-server';
+import { ConnectionBurstOptions, ConnectionBurstRelease } from './memory-release';
 import { ProxyMetrics } from './metrics';
 import { ActionModel, ListenerModel } from './model';
 import { LIMIT_STATUS, refusedStatus } from './request-limits';
@@ -60,6 +61,8 @@ export interface ProxyServerOptions {
   readonly shutdownGraceMs?: number;
   /** The web ACL to enforce in front of every listener (the template's, unless `--no-waf`). @default none */
   readonly webAcl?: WebAclModel;
+  /** When memory is given back after a burst of closed client connections (memory-release.ts). @default 1000 connections, then 2 s without a close */
+  readonly memoryRelease?: ConnectionBurstOptions;
   readonly log: Logger;
 }
 
@@ -79,6 +82,8 @@ export interface RunningProxy {
 
 const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze({});
 const NO_HEADERS: readonly WafHeader[] = Object.freeze([]);
+/** The stall watch of a request without a body still due: never stalls. */
+const NOT_WATCHED: { readonly stalled: boolean } = Object.freeze({ stalled: false });
 
 function parseCookies(header: string | undefined): Record<string, string> {
   const cookies: Record<string, string> = {};
@@ -104,6 +109,8 @@ function requestFacts(req: ClientRequest): RequestFacts {
 
 /** The stickiness cookies of the forward (`AWSALBTG`) and of the group (`AWSALB`), when set. */
 function addCookies(headers: OutgoingHttpHeaders, groupCookies: readonly string[] | undefined, lease: TargetLease): void {
+  // Most forwards and groups are not sticky: no array made for them.
+  if (groupCookies === undefined && lease.setCookies === undefined && lease.setCookie === undefined) return;
   const cookies = [...(groupCookies ?? []), ...(lease.setCookies ?? (lease.setCookie ? [lease.setCookie] : []))];
   if (cookies.length === 0) return;
   const existing = headers['set-cookie'];
@@ -135,6 +142,16 @@ interface ProxyState {
 }
 
 type Finish = (targetGroup: string, code: number) => void;
+
+/** What ending a forwarded request needs to know (the status is the target's, or 502 without a head). */
+interface ExchangeEnding {
+  readonly group: { readonly model: { readonly name: string } };
+  readonly lease: TargetLease;
+  readonly abort: ClientAbort;
+  readonly stalled: { readonly stalled: boolean };
+  readonly finish: Finish;
+  readonly status: number;
+}
 
 /** Serves one listener: the request path of the ALB. */
 class ListenerHandler {
@@ -206,7 +223,11 @@ class ListenerHandler {
   private route(req: ClientRequest, res: ClientResponse, facts: RequestFacts, finish: Finish, handshake: HandshakeClient | undefined, closeTarget: boolean, wafHeaders: readonly WafHeader[]): void {
     const action = evaluateListener(this.listener, facts);
     if (action.type === 'forward') {
-      this.forward(req, res, facts, action, finish, handshake, closeTarget, wafHeaders).catch((error: Error) => this.forwardCrashed(res, error, finish));
+      try {
+        this.forward(req, res, facts, action, finish, handshake, closeTarget, wafHeaders);
+      } catch (error) {
+        this.forwardCrashed(res, error as Error, finish);
+      }
       return;
     }
     if (action.type === 'redirect') {
@@ -258,7 +279,11 @@ class ListenerHandler {
     };
   }
 
-  private async forward(
+  /**
+   * Forwards to a target of the action's group. Not an async function: the exchange's own promise
+   * is the only one per request (an async wrapper and its `.catch` made two more).
+   */
+  private forward(
     req: ClientRequest,
     res: ClientResponse,
     facts: RequestFacts,
@@ -267,7 +292,7 @@ class ListenerHandler {
     handshake: HandshakeClient | undefined,
     closeTarget: boolean,
     wafHeaders: readonly WafHeader[],
-  ): Promise<void> {
+  ): void {
     // Only sticky forwards and groups read cookies: the others skip parsing the header.
     const cookies = action.groupStickinessSeconds !== undefined ? parseCookies(req.headers.cookie) : undefined;
     const choice = this.options.runtime.chooseForward(action, cookies ?? NO_COOKIES);
@@ -280,13 +305,14 @@ class ListenerHandler {
     }
     // The client closing before the response ended abandons the target exchange at once.
     const abort = new ClientAbort();
-    res.once('close', () => {
+    // on, not once: a response closes once, and once() wraps every listener in two more objects.
+    res.on('close', () => {
       // errored: undici destroyed the response itself because the target failed; not the client.
       if (!res.writableFinished && !res.errored) abort.abort();
     });
     const stalled = this.watchForStall(req, abort);
     let status = 502;
-    let targetFailed = false;
+    let exchange: Promise<void>;
     try {
       const upgrading = handshake !== undefined;
       const request = {
@@ -310,10 +336,29 @@ class ListenerHandler {
         writeResponseHead(res, status, headers);
         return res;
       };
-      const exchange = handshake ? exchangeHandshake(request, sink, handshake, () => (status = 101)) : this.upstream.send(request, sink);
+      exchange = handshake ? exchangeHandshake(request, sink, handshake, () => (status = 101)) : this.upstream.send(request, sink);
       // A response queued behind a pipelined one has no socket yet, and hears no 'close'.
-      await (res.socket === null ? untilConnectionCloses(exchange, req.socket as Socket, abort) : exchange);
+      if (res.socket === null) exchange = untilConnectionCloses(exchange, req.socket as Socket, abort);
     } catch (error) {
+      exchange = Promise.reject(error);
+    }
+    const ended = (error?: unknown): void => {
+      try {
+        this.exchangeEnded(req, res, { group, lease, abort, stalled, finish, status }, error);
+      } catch (bug) {
+        this.forwardCrashed(res, bug as Error, finish);
+      }
+    };
+    exchange.then(() => ended(), (error: unknown) => ended(error ?? new Error('exchange failed')));
+  }
+
+  /** Ends a forwarded request: the answer for a failed exchange, the lease released, the request counted. */
+  private exchangeEnded(req: ClientRequest, res: ClientResponse, ending: ExchangeEnding, error: unknown): void {
+    const { lease, abort, stalled } = ending;
+    let status = ending.status;
+    let targetFailed = false;
+    try {
+      if (error === undefined) return;
       // A target that times out while the client's body is still due was waiting for the client.
       if (stalled.stalled || (!req.complete && statusForUpstreamError(error) === 504)) {
         // The client stopped sending its body: the ALB answers 408 and the target was not at fault.
@@ -331,7 +376,7 @@ class ListenerHandler {
       }
     } finally {
       lease.release({ failed: targetFailed || (status >= 500 && status !== CLIENT_CLOSED) });
-      finish(group.model.name, status);
+      ending.finish(ending.group.model.name, status);
     }
   }
 
@@ -340,9 +385,9 @@ class ListenerHandler {
    * data before the idle timeout period expired", ELB guide, Troubleshoot your Application Load
    * Balancers); the exchange with the target is abandoned. Armed only while a body is still due.
    */
-  private watchForStall(req: ClientRequest, abort: ClientAbort): { stalled: boolean } {
+  private watchForStall(req: ClientRequest, abort: ClientAbort): { readonly stalled: boolean } {
+    if (req.complete || !hasBody(req)) return NOT_WATCHED;
     const watch = { stalled: false };
-    if (req.complete || !hasBody(req)) return watch;
     req.setTimeout(this.timeoutMs, () => {
       watch.stalled = true;
       abort.abort();
@@ -441,11 +486,13 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const localPorts: Record<number, number> = {};
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
   const idleTimeoutMs = runtime.model.idleTimeoutSeconds * 1000;
+  const memory = new ConnectionBurstRelease(options.memoryRelease);
+  const onConnectionClose = () => memory.connectionClosed();
   // Every listener is built before any listens: a bad SslPolicy or a missing port then leaves nothing open.
   const built = runtime.model.listeners.map((listener) => {
     const requested = options.ports[listener.port];
     if (requested === undefined) throw new Error(`no local port for listener ${listener.port}: pass --listen ${listener.port}=<local port>`);
-    const created = createListenerServer({ name: listener.logicalId, protocol: listener.protocol, tls: options.tls, sslPolicy: listener.sslPolicy, http2: runtime.model.http2Enabled, headersTimeoutMs, idleTimeoutMs });
+    const created = createListenerServer({ name: listener.logicalId, protocol: listener.protocol, tls: options.tls, sslPolicy: listener.sslPolicy, http2: runtime.model.http2Enabled, headersTimeoutMs, idleTimeoutMs, onConnectionClose });
     return { listener, created, requested };
   });
   for (const { listener, created, requested } of built) {
@@ -483,6 +530,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       if (admin) await drainHttp1(admin, 0);
       await runtime.stop();
       await upstream.close();
+      memory.stop();
     },
   };
 }

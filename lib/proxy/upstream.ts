@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Writable } from 'node:stream';
-import { Pool } from 'undici';
+import { Readable, Writable } from 'node:stream';
+import { Dispatcher, Pool } from 'undici';
 import { formatTargetId } from '../alb/target-id';
 import { TargetAddress } from './model';
 
@@ -94,6 +94,106 @@ function poolKey(protocol: TargetProtocol, targetId: string): string {
   return protocol === 'HTTPS' ? `https:${targetId}` : targetId;
 }
 
+/** "Premature close": the client response closed before all of it was written. */
+function prematureClose(): Error {
+  return Object.assign(new Error('client response closed before the end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+}
+
+/**
+ * Stops reading a client body the target will no longer take. Its socket is detached first, as
+ * undici does, so that the client connection stays open for the error response.
+ */
+function discardBody(body: Readable, error: Error): void {
+  if (body.destroyed) return;
+  if (body instanceof IncomingMessage) (body as { socket: unknown }).socket = null;
+  body.destroy(error);
+}
+
+/**
+ * One exchange with a target through undici's dispatch(), its response head and body written
+ * straight into the sink. This is what `Pool.stream()` does, less what stream() adds per request
+ * and the proxy does not need: an AsyncResource and two scope switches, its own promise, a copy
+ * of the options (made whenever a signal is passed), and four listeners on the client response.
+ * Settles once the sink has finished (all written), or on the first failure, exactly once.
+ */
+class RelayHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private res: Writable | null = null;
+  private settled = false;
+  /** Set when the exchange failed or the client left: the controller is aborted as soon as there is one. */
+  private reason: Error | null = null;
+  private drainListened = false;
+
+  constructor(
+    private readonly sink: BodySink,
+    private readonly body: Readable | null,
+    abort: ClientAbort | undefined,
+    private readonly resolve: () => void,
+    private readonly rejectOnce: (error: Error) => void,
+  ) {
+    // on, not once: a ClientAbort fires once.
+    abort?.on('abort', () => this.fail(clientAborted()));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.reason) controller.abort(this.reason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: UpstreamHead['headers']): void {
+    // 1xx (103 Early Hints): the proxy forwards only the final response.
+    if (statusCode < 200 || this.settled) return;
+    // A throw (a header the client response refuses) reaches undici, which fails the exchange.
+    const res = this.sink({ statusCode, headers });
+    this.res = res;
+    res.on('finish', () => this.done());
+    res.on('close', () => {
+      if (!res.writableFinished) this.fail(prematureClose());
+    });
+    if (res.closed || res.destroyed) this.fail(prematureClose());
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const res = this.res;
+    if (res === null || this.settled || res.write(chunk)) return;
+    controller.pause();
+    if (this.drainListened) return;
+    this.drainListened = true;
+    res.on('drain', () => this.controller?.resume());
+  }
+
+  onResponseEnd(): void {
+    if (this.res === null) return this.done();
+    if (!this.settled) this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    const res = this.res;
+    // After the head went out the client only sees a cut (errored: not mistaken for the client leaving).
+    if (res !== null && !res.destroyed) res.destroy(error);
+    // undici has ended the exchange itself.
+    this.fail(error, false);
+  }
+
+  private done(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve();
+  }
+
+  /** Rejects once, abandons the exchange with the target (unless undici already did) and stops reading the client's body. */
+  private fail(error: Error, abortTarget = true): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (abortTarget) {
+      this.reason = error;
+      this.controller?.abort(error);
+    }
+    if (this.body !== null) discardBody(this.body, error);
+    this.rejectOnce(error);
+  }
+}
+
 class UndiciUpstream implements UpstreamClient {
   /** Pools by poolKey. */
   private readonly pools = new Map<string, Pool>();
@@ -119,23 +219,15 @@ class UndiciUpstream implements UpstreamClient {
     return pool;
   }
 
-  async send(r: UpstreamRequest, sink: BodySink): Promise<void> {
+  send(r: UpstreamRequest, sink: BodySink): Promise<void> {
     if (r.path === '*') return (this.asteriskForm ??= new NodeHttpUpstream()).send(r, sink);
-    // undici checks an emitter signal for an abort only from the moment it is given one.
-    if (r.abort?.fired) throw clientAborted();
-    // stream() writes the body straight into the client response: no intermediate Readable.
-    await this.pool(r).stream(
-      {
-        method: r.method as 'GET',
-        path: r.path,
-        headers: r.headers,
-        body: hasBody(r.client) ? r.client : null,
-        headersTimeout: r.timeoutMs,
-        bodyTimeout: r.timeoutMs,
-        signal: r.abort,
-      },
-      ({ statusCode, headers }) => sink({ statusCode, headers: headers as UpstreamHead['headers'] }),
-    );
+    // The abort listener only hears aborts from the moment it is added.
+    if (r.abort?.fired) return Promise.reject(clientAborted());
+    const body = hasBody(r.client) ? r.client : null;
+    return new Promise((resolve, reject) => {
+      const options = { method: r.method as 'GET', path: r.path, headers: r.headers, body, headersTimeout: r.timeoutMs, bodyTimeout: r.timeoutMs };
+      this.pool(r).dispatch(options, new RelayHandler(sink, body, r.abort, resolve, reject));
+    });
   }
 
   forget(targetId: string): void {

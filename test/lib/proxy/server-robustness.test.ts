@@ -204,6 +204,85 @@ describe.each<UpstreamClientKind>(['undici', 'http'])('upstream client %s', (kin
     finish.mockRestore();
   });
 
+  test('a client that leaves mid-body: 460, the lease released without a failure, the target connection closed', async () => {
+    let targetSocketClosed = false;
+    app.handler = (req, res) => {
+      req.socket.once('close', () => (targetSocketClosed = true));
+      res.writeHead(200, { 'content-length': 1_000_000 });
+      const drip = setInterval(() => res.write('x'.repeat(100)), 20);
+      res.once('close', () => clearInterval(drip));
+    };
+    const clientClosed = async (): Promise<number> => {
+      const metrics = (await get(`${proxy.admin}/metrics`)).body;
+      return Number(new RegExp(`albatross_requests_total\\{listener="443",target_group="${APP}",code="460"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    };
+    const before = await clientClosed();
+    const group = proxy.runtime.targetGroup(APP)!;
+    const finish = jest.spyOn(group, 'finish');
+    const client = await new Promise<TLSSocket>((resolve) => {
+      const socket = tlsConnect({ port: proxy.ports[443], host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(socket));
+    });
+    client.on('error', () => undefined);
+    const head = new Promise<void>((resolve) => client.once('data', () => resolve()));
+    client.write('GET /drip HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await head;
+    client.destroy();
+    await eventually(() => finish.mock.calls.length === 1, 500, 'lease released (well before the 1 s idle timeout)');
+    expect(finish.mock.calls[0][1]).toBe(false);
+    await eventually(() => targetSocketClosed, 500, 'target connection closed');
+    expect(await clientClosed()).toBe(before + 1);
+    finish.mockRestore();
+  });
+
+  test('a large response to a client that stops reading holds the target back, then arrives whole', async () => {
+    const CHUNK = Buffer.alloc(64 * 1024, 'a');
+    const CHUNKS = 512; // 32 MiB: more than loopback socket buffers hold between client, proxy and target
+    let written = 0;
+    let done = false;
+    app.handler = (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-length': CHUNK.length * CHUNKS });
+      const more = (): void => {
+        while (written < CHUNKS) {
+          written++;
+          if (!res.write(CHUNK)) return void res.once('drain', more);
+        }
+        res.end(() => (done = true));
+      };
+      more();
+    };
+    const client = await new Promise<TLSSocket>((resolve) => {
+      const socket = tlsConnect({ port: proxy.ports[443], host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(socket));
+    });
+    client.pause();
+    client.write('GET /large HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await eventually(() => written > 0, 2000, 'target started writing');
+    await new Promise((r) => setTimeout(r, 500));
+    // The proxy stopped reading from the target rather than buffering the rest in memory.
+    expect(done).toBe(false);
+    expect(written).toBeLessThan(CHUNKS);
+    let received = 0;
+    let bodyStart = -1;
+    const complete = new Promise<void>((resolve) => {
+      let head = '';
+      client.on('data', (chunk: Buffer) => {
+        if (bodyStart < 0) {
+          head += chunk.toString('latin1');
+          const end = head.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          bodyStart = end + 4;
+          received = head.length - bodyStart;
+        } else received += chunk.length;
+        if (received >= CHUNK.length * CHUNKS) resolve();
+      });
+    });
+    client.resume();
+    await complete;
+    expect(received).toBe(CHUNK.length * CHUNKS);
+    expect(done).toBe(true);
+    client.destroy();
+  });
+
   test('a bug in the forward path is logged and answered with 502; the proxy keeps serving', async () => {
     const group = proxy.runtime.targetGroup(APP)!;
     const acquire = jest.spyOn(group, 'acquire').mockImplementationOnce(() => {
