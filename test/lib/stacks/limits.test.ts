@@ -3,6 +3,8 @@
  * and the ALB's 100 rules, the template stays within CloudFormation's 500 resources, and one
  * service more would not.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ConfigOverrides } from '../../../lib/config';
 import { MAX_RULES_PER_LOAD_BALANCER } from '../../../lib/alb/listener-rule-limits';
 import { MAX_RESOURCES_PER_STACK, MAX_SERVICES } from '../../../lib/stacks/limits';
@@ -36,3 +38,9 @@ test('MAX_SERVICES services, every feature and 100 rules fit in one stack; one m
   expect(perService).toBeGreaterThan(10);
   expect(full + perService).toBeGreaterThan(MAX_RESOURCES_PER_STACK);
 }, 120_000);
+
+test("the README's configuration table and the schema's documentation state MAX_SERVICES", () => {
+  const root = join(__dirname, '..', '..', '..');
+  expect(readFileSync(join(root, 'README.md'), 'utf8')).toContain(`| 1–${MAX_SERVICES} services,`);
+  expect(readFileSync(join(root, 'lib', 'config', 'schema.ts'), 'utf8')).toContain(`(at most ${MAX_SERVICES}, for CloudFormation's 500 resources`);
+});
