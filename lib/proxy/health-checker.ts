@@ -42,9 +42,8 @@ export function parseMatcher(matcher: string): (statusCode: number) => boolean {
  * classes the proxy's server builds its requests from (IncomingMessage, OutgoingMessage), and
  * using both sides in one process made every forwarded request slower (3-7 % more CPU per
  * request for the floor proxy of bench/proxy-bench.ts with such checks alongside, none with
- * undici's). Targets'
- * certificates are not verified by the ALB either; `Connection: close` gives each check its own
- * connection, as the ALB opens one per check.
+ * undici's). Targets' certificates are not verified by the ALB either; `Connection: close`
+ * gives each check its own connection, as the ALB opens one per check.
  */
 const CHECK_CLIENT = new Agent({ connect: { rejectUnauthorized: false }, allowH2: false });
 const CHECK_HEADERS = { 'user-agent': 'ELB-HealthChecker/2.0', connection: 'close' };
