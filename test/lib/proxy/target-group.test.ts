@@ -66,6 +66,9 @@ describe('health checks over real sockets (docs/alb-behaviour.md §6–8)', () =
     expect(stateAtThirdCheck).toBe('initial');
     expect(b.healthRequests[0].path).toBe('/health');
     expect(b.healthRequests[0].headers['user-agent']).toBe('ELB-HealthChecker/2.0');
+    // A new connection for every check, as the ALB opens one per check.
+    expect(b.healthRequests[0].headers.connection).toBe('close');
+    expect(new Set(b.healthRequests.map((r) => r.remotePort)).size).toBe(b.healthRequests.length);
     expect(states.slice(0, 3)).toEqual(['initial/Elb.RegistrationInProgress', 'initial/Elb.InitialHealthChecking', 'healthy/']);
   });
 

@@ -12,8 +12,8 @@ export interface Backend {
   healthDelayMs: number;
   /** When set, decides the health status of the n-th (1-based) health request, and may observe it. */
   healthStatusFor?: (n: number) => number;
-  /** Requests the health path received, with their headers. */
-  readonly healthRequests: { path: string; headers: IncomingHttpHeaders }[];
+  /** Requests the health path received, with their headers and the client port they came from. */
+  readonly healthRequests: { path: string; headers: IncomingHttpHeaders; remotePort?: number }[];
   close(): Promise<void>;
 }
 
@@ -22,7 +22,7 @@ export async function startBackend(healthPath = '/health'): Promise<Backend> {
   const state = { healthStatus: 200, healthDelayMs: 0 };
   const server: Server = createServer((req, res) => {
     if (req.url === healthPath) {
-      healthRequests.push({ path: req.url, headers: req.headers });
+      healthRequests.push({ path: req.url, headers: req.headers, remotePort: req.socket.remotePort });
       const answer = (): void => {
         res.statusCode = backend.healthStatusFor?.(healthRequests.length) ?? backend.healthStatus;
         res.end('ok');
