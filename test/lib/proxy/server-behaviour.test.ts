@@ -122,8 +122,19 @@ describe('rule conditions', () => {
 
 describe('actions', () => {
   test('weighted forward: groups get requests in proportion to their weights (1:3)', async () => {
-    const answers = await Promise.all(Array.from({ length: 400 }, () => get(`${proxy.https}/weighted/x`)));
+    // 16 in flight, not 400 at once: 400 simultaneous TLS handshakes on a loaded machine can outlast
+    // the proxy's handshake bound and be reset, which is not what this test is about.
+    const answers: Awaited<ReturnType<typeof get>>[] = [];
+    let sent = 0;
+    const worker = async () => {
+      while (sent < 400) {
+        sent++;
+        answers.push(await get(`${proxy.https}/weighted/x`));
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
     const toStatic = answers.filter((a) => servedBy(a).startsWith('static')).length;
+    expect(answers).toHaveLength(400);
     expect(answers.every((a) => a.status === 200)).toBe(true);
     // 300 expected; 6 standard deviations (σ ≈ 8.7) either side.
     expect(toStatic).toBeGreaterThan(250);
