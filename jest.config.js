@@ -8,9 +8,9 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
   },
   testTimeout: 30000,
-  // One and a half workers per core: about half of a suite's time is spent waiting on sockets, child
-  // processes and timers (the run's CPU time is ~140 s against ~190 s of suite time), so a third
-  // worker on a 2-core machine fills the gaps. Measured on the idle 2-core machine: 95 s with two
+  // One and a half workers per core: suites spend much of their time waiting on sockets, child
+  // processes and timers (with two workers the run used 128 CPU seconds in 95 s on two cores, so the
+  // cores idled a third of the time), and a third worker fills the gaps. Measured on the idle 2-core machine: 95 s with two
   // workers, 83 s and 79 s with three; with three, 99 s and no failure beside a busy-looping
   // process. (An earlier try at three had 28 timing failures; the tests that assumed quick
   // answers have since been made deterministic.)
