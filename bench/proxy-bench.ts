@@ -365,10 +365,17 @@ async function idleTlsRun(backends: number[]): Promise<void> {
 }
 
 /**
- * jemalloc returns freed pages after its decay time (10 s by default) from a background thread:
- * 1 s, so that the figure 5 s after the close shows where memory settles.
+ * The MALLOC_CONF the container image runs the proxy with (its Dockerfile's ENV), so that this row
+ * measures the image's allocator: freed pages returned after 1 s (10 s by default) from a
+ * background thread.
  */
-const JEMALLOC_CONF = 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0';
+const JEMALLOC_CONF = imageMallocConf();
+
+function imageMallocConf(): string {
+  const conf = /^ENV .*\bMALLOC_CONF=(\S+)/m.exec(readFileSync(join(__dirname, '..', 'Dockerfile'), 'utf8'))?.[1];
+  if (conf === undefined) throw new Error('the Dockerfile sets no MALLOC_CONF for the jemalloc row to use');
+  return conf;
+}
 
 /** Where Debian's libjemalloc2 puts the library (amd64, arm64). */
 const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'];

@@ -43,6 +43,25 @@ test('the image runs node dist/bin/proxy.js as a non-root user, with a HEALTHCHE
   expect(existsSync(join(ROOT, 'dist', 'bin', 'sample-app.js'))).toBe(true);
 });
 
+/** Debian's libjemalloc2 on this machine (amd64, arm64), as the image installs it. */
+const JEMALLOC = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((path) => existsSync(path));
+const inCi = process.env.CI === 'true';
+if (!JEMALLOC && !inCi) process.stderr.write('libjemalloc2 not found, the image allocator test is skipped: apt-get install -y libjemalloc2\n');
+
+(JEMALLOC || inCi ? test : test.skip)("the runtime stage preloads jemalloc, and the proxy starts on it with the image's MALLOC_CONF, which jemalloc accepts", () => {
+  if (!JEMALLOC) throw new Error('libjemalloc2 is required in CI (.ci/run installs it)');
+  const runtime = dockerfile.slice(dockerfile.indexOf(' AS runtime'));
+  expect(runtime).toMatch(/apt-get install -y --no-install-recommends libjemalloc2/);
+  const env = Object.fromEntries([...runtime.matchAll(/^ENV (.*)$/gm)].flatMap((m) => m[1].split(/\s+/).map((pair) => pair.split('=', 2) as [string, string])));
+  expect(env.LD_PRELOAD).toBe('/usr/local/lib/libjemalloc.so.2');
+  expect(env.MALLOC_CONF).toMatch(/background_thread:true/);
+  // jemalloc reports a bad option on stderr and carries on, so stderr must stay empty; its stats show it is the allocator.
+  const started = spawnSync(process.execPath, [join(ROOT, 'dist', 'bin', 'proxy.js'), '--help'], { encoding: 'utf8', env: { ...process.env, LD_PRELOAD: JEMALLOC, MALLOC_CONF: env.MALLOC_CONF }, timeout: 20_000 });
+  expect({ status: started.status, stderr: started.stderr }).toEqual({ status: 0, stderr: '' });
+  const stats = spawnSync(process.execPath, ['-e', '0'], { encoding: 'utf8', env: { ...process.env, LD_PRELOAD: JEMALLOC, MALLOC_CONF: `${env.MALLOC_CONF},stats_print:true` }, timeout: 20_000 });
+  expect(stats.stderr).toMatch(/background_thread: true/);
+});
+
 test('the admin API binds beyond loopback in the container, so compose requires the token the proxy then needs', () => {
   expect(compose.services.proxy.command.join(' ')).toContain('--admin-bind 0.0.0.0');
   expect(compose.services.proxy.environment?.ALBATROSS_ADMIN_TOKEN).toMatch(/^\$\{ALBATROSS_ADMIN_TOKEN:\?.+\}$/);
