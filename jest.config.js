@@ -1,3 +1,5 @@
+const { availableParallelism } = require('node:os');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -10,11 +12,11 @@ module.exports = {
   testTimeout: 30000,
   // One and a half workers per core: suites spend much of their time waiting on sockets, child
   // processes and timers (with two workers the run used 128 CPU seconds in 95 s on two cores, so the
-  // cores idled a third of the time), and a third worker fills the gaps. Measured on the idle 2-core machine: 95 s with two
-  // workers, 83 s and 79 s with three; with three, 99 s and no failure beside a busy-looping
-  // process. (An earlier try at three had 28 timing failures; the tests that assumed quick
-  // answers have since been made deterministic.)
-  maxWorkers: '150%',
+  // cores idled a third of the time), and a third worker fills the gaps. Measured on the idle 2-core
+  // machine: 95 s with two workers, 83 s and 79 s with three; with three, 99 s and no failure beside
+  // a busy-looping process. A count, not the string '150%': this jest reads a percentage above 100
+  // as a plain number of workers (it started 150 of them).
+  maxWorkers: Math.max(1, Math.round(availableParallelism() * 1.5)),
   // One directory per run, shared by the worker processes (dist/ built once, templates synthesized once).
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
