@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TARGETS_REPORT_PATH, TargetsReport } from '../alb/targets-report';
 import { freePort } from '../util/net';
 import { ConformanceClient } from './client';
-import { ServiceModel } from '../proxy/services';
+import { replicaNames, replicasByGroup, ServiceModel } from '../proxy/services';
 import { Expectations } from './expectations';
 import { ConformanceTarget, LocalKnowledge } from './suite';
 
@@ -42,9 +42,9 @@ async function waitUntilHealthy(client: ConformanceClient, adminUrl: string, tim
   throw new Error(`the local proxy's targets were not healthy within ${timeoutMs / 1000} s`);
 }
 
-/** The sample apps standing in for the template's services: `<service>-<n>`, one per desired task. */
+/** The sample apps standing in for the template's services, as compose names them. */
 function sampleApps(x: Expectations): { name: string; service: ServiceModel }[] {
-  return x.services.flatMap((service) => Array.from({ length: service.replicas }, (_, i) => ({ name: `${service.name}-${i + 1}`, service })));
+  return x.services.flatMap((service) => replicaNames(service).map((name) => ({ name, service })));
 }
 
 /**
@@ -61,8 +61,8 @@ export async function startLocalStack(templateFile: string, x: Expectations, cli
       const health = app.service.healthCheckPaths.flatMap((p) => ['--health-path', p]);
       run(children, 'sample-app.js', ['--port', app.address.split(':')[1], '--name', app.name, '--service', app.service.name, ...health]);
     }
-    const backends: Record<string, string[]> = {};
-    for (const app of apps) for (const group of app.service.targetGroups) (backends[group] ??= []).push(app.name);
+    // A service of no desired task has no sample app, and its group no --targets.
+    const backends = Object.fromEntries([...replicasByGroup(x.services)].filter(([, names]) => names.length > 0));
     const addressOf = Object.fromEntries(apps.map((a) => [a.name, a.address]));
     const targets = Object.entries(backends).map(([group, names]) => `${group}=${names.map((n) => addressOf[n]).join(',')}`);
     const [http, https, admin] = [await freePort(), await freePort(), await freePort()];

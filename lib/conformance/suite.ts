@@ -46,24 +46,24 @@ function verdict(ok: boolean, detail: string): Outcome {
   return { status: ok ? 'pass' : 'fail', detail };
 }
 
-/** The backend that answered, when the target is the sample app (bin/sample-app.ts echoes its name). */
-function backendName(answer: Answer): string | undefined {
+/** A string field of the sample app's JSON answer (bin/sample-app.ts echoes its `name` and `service`). */
+function sampleAppField(answer: Answer, field: 'name' | 'service'): string | undefined {
   try {
-    const name = (JSON.parse(answer.body) as { name?: unknown }).name;
-    return typeof name === 'string' ? name : undefined;
+    const value = (JSON.parse(answer.body) as Record<string, unknown>)[field];
+    return typeof value === 'string' ? value : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** The backend that answered, when the target is the sample app. */
+function backendName(answer: Answer): string | undefined {
+  return sampleAppField(answer, 'name');
+}
+
 /** The service the sample app that answered stands in for (its `--service`). */
 function backendService(answer: Answer): string | undefined {
-  try {
-    const service = (JSON.parse(answer.body) as { service?: unknown }).service;
-    return typeof service === 'string' ? service : undefined;
-  } catch {
-    return undefined;
-  }
+  return sampleAppField(answer, 'service');
 }
 
 function url(base: URL, path: string): URL {

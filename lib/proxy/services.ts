@@ -76,3 +76,17 @@ export function readServices(template: unknown, model: LoadBalancerModel, source
   for (const group of Object.values(model.targetGroups)) if (!served.has(group.name)) services.push(service(group.name, [group], 1));
   return services;
 }
+
+/** The sample apps standing in for a service's tasks: `<service>-<n>`, n from 1, one per desired task. */
+export function replicaNames(service: ServiceModel): string[] {
+  return Array.from({ length: service.replicas }, (_, i) => `${service.name}-${i + 1}`);
+}
+
+/** Each target group's replicas, in the order the services list them (a group two services share gets both's). */
+export function replicasByGroup(services: readonly ServiceModel[]): Map<string, string[]> {
+  const byGroup = new Map<string, string[]>();
+  for (const service of services) {
+    for (const group of service.targetGroups) byGroup.set(group, [...(byGroup.get(group) ?? []), ...replicaNames(service)]);
+  }
+  return byGroup;
+}
