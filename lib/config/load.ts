@@ -106,8 +106,8 @@ export function loadConfig(context: ContextSource, contextKeys: string[] = []): 
 
 /**
  * Applies a partial configuration over the defaults and validates the result. Objects merge key by
- * key (services by name, the default action whole), so an unknown key reaches the schema and is reported; a value of the wrong shape replaces
- * its default whole and is reported too.
+ * key (services by name; the default action is replaced whole), so an unknown key reaches the
+ * schema and is reported; a value of the wrong shape replaces its default whole and is reported too.
  */
 export function buildConfig(partial: ConfigOverrides = {}): AlbatrossConfig {
   const { services, defaultAction, ...rest } = partial as Json;
