@@ -215,14 +215,31 @@ function defaultWebAclResources(): Resources {
 }
 
 /** A template with one plain-HTTP listener forwarding to one round-robin group (TLS left out of every peer). */
-function benchTemplate(withWebAcl = false): string {
+/**
+ * How the bench's Albatross checks its targets' health. `rehearsal`: the template's default
+ * checks (30 s, healthy after 5) at `--time-scale 0.02`, healthy within seconds but checking each
+ * target almost twice a second. `real`: the ALB's shortest interval (5 s, timeout 2 s, healthy after 2) in real
+ * time, for the floor A/B, where the rehearsal's 5 checks a second (each a new connection) were
+ * about half a percent of the proxy's CPU per request in a CPU profile.
+ */
+type HealthCheckTiming = 'rehearsal' | 'real';
+
+const REAL_TIME_HEALTH_CHECKS = { HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, HealthyThresholdCount: 2 } as const;
+
+function benchTemplate(withWebAcl = false, timing: HealthCheckTiming = 'rehearsal'): string {
   const template = {
     Resources: {
       ...(withWebAcl ? defaultWebAclResources() : {}),
       Lb: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer', Properties: { Type: 'application' } },
       Tg: {
         Type: 'AWS::ElasticLoadBalancingV2::TargetGroup',
-        Properties: { Port: 80, Protocol: 'HTTP', HealthCheckPath: '/bench', Tags: [{ Key: 'albatross:target-group', Value: 'app' }] },
+        Properties: {
+          Port: 80,
+          Protocol: 'HTTP',
+          HealthCheckPath: '/bench',
+          ...(timing === 'real' ? REAL_TIME_HEALTH_CHECKS : {}),
+          Tags: [{ Key: 'albatross:target-group', Value: 'app' }],
+        },
       },
       Http: {
         Type: 'AWS::ElasticLoadBalancingV2::Listener',
@@ -241,18 +258,24 @@ function benchTemplate(withWebAcl = false): string {
       },
     },
   };
-  const file = join(work, withWebAcl ? 'bench-waf.template.json' : 'bench.template.json');
+  const file = join(work, `${withWebAcl ? 'bench-waf' : 'bench'}${timing === 'real' ? '-real-health' : ''}.template.json`);
   writeFileSync(file, JSON.stringify(template));
   return file;
 }
 
-async function albatross(backends: number[], extra: string[], withWebAcl = false, env: NodeJS.ProcessEnv = {}): Promise<{ port: number; tlsPort: number; child: ChildProcess }> {
+async function albatross(
+  backends: number[],
+  extra: string[],
+  withWebAcl = false,
+  env: NodeJS.ProcessEnv = {},
+  timing: HealthCheckTiming = 'rehearsal',
+): Promise<{ port: number; tlsPort: number; child: ChildProcess }> {
   const port = await freePort();
   const tlsPort = await freePort();
   const adminPort = await freePort();
   const child = start(process.execPath, [
     join(ROOT, 'dist', 'bin', 'proxy.js'),
-    '--template', benchTemplate(withWebAcl),
+    '--template', benchTemplate(withWebAcl, timing),
     '--targets', `app=${backends.map((b) => `127.0.0.1:${b}`).join(',')}`,
     '--listen', `80=${port}`,
     '--listen', `443=${tlsPort}`,
@@ -260,11 +283,11 @@ async function albatross(backends: number[], extra: string[], withWebAcl = false
     '--key', join(work, 'key.pem'),
     '--admin-port', String(adminPort),
     '--log-level', 'silent',
-    '--time-scale', '0.02', // the bench template's default health checks (30 s, threshold 5) would take minutes
+    ...(timing === 'rehearsal' ? ['--time-scale', '0.02'] : []), // the template's default health checks (30 s, threshold 5) would take minutes
     ...extra,
   ], env);
   await waitForHttp(`http://127.0.0.1:${adminPort}/healthz`);
-  // Wait until the targets are healthy (2 checks), so no request meets the fail-open start.
+  // Wait until the targets are healthy, so no request meets the fail-open start.
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     const report = (await (await fetch(`http://127.0.0.1:${adminPort}/targets`)).json()) as { targetGroups: { targets: { state: string }[] }[] };
@@ -418,45 +441,131 @@ const median = (values: number[]): number => {
 };
 
 /**
- * Albatross against the bare floor, both running, in many short alternating rounds (ABBA order,
- * so a drift in machine load falls on both alike) with the same pinned wrk connection count; the
- * ratio of each pair of neighbouring rounds, and their median. One long round per peer, minutes
- * apart, measured the machine's load as much as the proxy (0.68x to 0.91x over three runs).
+ * The floor with the request headers the ALB adds to every request (X-Forwarded-For, -Proto,
+ * -Port, X-Amzn-Trace-Id, Host less the listener's port), made by Albatross's own
+ * `upstreamRequestHeaders`: what those headers cost in Node (in this process, in undici and in the
+ * target that parses them), apart from everything else Albatross does.
+ */
+const FLOOR_WITH_ALB_HEADERS_SOURCE = replaceOnce(
+  replaceOnce(BARE_NODE_SOURCE, "const { Pool } = require('undici');", "const { Pool } = require('undici');\nconst { upstreamRequestHeaders } = require(process.argv[4]);"),
+  'headers: req.headers,',
+  "headers: upstreamRequestHeaders(req.headers, { sourceIp: req.socket.remoteAddress, protocol: 'http', listenerPort: 80, loadBalancerHost: '' }),",
+);
+
+/** `source` with `from` replaced; throws when `from` is not in it (an edit of the floor would otherwise go unnoticed). */
+function replaceOnce(source: string, from: string, to: string): string {
+  if (!source.includes(from)) throw new Error(`bench source has no ${JSON.stringify(from)}`);
+  return source.replace(from, to);
+}
+
+/**
+ * A distribution-free confidence interval of the median of n values: from the k-th smallest to
+ * the k-th largest, k the largest rank for which P(Binomial(n, 1/2) < k) <= (1 - level) / 2.
+ * Returns k and the interval's actual coverage (at least `level`, when n is large enough).
+ */
+function medianRank(n: number, level = 0.95): { k: number; coverage: number } {
+  // P(X < k) for X ~ Binomial(n, 1/2).
+  const below = (k: number): number => {
+    let p = 0;
+    let c = 1;
+    for (let i = 0; i < k; i++) {
+      p += c;
+      c = (c * (n - i)) / (i + 1);
+    }
+    return p / 2 ** n;
+  };
+  let k = 1;
+  while (k + 1 <= n / 2 && below(k + 1) <= (1 - level) / 2) k++;
+  return { k, coverage: 1 - 2 * below(k) };
+}
+
+function medianInterval(values: number[]): { low: number; high: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const { k } = medianRank(sorted.length);
+  return { low: sorted[k - 1], high: sorted[sorted.length - k] };
+}
+
+/** One peer of the floor A/B: a name, its port and its process. */
+interface FloorPeer {
+  readonly name: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+}
+
+/** What one peer did in one round: its rate, and the CPU time its process spent per request. */
+interface PeerRound {
+  readonly requestsPerSecond: number;
+  readonly cpuUsPerRequest: number;
+  readonly errors: number;
+}
+
+function startFloor(script: string, backends: number[], extra: string[] = []): Promise<{ port: number; child: ChildProcess }> {
+  return freePort().then(async (port) => {
+    const child = start(process.execPath, [join(work, script), String(port), backends.map((b) => `127.0.0.1:${b}`).join(','), ...extra], { NODE_PATH: join(ROOT, 'node_modules') });
+    await waitForHttp(`http://127.0.0.1:${port}/bench`);
+    return { port, child };
+  });
+}
+
+/**
+ * Albatross against the bare floor, all peers running, in many short rounds. Each round measures
+ * every peer once, in an order rotated from round to round (so a drift in machine load falls on
+ * all alike), with the same pinned wrk connection count. Per round, each peer's rate is divided
+ * by the bare floor's of that round; the table gives the median of those ratios and its 95 %
+ * interval. One long round per peer, minutes apart, measured the machine's load as much as the
+ * proxy (0.68x to 0.91x over three runs). Two reference peers say what the ratios can mean:
+ * - a second bare floor, the same code as the first: its ratio is this machine's noise (on a
+ *   2-core VM one round of identical code ranged 0.90x-1.19x);
+ * - the floor with the ALB's request headers: the share of the gap those headers account for.
  */
 async function floorAbRounds(backends: number[]): Promise<void> {
-  const floorPort = await freePort();
-  const floor = start(process.execPath, [join(work, 'bare-node.js'), String(floorPort), backends.map((b) => `127.0.0.1:${b}`).join(',')], { NODE_PATH: join(ROOT, 'node_modules') });
-  const ours = await albatross(backends, ['--upstream-client', 'undici']);
-  await waitForHttp(`http://127.0.0.1:${floorPort}/bench`);
+  writeFileSync(join(work, 'floor-alb-headers.js'), FLOOR_WITH_ALB_HEADERS_SOURCE);
+  const headersModule = join(ROOT, 'dist', 'lib', 'proxy', 'headers.js');
+  const floorA = await startFloor('bare-node.js', backends);
+  const floorB = await startFloor('bare-node.js', backends);
+  const floorHeaders = await startFloor('floor-alb-headers.js', backends, [headersModule]);
+  const ours = await albatross(backends, ['--upstream-client', 'undici'], false, {}, 'real');
   await waitForHttp(`http://127.0.0.1:${ours.port}/bench`);
-  wrk(floorPort, WARM_UP_SECONDS);
-  wrk(ours.port, WARM_UP_SECONDS);
-  const peers = { [floorPort]: floor, [ours.port]: ours.child };
-  /** One round against one peer: its rate, and the CPU time its process spent per request. */
-  const round = (port: number) => {
-    const cpuBefore = cpuSeconds(peers[port]);
-    const result = wrk(port, AB_SECONDS);
-    return { ...result, cpuUsPerRequest: ((cpuSeconds(peers[port]) - cpuBefore) * 1e6) / result.requests };
+  const peers: FloorPeer[] = [
+    { name: 'bare floor', ...floorA },
+    { name: 'bare floor, second instance (noise)', ...floorB },
+    { name: 'floor + the ALB request headers', ...floorHeaders },
+    { name: 'Albatross (undici)', port: ours.port, child: ours.child },
+  ];
+  for (const peer of peers) wrk(peer.port, WARM_UP_SECONDS);
+  const round = (peer: FloorPeer): PeerRound => {
+    const cpuBefore = cpuSeconds(peer.child);
+    const result = wrk(peer.port, AB_SECONDS);
+    return { requestsPerSecond: result.requestsPerSecond, cpuUsPerRequest: ((cpuSeconds(peer.child) - cpuBefore) * 1e6) / result.requests, errors: result.errors };
   };
-  const rounds: { floor: number; albatross: number; cpuRatio: number; errors: number }[] = [];
+  const rounds: PeerRound[][] = [];
   for (let i = 0; i < AB_ROUNDS; i++) {
-    const order = i % 2 === 0 ? [floorPort, ours.port] : [ours.port, floorPort];
-    const [first, second] = order.map(round);
-    const [f, a] = order[0] === floorPort ? [first, second] : [second, first];
-    rounds.push({ floor: f.requestsPerSecond, albatross: a.requestsPerSecond, cpuRatio: f.cpuUsPerRequest / a.cpuUsPerRequest, errors: f.errors + a.errors });
-    console.error(
-      `  round ${i + 1}: floor ${f.requestsPerSecond.toFixed(0)} req/s ${f.cpuUsPerRequest.toFixed(0)} CPU us/req, Albatross ${a.requestsPerSecond.toFixed(0)} req/s ${a.cpuUsPerRequest.toFixed(0)} CPU us/req`,
-    );
+    const measured = new Array<PeerRound>(peers.length);
+    for (let j = 0; j < peers.length; j++) {
+      const k = (i + j) % peers.length;
+      measured[k] = round(peers[k]);
+    }
+    rounds.push(measured);
+    console.error(`  round ${i + 1}: ${peers.map((p, k) => `${p.name} ${measured[k].requestsPerSecond.toFixed(0)} req/s ${measured[k].cpuUsPerRequest.toFixed(0)} CPU us/req`).join(', ')}`);
   }
-  await stop(ours.child);
-  await stop(floor);
-  const ratios = rounds.map((r) => r.albatross / r.floor);
-  const cpuRatios = rounds.map((r) => r.cpuRatio);
-  const range = (values: number[]) => `${median(values).toFixed(2)}x (${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)})`;
-  console.log(`\nAlbatross (undici) vs the bare node floor: ${AB_ROUNDS} alternating rounds of wrk -t1 -c${CONNECTIONS} -d${AB_SECONDS}s each, after a ${WARM_UP_SECONDS} s warm-up of both\n`);
-  console.log('| floor req/s (median) | Albatross req/s (median) | req/s ratio: median (min-max) | floor CPU per request / Albatross CPU per request: median (min-max) | errors |');
-  console.log('| ---: | ---: | ---: | ---: | ---: |');
-  console.log(`| ${median(rounds.map((r) => r.floor)).toFixed(0)} | ${median(rounds.map((r) => r.albatross)).toFixed(0)} | ${range(ratios)} | ${range(cpuRatios)} | ${rounds.reduce((n, r) => n + r.errors, 0)} |`);
+  for (const peer of peers) await stop(peer.child);
+  const summary = (values: number[]): string => {
+    const ci = medianInterval(values);
+    return `${median(values).toFixed(2)}x (${ci.low.toFixed(2)}-${ci.high.toFixed(2)})`;
+  };
+  const { coverage } = medianRank(AB_ROUNDS);
+  console.log(
+    `\nAlbatross (undici) vs the bare node floor: ${AB_ROUNDS} rounds of wrk -t1 -c${CONNECTIONS} -d${AB_SECONDS}s per peer, order rotated each round, after a ${WARM_UP_SECONDS} s warm-up of each. ` +
+      `Ratios are per round against the bare floor; in brackets, the ${(coverage * 100).toFixed(0)} % interval of the median.\n`,
+  );
+  console.log('| peer | req/s (median) | req/s / bare floor | bare floor CPU per request / peer CPU per request | errors |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  peers.forEach((peer, k) => {
+    const mine = rounds.map((r) => r[k]);
+    const rate = k === 0 ? '1.00x' : summary(rounds.map((r) => r[k].requestsPerSecond / r[0].requestsPerSecond));
+    const cpu = k === 0 ? '1.00x' : summary(rounds.map((r) => r[0].cpuUsPerRequest / r[k].cpuUsPerRequest));
+    console.log(`| ${peer.name} | ${median(mine.map((r) => r.requestsPerSecond)).toFixed(0)} | ${rate} | ${cpu} | ${mine.reduce((n, r) => n + r.errors, 0)} |`);
+  });
 }
 
 /**
