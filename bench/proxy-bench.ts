@@ -214,7 +214,6 @@ function defaultWebAclResources(): Resources {
   return resources;
 }
 
-/** A template with one plain-HTTP listener forwarding to one round-robin group (TLS left out of every peer). */
 /**
  * How the bench's Albatross checks its targets' health. `rehearsal`: the template's default
  * checks (30 s, healthy after 5) at `--time-scale 0.02`, healthy within seconds but checking each
@@ -226,6 +225,7 @@ type HealthCheckTiming = 'rehearsal' | 'real';
 
 const REAL_TIME_HEALTH_CHECKS = { HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, HealthyThresholdCount: 2 } as const;
 
+/** A template with one plain-HTTP listener forwarding to one round-robin group (TLS left out of every peer). */
 function benchTemplate(withWebAcl = false, timing: HealthCheckTiming = 'rehearsal'): string {
   const template = {
     Resources: {
@@ -511,20 +511,20 @@ interface PeerRound {
   readonly errors: number;
 }
 
-function startFloor(script: string, backends: number[], extra: string[] = []): Promise<{ port: number; child: ChildProcess }> {
-  return freePort().then(async (port) => {
-    const child = start(process.execPath, [join(work, script), String(port), backends.map((b) => `127.0.0.1:${b}`).join(','), ...extra], { NODE_PATH: join(ROOT, 'node_modules') });
-    await waitForHttp(`http://127.0.0.1:${port}/bench`);
-    return { port, child };
-  });
+/** Starts one of the floor scripts in `work` on a free port, once it answers. */
+async function startFloor(script: string, backends: number[], extra: string[] = []): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = start(process.execPath, [join(work, script), String(port), backends.map((b) => `127.0.0.1:${b}`).join(','), ...extra], { NODE_PATH: join(ROOT, 'node_modules') });
+  await waitForHttp(`http://127.0.0.1:${port}/bench`);
+  return { port, child };
 }
 
 /**
  * Albatross against the bare floor, all peers running, in many short rounds. Each round measures
  * every peer once, in an order that changes from round to round (so a drift in machine load falls on
  * all alike), with the same pinned wrk connection count. Per round, each peer's rate is divided
- * by the bare floor's of that round; the table gives the median of those ratios and its 95 %
- * interval. One long round per peer, minutes apart, measured the machine's load as much as the
+ * by the bare floor's of that round; the table gives the median of those ratios and a
+ * distribution-free interval of it (96 % for 12 rounds, medianRank). One long round per peer, minutes apart, measured the machine's load as much as the
  * proxy (0.68x to 0.91x over three runs). Two reference peers say what the ratios can mean:
  * - a second bare floor, the same code as the first: its ratio is this machine's noise (on a
  *   2-core VM one round of identical code ranged 0.90x-1.19x);
