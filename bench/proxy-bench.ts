@@ -30,6 +30,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { RateLimitedWebAcl } from '../constructs/rate-limited-web-acl';
 import { wafProps } from '../lib/stacks/construct-props';
 import { DEFAULT_CONFIG } from '../lib/config';
+import { acceptedCounts } from '../lib/conformance/binomial';
 import { selfSignedCertificate } from '../lib/proxy/tls';
 import { freePort, waitForHttp } from '../lib/util/net';
 
@@ -460,23 +461,14 @@ function replaceOnce(source: string, from: string, to: string): string {
 
 /**
  * A distribution-free confidence interval of the median of n values: from the k-th smallest to
- * the k-th largest, k the largest rank for which P(Binomial(n, 1/2) < k) <= (1 - level) / 2.
- * Returns k and the interval's actual coverage (at least `level`, when n is large enough).
+ * the k-th largest, k the largest rank for which P(Binomial(n, 1/2) < k) <= (1 - level) / 2, the
+ * binomial's own accepted range (lib/conformance/binomial.ts). With too few values for `level`,
+ * the smallest to the largest. Returns k and the interval's actual coverage.
  */
 function medianRank(n: number, level = 0.95): { k: number; coverage: number } {
-  // P(X < k) for X ~ Binomial(n, 1/2).
-  const below = (k: number): number => {
-    let p = 0;
-    let c = 1;
-    for (let i = 0; i < k; i++) {
-      p += c;
-      c = (c * (n - i)) / (i + 1);
-    }
-    return p / 2 ** n;
-  };
-  let k = 1;
-  while (k + 1 <= n / 2 && below(k + 1) <= (1 - level) / 2) k++;
-  return { k, coverage: 1 - 2 * below(k) };
+  const { low, falseFailure } = acceptedCounts(n, 0.5, 1 - level);
+  // low 0: even min-max has less than `level`; its coverage is 1 - P(X < 1) - P(X > n - 1).
+  return low === 0 ? { k: 1, coverage: 1 - 2 * 0.5 ** n } : { k: low, coverage: 1 - falseFailure };
 }
 
 function medianInterval(values: number[]): { low: number; high: number } {
