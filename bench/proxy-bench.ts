@@ -7,7 +7,7 @@
  * Load comes from wrk (Debian package) in its own process. Every peer proxies plain HTTP to the
  * same keep-alive backends, so the comparison is proxy work only. A missing peer is skipped with a
  * note. Run: `npm run bench:proxy` (after `npm run build`). Options: `--seconds N`, `--connections N`, `--warm-up N`,
- * `--http2` (only the HTTP/2 row), `--floor-ab` (only the rounds of Albatross against the floor and its two references; `--ab-rounds N`, `--ab-seconds N`),
+ * `--http2` (only the HTTP/2 row), `--floor-ab` (only Albatross against the floor and its two references, in blocks of fresh processes; `--ab-blocks N`, `--ab-seconds N`),
  * `--memory` (RSS of Albatross over 1M requests), `--idle-tls` (10k idle TLS connections: closed by the
  * handshake/header timeout, RSS back near its start), `--idle-connections N`.
  *
@@ -46,8 +46,8 @@ const CONNECTIONS = option('connections', 64);
 const WARM_UP_SECONDS = option('warm-up', 3);
 const BACKENDS = 3;
 const IDLE_CONNECTIONS = option('idle-connections', 10_000);
-/** The floor A/B: this many rounds of this many seconds per peer (--ab-rounds, --ab-seconds). */
-const AB_ROUNDS = option('ab-rounds', 12);
+/** The floor A/B: this many blocks of fresh processes (--ab-blocks), rounds of this many seconds per peer (--ab-seconds). */
+const AB_BLOCKS = option('ab-blocks', 6);
 const AB_SECONDS = option('ab-seconds', 3);
 /** h2load: connections and concurrent streams per connection. */
 const H2_CONNECTIONS = 16;
@@ -511,61 +511,96 @@ async function startFloor(script: string, backends: number[], extra: string[] = 
   return { port, child };
 }
 
+/** A peer of the floor A/B and how to start a fresh process of it. */
+interface FloorPeerKind {
+  readonly name: string;
+  start(): Promise<{ port: number; child: ChildProcess }>;
+}
+
+/** The floor A/B's peers: the bare floor first (every ratio is against it), Albatross last. */
+function floorPeerKinds(backends: number[]): FloorPeerKind[] {
+  writeFileSync(join(work, 'floor-alb-headers.js'), FLOOR_WITH_ALB_HEADERS_SOURCE);
+  const headersModule = join(ROOT, 'dist', 'lib', 'proxy', 'headers.js');
+  return [
+    { name: 'bare floor', start: () => startFloor('bare-node.js', backends) },
+    { name: 'bare floor, second instance (noise)', start: () => startFloor('bare-node.js', backends) },
+    { name: 'floor + the ALB request headers', start: () => startFloor('floor-alb-headers.js', backends, [headersModule]) },
+    {
+      name: 'Albatross (undici)',
+      start: async () => {
+        const ours = await albatross(backends, ['--upstream-client', 'undici'], false, {}, 'real');
+        await waitForHttp(`http://127.0.0.1:${ours.port}/bench`);
+        return { port: ours.port, child: ours.child };
+      },
+    },
+  ];
+}
+
+function floorRound(peer: FloorPeer): PeerRound {
+  const cpuBefore = cpuSeconds(peer.child);
+  const result = wrk(peer.port, AB_SECONDS);
+  return { requestsPerSecond: result.requestsPerSecond, cpuUsPerRequest: ((cpuSeconds(peer.child) - cpuBefore) * 1e6) / result.requests, errors: result.errors };
+}
+
 /**
- * Albatross against the bare floor, all peers running, in many short rounds. Each round measures
- * every peer once, in an order that changes from round to round (so a drift in machine load falls on
- * all alike), with the same pinned wrk connection count. Per round, each peer's rate is divided
- * by the bare floor's of that round; the table gives the median of those ratios and a
- * distribution-free interval of it (96 % for 12 rounds, medianRank). One long round per peer, minutes apart, measured the machine's load as much as the
- * proxy (0.68x to 0.91x over three runs). Two reference peers say what the ratios can mean:
- * - a second bare floor, the same code as the first: its ratio is this machine's noise (on a
- *   2-core VM one round of identical code ranged 0.90x-1.19x);
+ * One block of the floor A/B: a fresh process of every peer, each warmed up, then one full
+ * Williams square of rounds (as many rounds as peers), then the processes stopped. Returns the
+ * block's rounds, each with every peer's figures in the order of `kinds`.
+ */
+async function floorAbBlock(kinds: FloorPeerKind[], block: number): Promise<PeerRound[][]> {
+  const peers: FloorPeer[] = [];
+  for (const kind of kinds) peers.push({ name: kind.name, ...(await kind.start()) });
+  for (const peer of peers) wrk(peer.port, WARM_UP_SECONDS);
+  const rounds: PeerRound[][] = [];
+  for (let i = 0; i < peers.length; i++) {
+    const measured = new Array<PeerRound>(peers.length);
+    for (const k of williamsOrder(peers.length, i)) measured[k] = floorRound(peers[k]);
+    rounds.push(measured);
+    console.error(`  block ${block + 1}, round ${i + 1}: ${peers.map((p, k) => `${p.name} ${measured[k].requestsPerSecond.toFixed(0)} req/s ${measured[k].cpuUsPerRequest.toFixed(0)} CPU us/req`).join(', ')}`);
+  }
+  for (const peer of peers) await stop(peer.child);
+  return rounds;
+}
+
+const geometricMean = (values: number[]): number => Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
+
+/**
+ * Albatross against the bare floor in blocks of fresh processes. A process keeps its speed for
+ * its lifetime: four processes of the identical bare floor, measured in the same rounds, came out
+ * up to 1.11x apart with intervals that excluded 1, and which of them was fast changed with every
+ * restart. Rounds of one set of processes measure those processes, so the unit here is the
+ * block: fresh processes of every peer, one Williams square of rounds (each peer once per round,
+ * in each position and right after each other peer once; a drift in machine load falls on all
+ * alike), then stopped. Per round each peer's rate is divided by the bare floor's of that round;
+ * a block's ratio is the geometric mean of its rounds'. The table gives the median of the blocks'
+ * ratios and a distribution-free interval of it (medianRank: 97 % for 6 blocks). Two reference
+ * peers say what the ratios can mean:
+ * - a second bare floor, the same code as the first: its ratio is this machine's noise;
  * - the floor with the ALB's request headers: the share of the gap those headers account for.
  */
 async function floorAbRounds(backends: number[]): Promise<void> {
-  writeFileSync(join(work, 'floor-alb-headers.js'), FLOOR_WITH_ALB_HEADERS_SOURCE);
-  const headersModule = join(ROOT, 'dist', 'lib', 'proxy', 'headers.js');
-  const floorA = await startFloor('bare-node.js', backends);
-  const floorB = await startFloor('bare-node.js', backends);
-  const floorHeaders = await startFloor('floor-alb-headers.js', backends, [headersModule]);
-  const ours = await albatross(backends, ['--upstream-client', 'undici'], false, {}, 'real');
-  await waitForHttp(`http://127.0.0.1:${ours.port}/bench`);
-  const peers: FloorPeer[] = [
-    { name: 'bare floor', ...floorA },
-    { name: 'bare floor, second instance (noise)', ...floorB },
-    { name: 'floor + the ALB request headers', ...floorHeaders },
-    { name: 'Albatross (undici)', port: ours.port, child: ours.child },
-  ];
-  for (const peer of peers) wrk(peer.port, WARM_UP_SECONDS);
-  const round = (peer: FloorPeer): PeerRound => {
-    const cpuBefore = cpuSeconds(peer.child);
-    const result = wrk(peer.port, AB_SECONDS);
-    return { requestsPerSecond: result.requestsPerSecond, cpuUsPerRequest: ((cpuSeconds(peer.child) - cpuBefore) * 1e6) / result.requests, errors: result.errors };
-  };
-  const rounds: PeerRound[][] = [];
-  for (let i = 0; i < AB_ROUNDS; i++) {
-    const measured = new Array<PeerRound>(peers.length);
-    for (const k of williamsOrder(peers.length, i)) measured[k] = round(peers[k]);
-    rounds.push(measured);
-    console.error(`  round ${i + 1}: ${peers.map((p, k) => `${p.name} ${measured[k].requestsPerSecond.toFixed(0)} req/s ${measured[k].cpuUsPerRequest.toFixed(0)} CPU us/req`).join(', ')}`);
-  }
-  for (const peer of peers) await stop(peer.child);
+  const kinds = floorPeerKinds(backends);
+  const blocks: PeerRound[][][] = [];
+  for (let b = 0; b < AB_BLOCKS; b++) blocks.push(await floorAbBlock(kinds, b));
+  const blockRatios = (k: number, figure: (peer: PeerRound, floor: PeerRound) => number): number[] => blocks.map((rounds) => geometricMean(rounds.map((r) => figure(r[k], r[0]))));
   const summary = (values: number[]): string => {
     const ci = medianInterval(values);
     return `${median(values).toFixed(2)}x (${ci.low.toFixed(2)}-${ci.high.toFixed(2)})`;
   };
-  const { coverage } = medianRank(AB_ROUNDS);
+  const { coverage } = medianRank(AB_BLOCKS);
   console.log(
-    `\nAlbatross (undici) vs the bare node floor: ${AB_ROUNDS} rounds of wrk -t1 -c${CONNECTIONS} -d${AB_SECONDS}s per peer, in the orders of a Williams square, after a ${WARM_UP_SECONDS} s warm-up of each. ` +
-      `Ratios are per round against the bare floor; in brackets, the ${(coverage * 100).toFixed(0)} % interval of the median.\n`,
+    `\nAlbatross (undici) vs the bare node floor: ${AB_BLOCKS} blocks of fresh processes, each a Williams square of ${kinds.length} rounds of wrk -t1 -c${CONNECTIONS} -d${AB_SECONDS}s per peer after a ${WARM_UP_SECONDS} s warm-up of each. ` +
+      `Ratios are per round against the bare floor, a block's the geometric mean of its rounds'; the median over blocks, in brackets its ${(coverage * 100).toFixed(0)} % interval.\n`,
   );
-  console.log('| peer | req/s (median) | req/s / bare floor | bare floor CPU per request / peer CPU per request | errors |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  peers.forEach((peer, k) => {
-    const mine = rounds.map((r) => r[k]);
-    const rate = k === 0 ? '1.00x' : summary(rounds.map((r) => r[k].requestsPerSecond / r[0].requestsPerSecond));
-    const cpu = k === 0 ? '1.00x' : summary(rounds.map((r) => r[0].cpuUsPerRequest / r[k].cpuUsPerRequest));
-    console.log(`| ${peer.name} | ${median(mine.map((r) => r.requestsPerSecond)).toFixed(0)} | ${rate} | ${cpu} | ${mine.reduce((n, r) => n + r.errors, 0)} |`);
+  console.log('| peer | req/s (median of rounds) | req/s / bare floor | bare floor CPU per request / peer CPU per request | per block (req/s ratio) | errors |');
+  console.log('| --- | ---: | ---: | ---: | --- | ---: |');
+  kinds.forEach((kind, k) => {
+    const mine = blocks.flat().map((r) => r[k]);
+    const rates = blockRatios(k, (peer, floor) => peer.requestsPerSecond / floor.requestsPerSecond);
+    const rate = k === 0 ? '1.00x' : summary(rates);
+    const cpu = k === 0 ? '1.00x' : summary(blockRatios(k, (peer, floor) => floor.cpuUsPerRequest / peer.cpuUsPerRequest));
+    const perBlock = k === 0 ? '' : rates.map((v) => v.toFixed(2)).join(', ');
+    console.log(`| ${kind.name} | ${median(mine.map((r) => r.requestsPerSecond)).toFixed(0)} | ${rate} | ${cpu} | ${perBlock} | ${mine.reduce((n, r) => n + r.errors, 0)} |`);
   });
 }
 
