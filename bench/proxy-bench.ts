@@ -7,7 +7,8 @@
  * Load comes from wrk (Debian package) in its own process. Every peer proxies plain HTTP to the
  * same keep-alive backends, so the comparison is proxy work only. A missing peer is skipped with a
  * note. Run: `npm run bench:proxy` (after `npm run build`). Options: `--seconds N`, `--connections N`, `--warm-up N`,
- * `--http2` (only the HTTP/2 row), `--floor-ab` (only Albatross against the floor and its two references, in blocks of fresh processes; `--ab-blocks N`, `--ab-seconds N`),
+ * `--http2` (only the HTTP/2 row), `--floor-ab` (only Albatross against the floor and its two references, in blocks of fresh processes; `--ab-blocks N`, `--ab-seconds N`,
+ * `--compare-build <checkout>` for another build as a fifth peer),
  * `--memory` (RSS of Albatross over 1M requests), `--idle-tls` (10k idle TLS connections: closed by the
  * handshake/header timeout, RSS back near its start), `--idle-connections N`.
  *
@@ -41,6 +42,10 @@ const option = (name: string, fallback: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
+const textOption = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const SECONDS = option('seconds', 8);
 const CONNECTIONS = option('connections', 64);
 const WARM_UP_SECONDS = option('warm-up', 3);
@@ -48,6 +53,12 @@ const BACKENDS = 3;
 const IDLE_CONNECTIONS = option('idle-connections', 10_000);
 /** The floor A/B: this many blocks of fresh processes (--ab-blocks), rounds of this many seconds per peer (--ab-seconds). */
 const AB_BLOCKS = option('ab-blocks', 6);
+/**
+ * Another build of Albatross as a fifth peer of the floor A/B (`--compare-build <checkout>`, its
+ * `dist/` built and its own `node_modules` installed): whether a change made the proxy slower, in
+ * the same blocks as everything else.
+ */
+const COMPARE_BUILD = textOption('compare-build');
 const AB_SECONDS = option('ab-seconds', 3);
 /** h2load: connections and concurrent streams per connection. */
 const H2_CONNECTIONS = 16;
@@ -270,12 +281,13 @@ async function albatross(
   withWebAcl = false,
   env: NodeJS.ProcessEnv = {},
   timing: HealthCheckTiming = 'rehearsal',
+  checkout = ROOT,
 ): Promise<{ port: number; tlsPort: number; child: ChildProcess }> {
   const port = await freePort();
   const tlsPort = await freePort();
   const adminPort = await freePort();
   const child = start(process.execPath, [
-    join(ROOT, 'dist', 'bin', 'proxy.js'),
+    join(checkout, 'dist', 'bin', 'proxy.js'),
     '--template', benchTemplate(withWebAcl, timing),
     '--targets', `app=${backends.map((b) => `127.0.0.1:${b}`).join(',')}`,
     '--listen', `80=${port}`,
@@ -478,16 +490,21 @@ function medianInterval(values: number[]): { low: number; high: number } {
 }
 
 /**
- * The order of the peers in round `round`: a row of a Williams square (for an even number of
- * peers, every `n` rounds put each peer in each position once and right after each other peer
- * once). A fixed rotation measured the same peer right after Albatross in every round (over 36
- * rounds the second bare floor then came out at 1.015x the first, interval 0.98-1.03).
+ * The order of the peers in round `round`: a row of a Williams design. Over `williamsRounds(n)`
+ * rounds each peer takes each position equally often and comes right after each other peer
+ * equally often (for an odd number of peers the square's rows are followed by the same rows
+ * reversed). A fixed rotation measured the same peer right after Albatross in every round (over
+ * 36 rounds the second bare floor then came out at 1.015x the first, interval 0.98-1.03).
  */
 function williamsOrder(n: number, round: number): number[] {
   const first: number[] = [];
   for (let low = 0, high = n - 1, j = 0; j < n; j++) first.push(j % 2 === 0 ? low++ : high--);
-  return first.map((k) => (k + round) % n);
+  const row = first.map((k) => (k + round) % n);
+  return n % 2 === 1 && round % (2 * n) >= n ? row.reverse() : row;
 }
+
+/** How many rounds a Williams design of `n` peers takes. */
+const williamsRounds = (n: number): number => (n % 2 === 0 ? n : 2 * n);
 
 /** One peer of the floor A/B: a name, its port and its process. */
 interface FloorPeer {
@@ -525,15 +542,21 @@ function floorPeerKinds(backends: number[]): FloorPeerKind[] {
     { name: 'bare floor', start: () => startFloor('bare-node.js', backends) },
     { name: 'bare floor, second instance (noise)', start: () => startFloor('bare-node.js', backends) },
     { name: 'floor + the ALB request headers', start: () => startFloor('floor-alb-headers.js', backends, [headersModule]) },
-    {
-      name: 'Albatross (undici)',
-      start: async () => {
-        const ours = await albatross(backends, ['--upstream-client', 'undici'], false, {}, 'real');
-        await waitForHttp(`http://127.0.0.1:${ours.port}/bench`);
-        return { port: ours.port, child: ours.child };
-      },
-    },
+    albatrossPeer('Albatross (undici)', backends, ROOT),
+    ...(COMPARE_BUILD === undefined ? [] : [albatrossPeer(`Albatross at ${COMPARE_BUILD}`, backends, COMPARE_BUILD)]),
   ];
+}
+
+/** Albatross of a checkout, with the undici upstream client and real-time health checks. */
+function albatrossPeer(name: string, backends: number[], checkout: string): FloorPeerKind {
+  return {
+    name,
+    start: async () => {
+      const ours = await albatross(backends, ['--upstream-client', 'undici'], false, {}, 'real', checkout);
+      await waitForHttp(`http://127.0.0.1:${ours.port}/bench`);
+      return { port: ours.port, child: ours.child };
+    },
+  };
 }
 
 function floorRound(peer: FloorPeer): PeerRound {
@@ -543,8 +566,8 @@ function floorRound(peer: FloorPeer): PeerRound {
 }
 
 /**
- * One block of the floor A/B: a fresh process of every peer, each warmed up, then one full
- * Williams square of rounds (as many rounds as peers), then the processes stopped. Returns the
+ * One block of the floor A/B: a fresh process of every peer, each warmed up, then the rounds of
+ * one Williams design (williamsRounds), then the processes stopped. Returns the
  * block's rounds, each with every peer's figures in the order of `kinds`.
  */
 async function floorAbBlock(kinds: FloorPeerKind[], block: number): Promise<PeerRound[][]> {
@@ -552,7 +575,7 @@ async function floorAbBlock(kinds: FloorPeerKind[], block: number): Promise<Peer
   for (const kind of kinds) peers.push({ name: kind.name, ...(await kind.start()) });
   for (const peer of peers) wrk(peer.port, WARM_UP_SECONDS);
   const rounds: PeerRound[][] = [];
-  for (let i = 0; i < peers.length; i++) {
+  for (let i = 0; i < williamsRounds(peers.length); i++) {
     const measured = new Array<PeerRound>(peers.length);
     for (const k of williamsOrder(peers.length, i)) measured[k] = floorRound(peers[k]);
     rounds.push(measured);
@@ -569,8 +592,8 @@ const geometricMean = (values: number[]): number => Math.exp(values.reduce((sum,
  * its lifetime: four processes of the identical bare floor, measured in the same rounds, came out
  * up to 1.11x apart with intervals that excluded 1, and which of them was fast changed with every
  * restart. Rounds of one set of processes measure those processes, so the unit here is the
- * block: fresh processes of every peer, one Williams square of rounds (each peer once per round,
- * in each position and right after each other peer once; a drift in machine load falls on all
+ * block: fresh processes of every peer, one Williams design of rounds (each peer once per round,
+ * in each position and right after each other peer equally often; a drift in machine load falls on all
  * alike), then stopped. Per round each peer's rate is divided by the bare floor's of that round;
  * a block's ratio is the geometric mean of its rounds'. The table gives the median of the blocks'
  * ratios and a distribution-free interval of it (medianRank: 97 % for 6 blocks). Two reference
@@ -589,7 +612,7 @@ async function floorAbRounds(backends: number[]): Promise<void> {
   };
   const { coverage } = medianRank(AB_BLOCKS);
   console.log(
-    `\nAlbatross (undici) vs the bare node floor: ${AB_BLOCKS} blocks of fresh processes, each a Williams square of ${kinds.length} rounds of wrk -t1 -c${CONNECTIONS} -d${AB_SECONDS}s per peer after a ${WARM_UP_SECONDS} s warm-up of each. ` +
+    `\nAlbatross (undici) vs the bare node floor: ${AB_BLOCKS} blocks of fresh processes, each a Williams design of ${williamsRounds(kinds.length)} rounds of wrk -t1 -c${CONNECTIONS} -d${AB_SECONDS}s per peer after a ${WARM_UP_SECONDS} s warm-up of each. ` +
       `Ratios are per round against the bare floor, a block's the geometric mean of its rounds'; the median over blocks, in brackets its ${(coverage * 100).toFixed(0)} % interval.\n`,
   );
   console.log('| peer | req/s (median of rounds) | req/s / bare floor | bare floor CPU per request / peer CPU per request | per block (req/s ratio) | errors |');
