@@ -31,9 +31,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { RateLimitedWebAcl } from '../constructs/rate-limited-web-acl';
 import { wafProps } from '../lib/stacks/construct-props';
 import { DEFAULT_CONFIG } from '../lib/config';
-import { acceptedCounts } from '../lib/conformance/binomial';
 import { selfSignedCertificate } from '../lib/proxy/tls';
 import { freePort, waitForHttp } from '../lib/util/net';
+import { geometricMean, median, medianInterval, medianRank, williamsOrder, williamsRounds } from './rounds';
 
 // Runs from bench/ (tsx) or dist/bench/ (compiled).
 const ROOT = basename(join(__dirname, '..')) === 'dist' ? join(__dirname, '..', '..') : join(__dirname, '..');
@@ -447,12 +447,6 @@ async function idleTlsRound(backends: number[], allocator: string, env: NodeJS.P
   return `| ${allocator} | ${startRss.toFixed(1)} | ${openAtPeak} | ${peakRss.toFixed(1)} | ${closedByProxy} of ${sockets.length} | ${allClosedS.toFixed(1)} | ${endRss.toFixed(1)} | ${ratio.toFixed(2)} (${ratio <= 1.2 ? 'within' : 'NOT within'} 20 %) |`;
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
 /**
  * The floor with the request headers the ALB adds to every request (X-Forwarded-For, -Proto,
  * -Port, X-Amzn-Trace-Id, Host less the listener's port), made by Albatross's own
@@ -470,41 +464,6 @@ function replaceOnce(source: string, from: string, to: string): string {
   if (!source.includes(from)) throw new Error(`bench source has no ${JSON.stringify(from)}`);
   return source.replace(from, to);
 }
-
-/**
- * A distribution-free confidence interval of the median of n values: from the k-th smallest to
- * the k-th largest, k the largest rank for which P(Binomial(n, 1/2) < k) <= (1 - level) / 2, the
- * binomial's own accepted range (lib/conformance/binomial.ts). With too few values for `level`,
- * the smallest to the largest. Returns k and the interval's actual coverage.
- */
-function medianRank(n: number, level = 0.95): { k: number; coverage: number } {
-  const { low, falseFailure } = acceptedCounts(n, 0.5, 1 - level);
-  // low 0: even min-max has less than `level`; its coverage is 1 - P(X < 1) - P(X > n - 1).
-  return low === 0 ? { k: 1, coverage: 1 - 2 * 0.5 ** n } : { k: low, coverage: 1 - falseFailure };
-}
-
-function medianInterval(values: number[]): { low: number; high: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const { k } = medianRank(sorted.length);
-  return { low: sorted[k - 1], high: sorted[sorted.length - k] };
-}
-
-/**
- * The order of the peers in round `round`: a row of a Williams design. Over `williamsRounds(n)`
- * rounds each peer takes each position equally often and comes right after each other peer
- * equally often (for an odd number of peers the square's rows are followed by the same rows
- * reversed). A fixed rotation measured the same peer right after Albatross in every round (over
- * 36 rounds the second bare floor then came out at 1.015x the first, interval 0.98-1.03).
- */
-function williamsOrder(n: number, round: number): number[] {
-  const first: number[] = [];
-  for (let low = 0, high = n - 1, j = 0; j < n; j++) first.push(j % 2 === 0 ? low++ : high--);
-  const row = first.map((k) => (k + round) % n);
-  return n % 2 === 1 && round % (2 * n) >= n ? row.reverse() : row;
-}
-
-/** How many rounds a Williams design of `n` peers takes. */
-const williamsRounds = (n: number): number => (n % 2 === 0 ? n : 2 * n);
 
 /** One peer of the floor A/B: a name, its port and its process. */
 interface FloorPeer {
@@ -584,8 +543,6 @@ async function floorAbBlock(kinds: FloorPeerKind[], block: number): Promise<Peer
   for (const peer of peers) await stop(peer.child);
   return rounds;
 }
-
-const geometricMean = (values: number[]): number => Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
 
 /**
  * Albatross against the bare floor in blocks of fresh processes. A process keeps its speed for

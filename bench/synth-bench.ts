@@ -23,6 +23,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
+import { median } from './rounds';
 
 const root = resolve(__dirname, '..');
 const peerApp = join(root, 'cdk.out.bench', 'peer-app.js');
@@ -64,12 +65,6 @@ function synth(row: Row): void {
   row.cpu.push(user + system);
   row.wall.push(wall);
   rmSync(outdir, { recursive: true, force: true });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** The node flags of cdk.json's app command (`node <flags> bin/cdk-app.cjs`). */
