@@ -493,7 +493,7 @@ interface FloorPeerKind {
   start(): Promise<{ port: number; child: ChildProcess }>;
 }
 
-/** The floor A/B's peers: the bare floor first (every ratio is against it), Albatross last. */
+/** The floor A/B's peers: the bare floor first (every ratio is against it). */
 function floorPeerKinds(backends: number[]): FloorPeerKind[] {
   writeFileSync(join(work, 'floor-alb-headers.js'), FLOOR_WITH_ALB_HEADERS_SOURCE);
   const headersModule = join(ROOT, 'dist', 'lib', 'proxy', 'headers.js');
@@ -508,6 +508,8 @@ function floorPeerKinds(backends: number[]): FloorPeerKind[] {
 
 /** Albatross of a checkout, with the undici upstream client and real-time health checks. */
 function albatrossPeer(name: string, backends: number[], checkout: string): FloorPeerKind {
+  const entry = join(checkout, 'dist', 'bin', 'proxy.js');
+  if (!existsSync(entry)) throw new Error(`${name}: no ${entry} (build that checkout first: npm ci && npm run build)`);
   return {
     name,
     start: async () => {
@@ -525,13 +527,14 @@ function floorRound(peer: FloorPeer): PeerRound {
 }
 
 /**
- * One block of the floor A/B: a fresh process of every peer, each warmed up, then the rounds of
- * one Williams design (williamsRounds), then the processes stopped. Returns the
- * block's rounds, each with every peer's figures in the order of `kinds`.
+ * One block of the floor A/B: a fresh process of every peer (started in an order that changes
+ * from block to block), each warmed up, then the rounds of one Williams design (williamsRounds),
+ * then the processes stopped. Returns the block's rounds, each with every peer's figures in the
+ * order of `kinds`.
  */
 async function floorAbBlock(kinds: FloorPeerKind[], block: number): Promise<PeerRound[][]> {
-  const peers: FloorPeer[] = [];
-  for (const kind of kinds) peers.push({ name: kind.name, ...(await kind.start()) });
+  const peers = new Array<FloorPeer>(kinds.length);
+  for (const k of williamsOrder(kinds.length, block)) peers[k] = { name: kinds[k].name, ...(await kinds[k].start()) };
   for (const peer of peers) wrk(peer.port, WARM_UP_SECONDS);
   const rounds: PeerRound[][] = [];
   for (let i = 0; i < williamsRounds(peers.length); i++) {
@@ -547,8 +550,8 @@ async function floorAbBlock(kinds: FloorPeerKind[], block: number): Promise<Peer
 /**
  * Albatross against the bare floor in blocks of fresh processes. A process keeps its speed for
  * its lifetime: four processes of the identical bare floor, measured in the same rounds, came out
- * up to 1.11x apart with intervals that excluded 1, and which of them was fast changed with every
- * restart. Rounds of one set of processes measure those processes, so the unit here is the
+ * up to 1.11x apart with intervals that excluded 1, and their ranking changed when they were
+ * started again in another order. Rounds of one set of processes measure those processes, so the unit here is the
  * block: fresh processes of every peer, one Williams design of rounds (each peer once per round,
  * in each position and right after each other peer equally often; a drift in machine load falls on all
  * alike), then stopped. Per round each peer's rate is divided by the bare floor's of that round;
