@@ -4,6 +4,7 @@
  */
 import { acceptedCounts } from '../lib/conformance/binomial';
 
+/** The middle value, or the mean of the two middle values. */
 export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -25,6 +26,7 @@ export function medianRank(n: number, level = 0.95): { k: number; coverage: numb
   return low === 0 ? { k: 1, coverage: 1 - 2 * 0.5 ** n } : { k: low, coverage: 1 - falseFailure };
 }
 
+/** The 95 % (or, with too few values, the widest) distribution-free interval of the values' median (medianRank). */
 export function medianInterval(values: number[]): { low: number; high: number } {
   const sorted = [...values].sort((a, b) => a - b);
   const { k } = medianRank(sorted.length);
