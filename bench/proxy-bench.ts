@@ -548,10 +548,11 @@ async function floorAbBlock(kinds: FloorPeerKind[], block: number): Promise<Peer
 }
 
 /**
- * Albatross against the bare floor in blocks of fresh processes. A process keeps its speed for
- * its lifetime: four processes of the identical bare floor, measured in the same rounds, came out
- * up to 1.11x apart with intervals that excluded 1, and their ranking changed when they were
- * started again in another order. Rounds of one set of processes measure those processes, so the unit here is the
+ * Albatross against the bare floor in blocks of fresh processes. A process keeps part of its
+ * speed for its lifetime: one 12-round run of one set had a second bare floor at 1.20x (1.11-1.29)
+ * the first, and over blocks the second floor's ratio varies more than its rounds allow (about
+ * 4 % between processes of identical code; README). Rounds of one set of processes measure those
+ * processes, so the unit here is the
  * block: fresh processes of every peer, one Williams design of rounds (each peer once per round,
  * in each position and right after each other peer equally often; a drift in machine load falls on all
  * alike), then stopped. Per round each peer's rate is divided by the bare floor's of that round;
