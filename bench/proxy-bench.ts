@@ -38,13 +38,13 @@ import { geometricMean, median, medianInterval, medianRank, williamsOrder, willi
 // Runs from bench/ (tsx) or dist/bench/ (compiled).
 const ROOT = basename(join(__dirname, '..')) === 'dist' ? join(__dirname, '..', '..') : join(__dirname, '..');
 const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const textOption = (name: string): string | undefined => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
+};
+const option = (name: string, fallback: number): number => {
+  const text = textOption(name);
+  return text === undefined ? fallback : Number(text);
 };
 const SECONDS = option('seconds', 8);
 const CONNECTIONS = option('connections', 64);
@@ -552,17 +552,16 @@ async function floorAbBlock(kinds: FloorPeerKind[], block: number): Promise<Peer
  * speed for its lifetime: one 12-round run of one set had a second bare floor at 1.20x (1.11-1.29)
  * the first, and over blocks the second floor's ratio varies more than its rounds allow (about
  * 4 % between processes of identical code; README). Rounds of one set of processes measure those
- * processes, so the unit here is the
- * block: fresh processes of every peer, one Williams design of rounds (each peer once per round,
- * in each position and right after each other peer equally often; a drift in machine load falls on all
- * alike), then stopped. Per round each peer's rate is divided by the bare floor's of that round;
+ * processes, so the unit here is the block: fresh processes of every peer, one Williams design of
+ * rounds (each peer once per round, in each position and right after each other peer equally
+ * often; a drift in machine load falls on all alike), then stopped. Per round each peer's rate is divided by the bare floor's of that round;
  * a block's ratio is the geometric mean of its rounds'. The table gives the median of the blocks'
  * ratios and a distribution-free interval of it (medianRank: 97 % for 6 blocks). Two reference
  * peers say what the ratios can mean:
  * - a second bare floor, the same code as the first: its ratio is this machine's noise;
  * - the floor with the ALB's request headers: the share of the gap those headers account for.
  */
-async function floorAbRounds(backends: number[]): Promise<void> {
+async function floorAbBlocks(backends: number[]): Promise<void> {
   const kinds = floorPeerKinds(backends);
   const blocks: PeerRound[][][] = [];
   for (let b = 0; b < AB_BLOCKS; b++) blocks.push(await floorAbBlock(kinds, b));
@@ -675,7 +674,7 @@ async function main(): Promise<void> {
   await Promise.all(backends.map((p) => waitForHttp(`http://127.0.0.1:${p}/`)));
   if (args.includes('--memory')) return memoryRun(backends);
   if (args.includes('--idle-tls')) return idleTlsRun(backends);
-  if (args.includes('--floor-ab')) return floorAbRounds(backends);
+  if (args.includes('--floor-ab')) return floorAbBlocks(backends);
   if (args.includes('--http2')) return http2Rows(backends);
 
   const results: (Result | undefined)[] = [];
@@ -691,21 +690,22 @@ async function main(): Promise<void> {
   }
   const complete = rounds.filter((r): r is { plain: Result; waf: Result } => r.plain !== undefined && r.waf !== undefined);
   const ratios = complete.map((r) => r.waf.requestsPerSecond / r.plain.requestsPerSecond);
-  const median = <T>(items: T[], by: (t: T) => number): T | undefined => [...items].sort((a, b) => by(a) - by(b))[Math.floor(items.length / 2)];
-  const plain = median(complete.map((r) => r.plain), (r) => r.requestsPerSecond);
-  const waf = median(complete.map((r) => r.waf), (r) => r.requestsPerSecond);
+  // The middle item itself (the upper one of an even count), not rounds.ts's median of numbers: a whole row is kept.
+  const middleBy = <T>(items: T[], by: (t: T) => number): T | undefined => [...items].sort((a, b) => by(a) - by(b))[Math.floor(items.length / 2)];
+  const plain = middleBy(complete.map((r) => r.plain), (r) => r.requestsPerSecond);
+  const waf = middleBy(complete.map((r) => r.waf), (r) => r.requestsPerSecond);
   results.push(plain, waf);
   if (!wafOnly) {
     results.push(await measure('Albatross (node:http)', () => albatross(backends, ['--upstream-client', 'http'])));
     results.push(await measure('Albatross (2 workers)', () => albatross(backends, ['--workers', '2'])));
   }
   table(results.filter((r): r is Result => r !== undefined));
-  const ratio = median(ratios, (r) => r);
+  const ratio = middleBy(ratios, (r) => r);
   if (ratio !== undefined) {
     console.log(`\nweb ACL row / row without it, per round: ${ratios.map((r) => `${r.toFixed(2)}x`).join(', ')}; median ${ratio.toFixed(2)}x (${ratio >= WAF_MIN_RATIO ? 'at or above' : 'BELOW'} ${WAF_MIN_RATIO}x)`);
   }
   if (!wafOnly) {
-    await floorAbRounds(backends);
+    await floorAbBlocks(backends);
     await http2Rows(backends);
   }
 }
